@@ -1,0 +1,123 @@
+"""Subtitle files (SRT, VTT) written with pysubs2, and JSONL event logs.
+
+`SubtitleFile` rewrites its file atomically after every final line, so an interrupted run (Ctrl-C,
+crash, device lost) keeps everything already final and never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import pysubs2
+
+from engine.errors import ConfigError
+from engine.events import event_to_dict
+
+FORMATS = {".srt": "srt", ".vtt": "vtt", ".txt": "txt", ".json": "json"}
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    start: float
+    end: float
+    text: str
+    speaker: str | None = None
+
+
+def subtitle_format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt not in ("srt", "vtt"):
+        raise ConfigError(f"Unsupported subtitle format {path.suffix!r} for {path}: use .srt or .vtt")
+    return fmt
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_cues(cues: Iterable[Cue], fmt: str, *, label_speakers: bool = True) -> str:
+    """Cues as SRT / VTT text (pysubs2), or plain TXT lines."""
+    cues = list(cues)
+    if fmt == "txt":
+        lines = []
+        for cue in cues:
+            who = f"{cue.speaker}: " if label_speakers and cue.speaker else ""
+            lines.append(f"[{_clock(cue.start)} - {_clock(cue.end)}] {who}{cue.text}")
+        return "\n".join(lines) + ("\n" if lines else "")
+    subs = pysubs2.SSAFile()
+    for cue in cues:
+        text = cue.text
+        if label_speakers and cue.speaker:
+            text = f"{cue.speaker}: {text}"
+        subs.append(
+            pysubs2.SSAEvent(start=round(cue.start * 1000), end=round(cue.end * 1000), text=text)
+        )
+    return subs.to_string(fmt)
+
+
+def _clock(seconds: float) -> str:
+    minutes, sec = divmod(max(seconds, 0.0), 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours:02d}:{minutes:02d}:{sec:06.3f}"
+
+
+def write_cues(path: Path, cues: Iterable[Cue], *, label_speakers: bool = True) -> None:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt not in ("srt", "vtt", "txt"):
+        raise ConfigError(f"Unsupported export format {path.suffix!r}: use .srt, .vtt or .txt")
+    atomic_write_text(path, render_cues(cues, fmt, label_speakers=label_speakers))
+
+
+class SubtitleFile:
+    """An SRT/VTT file that grows line by line; each `add` leaves a complete, valid file."""
+
+    def __init__(self, path: Path, *, label_speakers: bool = True) -> None:
+        self.path = Path(path)
+        self.format = subtitle_format(self.path)
+        self.label_speakers = label_speakers
+        self.cues: list[Cue] = []
+
+    def add(self, cue: Cue) -> None:
+        self.cues.append(cue)
+        self.flush()
+
+    def flush(self) -> None:
+        atomic_write_text(
+            self.path, render_cues(self.cues, self.format, label_speakers=self.label_speakers)
+        )
+
+
+class JsonlLog:
+    """One JSON object per event, flushed as it happens."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh: TextIO = self.path.open("w", encoding="utf-8")
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._fh.flush()
+
+    def write_event(self, event: Any, **extra: Any) -> None:
+        self.write({**event_to_dict(event), **extra})
+
+    def close(self) -> None:
+        self._fh.close()
