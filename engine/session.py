@@ -1,0 +1,295 @@
+"""The transcript of one interpreting session, independent of any GUI.
+
+Lines are keyed by the engine's `segment_id`: a `Partial` creates or replaces its line in place, a
+`Final` makes it final, a `Translation` attaches the translated text. The session autosaves itself
+as JSON (atomic rename, so a crash never leaves half a file) as it grows, and exports SRT, VTT,
+TXT and JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine import paths
+from engine.errors import ConfigError, InputError
+from engine.events import Final, Partial, SpeakerChanged, Translation
+from engine.subtitles import Cue, atomic_write_text, write_cues
+
+SESSION_VERSION = 1
+EXPORT_FORMATS = (".srt", ".vtt", ".txt", ".json")
+CONTENTS = ("original", "translation", "both")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLine:
+    """One utterance as the user sees it. `final` is False while the engine is still revising it."""
+
+    segment_id: int
+    start: float
+    end: float
+    text: str
+    speaker: str | None = None
+    lang: str | None = None
+    final: bool = False
+    translation: str | None = None
+    target_lang: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SessionLine:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class Session:
+    """Ordered transcript lines plus speaker names, with autosave.
+
+    `path=None` keeps the session in memory only (no autosave). Partials are saved at most every
+    `partial_save_interval_s`; finals, translations and renames are saved at once.
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        source: str | None = None,
+        partial_save_interval_s: float = 1.0,
+    ) -> None:
+        self.path = Path(path) if path else None
+        self.source = source
+        self.created = datetime.now().astimezone().isoformat(timespec="seconds")
+        self.partial_save_interval_s = partial_save_interval_s
+        self._lines: dict[int, SessionLine] = {}
+        self._aliases: dict[str, str] = {}  # engine label -> name the user gave
+        self._last_save = 0.0
+        self._dirty = False
+
+    # ------------------------------------------------------------------ creation
+    @classmethod
+    def new_autosaved(cls, *, source: str | None = None) -> Session:
+        """A session autosaving to a fresh timestamped file under the sessions directory."""
+        folder = paths.sessions_dir()
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = folder / f"session-{stamp}.json"
+        n = 1
+        while path.exists():
+            n += 1
+            path = folder / f"session-{stamp}-{n}.json"
+        return cls(path, source=source)
+
+    @classmethod
+    def load(cls, path: Path) -> Session:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"Cannot read the session file {path}: {exc}") from exc
+        session = cls(path, source=data.get("source"))
+        session.created = data.get("created", session.created)
+        session._aliases = dict(data.get("speaker_names", {}))
+        for item in data.get("lines", []):
+            line = SessionLine.from_dict(item)
+            session._lines[line.segment_id] = line
+        return session
+
+    # ------------------------------------------------------------------ queries
+    def lines(self) -> list[SessionLine]:
+        return sorted(self._lines.values(), key=lambda ln: (ln.start, ln.segment_id))
+
+    def line(self, segment_id: int) -> SessionLine | None:
+        return self._lines.get(segment_id)
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def speakers(self) -> list[str | None]:
+        """Speaker labels in order of first appearance."""
+        seen: dict[str | None, None] = {}
+        for line in self.lines():
+            seen.setdefault(line.speaker, None)
+        return list(seen)
+
+    def display_name(self, label: str | None) -> str | None:
+        """The name to show for an engine label (after renames)."""
+        key = label or ""
+        seen = set()
+        while key in self._aliases and key not in seen:
+            seen.add(key)
+            key = self._aliases[key]
+        return key or None
+
+    # ------------------------------------------------------------------ updates
+    def apply(self, event: Any) -> SessionLine | None:
+        """Fold one engine event into the transcript; returns the line it changed, if any."""
+        if isinstance(event, Partial):
+            return self._apply_partial(event)
+        if isinstance(event, Final):
+            return self._apply_final(event)
+        if isinstance(event, Translation):
+            return self._apply_translation(event)
+        if (
+            isinstance(event, SpeakerChanged)
+            and event.old_label is not None
+            and event.old_label != event.new_label
+        ):
+            self.rename_speaker(event.old_label, event.new_label)
+        return None
+
+    def _apply_partial(self, ev: Partial) -> SessionLine | None:
+        old = self._lines.get(ev.segment_id)
+        if old is not None and old.final:
+            return None  # a late partial never overwrites final text
+        if ev.speaker is None and old is not None:
+            speaker = old.speaker
+        else:
+            speaker = self.display_name(ev.speaker)
+        line = SessionLine(ev.segment_id, ev.start, ev.end, ev.text, speaker, ev.lang, False)
+        self._lines[ev.segment_id] = line
+        self._changed(final=False)
+        return line
+
+    def _apply_final(self, ev: Final) -> SessionLine:
+        old = self._lines.get(ev.segment_id)
+        line = SessionLine(
+            ev.segment_id,
+            ev.start,
+            ev.end,
+            ev.text,
+            self.display_name(ev.speaker),
+            ev.lang,
+            True,
+            old.translation if old else None,
+            old.target_lang if old else None,
+        )
+        self._lines[ev.segment_id] = line
+        self._changed(final=True)
+        return line
+
+    def _apply_translation(self, ev: Translation) -> SessionLine:
+        old = self._lines.get(ev.segment_id)
+        if old is None:
+            old = SessionLine(
+                ev.segment_id, ev.start, ev.end, ev.source_text,
+                self.display_name(ev.speaker), ev.source_lang, True,
+            )
+        line = dataclasses.replace(old, translation=ev.text, target_lang=ev.target_lang)
+        self._lines[ev.segment_id] = line
+        self._changed(final=True)
+        return line
+
+    def rename_speaker(self, old: str | None, new: str) -> int:
+        """Rename a speaker everywhere (past lines and future events); returns lines changed."""
+        new = new.strip()
+        if not new:
+            raise ConfigError("A speaker name cannot be empty.")
+        current = self.display_name(old)
+        if current == new:
+            return 0
+        self._aliases.pop(new, None)  # renaming back to an earlier name must not loop
+        self._aliases[current or ""] = new
+        if old is not None and old != current:
+            self._aliases[old] = new
+        count = 0
+        for sid, line in list(self._lines.items()):
+            if line.speaker == current:
+                self._lines[sid] = dataclasses.replace(line, speaker=new)
+                count += 1
+        self._changed(final=True)
+        return count
+
+    def clear(self) -> None:
+        self._lines.clear()
+        self._changed(final=True)
+
+    # ------------------------------------------------------------------ persistence
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": SESSION_VERSION,
+            "created": self.created,
+            "source": self.source,
+            "speaker_names": dict(self._aliases),
+            "speakers": [s for s in self.speakers() if s is not None],
+            "lines": [line.to_dict() for line in self.lines()],
+        }
+
+    def _changed(self, *, final: bool) -> None:
+        self._dirty = True
+        if self.path is None:
+            return
+        now = time.monotonic()
+        if final or now - self._last_save >= self.partial_save_interval_s:
+            self.save()
+
+    def save(self) -> Path | None:
+        """Write the autosave file now (atomic); returns its path (None when in memory only)."""
+        if self.path is None:
+            return None
+        atomic_write_text(self.path, json.dumps(self.to_dict(), ensure_ascii=False, indent=1))
+        self._last_save = time.monotonic()
+        self._dirty = False
+        return self.path
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    # ------------------------------------------------------------------ export
+    def cues(self, content: str = "both", *, include_partial: bool = True) -> list[Cue]:
+        """Subtitle cues: `content` is "original", "translation" or "both"."""
+        if content not in CONTENTS:
+            raise ConfigError(f"Unknown export content {content!r}: use one of {CONTENTS}")
+        cues: list[Cue] = []
+        for line in self.lines():
+            if not line.final and not include_partial:
+                continue
+            parts = _content_parts(line, content)
+            if parts:
+                cues.append(Cue(line.start, max(line.end, line.start), "\n".join(parts),
+                                line.speaker))
+        return cues
+
+    def export(self, path: Path, *, content: str = "both", label_speakers: bool = True) -> Path:
+        """Write the transcript as .srt, .vtt, .txt or .json (by suffix); returns the path."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in EXPORT_FORMATS:
+            raise ConfigError(
+                f"Cannot export to {path.name}: use one of {', '.join(EXPORT_FORMATS)}."
+            )
+        if suffix == ".json":
+            atomic_write_text(path, json.dumps(self.to_dict(), ensure_ascii=False, indent=1))
+            return path
+        cues = self.cues(content)
+        if suffix == ".txt":
+            cues = [dataclasses.replace(c, text=c.text.replace("\n", "\n    ")) for c in cues]
+        write_cues(path, cues, label_speakers=label_speakers and self._has_named_speakers())
+        return path
+
+    def _has_named_speakers(self) -> bool:
+        return any(s is not None for s in self.speakers())
+
+
+def _content_parts(line: SessionLine, content: str) -> list[str]:
+    parts: list[str] = []
+    if content in ("original", "both") and line.text:
+        parts.append(line.text)
+    if content in ("translation", "both") and line.translation:
+        parts.append(line.translation)
+    if content == "translation" and not line.translation and line.text:
+        parts.append(line.text)  # untranslated line: keep the original rather than a gap
+    return parts
+
+
+def export_many(session: Session, folder: Path, stem: str,
+                formats: Iterable[str] = EXPORT_FORMATS, *, content: str = "both") -> list[Path]:
+    """Export one session to several formats side by side (`stem.srt`, `stem.vtt`, ...)."""
+    return [session.export(Path(folder) / f"{stem}{fmt}", content=content) for fmt in formats]

@@ -1,0 +1,129 @@
+"""Session transcript model: replace-in-place, renames, autosave and exports (no models)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pysubs2
+import pytest
+
+from engine.errors import ConfigError
+from engine.events import Final, Partial, SpeakerChanged, StageTimes, Translation
+from engine.session import Session, SessionLine
+
+T = StageTimes()
+
+
+def partial(sid: int, committed: str, tentative: str = "", speaker: str | None = None,
+            start: float = 0.0, end: float = 1.0) -> Partial:
+    return Partial(sid, start, end, committed, tentative, "en", T, speaker)
+
+
+def final(sid: int, text: str, speaker: str | None = "S1", start: float = 0.0,
+          end: float = 1.0) -> Final:
+    return Final(sid, start, end, text, "en", T, speaker=speaker)
+
+
+def translation(sid: int, text: str, source: str = "", speaker: str | None = "S1") -> Translation:
+    return Translation(sid, 0.0, 1.0, source, "en", text, "pt", speaker, "test", {}, T)
+
+
+def test_partial_is_replaced_in_place_then_finalised() -> None:
+    s = Session()
+    s.apply(partial(1, "go", "forward"))
+    s.apply(partial(1, "go forward", "ten"))
+    assert len(s) == 1
+    assert s.line(1) == SessionLine(1, 0.0, 1.0, "go forward ten", None, "en", False)
+    s.apply(final(1, "go forward ten meters", start=0.2, end=2.5))
+    line = s.line(1)
+    assert line is not None and line.final and line.text == "go forward ten meters"
+    assert (line.start, line.end, line.speaker) == (0.2, 2.5, "S1")
+    # a late partial never overwrites final text
+    assert s.apply(partial(1, "garbage")) is None
+    assert s.line(1).text == "go forward ten meters"  # type: ignore[union-attr]
+
+
+def test_translation_attaches_to_its_line_and_survives_order() -> None:
+    s = Session()
+    s.apply(final(1, "hello", start=0.0, end=1.0))
+    s.apply(final(2, "world", speaker="S2", start=1.5, end=2.0))
+    s.apply(translation(2, "mundo", "world", "S2"))
+    s.apply(translation(1, "olá", "hello"))
+    assert [(ln.text, ln.translation) for ln in s.lines()] == [("hello", "olá"), ("world", "mundo")]
+    assert s.speakers() == ["S1", "S2"]
+
+
+def test_rename_speaker_past_and_future_lines_and_back() -> None:
+    s = Session()
+    s.apply(final(1, "a", "S1"))
+    s.apply(final(2, "b", "S2", start=1, end=2))
+    assert s.rename_speaker("S1", "Alice") == 1
+    s.apply(final(3, "c", "S1", start=2, end=3))  # engine still says S1
+    assert [ln.speaker for ln in s.lines()] == ["Alice", "S2", "Alice"]
+    assert s.rename_speaker("Alice", "Bob") == 2
+    assert s.display_name("S1") == "Bob"
+    s.rename_speaker("Bob", "S1")  # back to the engine label: no alias loop
+    assert s.display_name("S1") == "S1"
+    assert [ln.speaker for ln in s.lines()] == ["S1", "S2", "S1"]
+    # the engine confirming a rename is idempotent
+    s.rename_speaker("S2", "Carol")
+    s.apply(SpeakerChanged("S2", "Carol"))
+    assert [ln.speaker for ln in s.lines()] == ["S1", "Carol", "S1"]
+    with pytest.raises(ConfigError):
+        s.rename_speaker("S1", "  ")
+
+
+def test_rename_of_unlabelled_speaker() -> None:
+    s = Session()
+    s.apply(final(1, "a", None))
+    s.rename_speaker(None, "Host")
+    s.apply(partial(2, "b", start=2, end=3))
+    assert [ln.speaker for ln in s.lines()] == ["Host", "Host"]
+
+
+def test_autosave_is_valid_json_after_every_final_and_reloads(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    s = Session(path, source="clip.wav", partial_save_interval_s=3600)
+    s.apply(final(1, "go forward"))
+    saved = json.loads(path.read_text())
+    assert saved["lines"][0]["text"] == "go forward" and saved["source"] == "clip.wav"
+    s.apply(partial(2, "ten", start=2, end=3))  # throttled: saved on the next final
+    s.apply(translation(1, "avance"))
+    s.rename_speaker("S1", "Alice")
+    loaded = Session.load(path)
+    assert loaded.lines() == s.lines()
+    assert loaded.display_name("S1") == "Alice"
+    assert not list(tmp_path.glob(".s.json.*"))  # no temp files left behind
+
+
+def test_exports(tmp_path: Path) -> None:
+    s = Session()
+    s.apply(final(1, "go forward ten meters", "S1", 0.5, 2.75))
+    s.apply(translation(1, "avance dez metros"))
+    s.apply(final(2, "seven of clubs", "S2", 3.0, 4.25))
+    s.rename_speaker("S2", "Bob")
+    srt = pysubs2.load(str(s.export(tmp_path / "a.srt")))
+    assert [(e.start, e.end) for e in srt] == [(500, 2750), (3000, 4250)]
+    assert srt[0].plaintext == "S1: go forward ten meters\navance dez metros"
+    assert srt[1].plaintext == "Bob: seven of clubs"
+    vtt = s.export(tmp_path / "a.vtt", content="translation").read_text()
+    assert vtt.startswith("WEBVTT") and "00:00:00.500 --> 00:00:02.750" in vtt
+    assert "S1: avance dez metros" in vtt and "go forward" not in vtt
+    assert "Bob: seven of clubs" in vtt  # untranslated line keeps its original
+    txt = s.export(tmp_path / "a.txt", content="original").read_text().splitlines()
+    assert txt == [
+        "[00:00:00.500 - 00:00:02.750] S1: go forward ten meters",
+        "[00:00:03.000 - 00:00:04.250] Bob: seven of clubs",
+    ]
+    data = json.loads(s.export(tmp_path / "a.json").read_text())
+    assert [ln["speaker"] for ln in data["lines"]] == ["S1", "Bob"]
+    assert data["lines"][0]["translation"] == "avance dez metros"
+    with pytest.raises(ConfigError):
+        s.export(tmp_path / "a.doc")
+
+
+def test_export_without_speakers_has_no_labels(tmp_path: Path) -> None:
+    s = Session()
+    s.apply(final(1, "hello", None))
+    assert s.export(tmp_path / "a.srt").read_text().splitlines()[2] == "hello"
