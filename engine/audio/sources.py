@@ -1,0 +1,242 @@
+"""Frame sources: a file (paced in real time or as fast as possible) or a capture device.
+
+Every source yields `AudioBlock`s of 16 kHz mono float32. The capture callback only copies the
+block into a bounded queue (drop-oldest, counted); resampling happens on the consumer side.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from engine.audio import SAMPLE_RATE
+from engine.audio.io import load_audio
+from engine.config import AudioOptions
+from engine.errors import DeviceError, InputError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AudioBlock:
+    samples: np.ndarray  # float32, 16 kHz mono
+    start: float  # seconds in the source
+    received_at: float  # time.monotonic() when the block became available
+
+
+class FrameSource(Protocol):
+    name: str
+
+    def blocks(self) -> Iterator[AudioBlock]:
+        """Blocks in order until the source ends or `close()` is called."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def dropped_blocks(self) -> int:
+        raise NotImplementedError
+
+
+class ArraySource:
+    """Audio already in memory (a decoded file), paced in real time or not."""
+
+    def __init__(
+        self,
+        audio: np.ndarray,
+        *,
+        name: str = "audio",
+        realtime: bool = False,
+        block_ms: int = 32,
+    ) -> None:
+        self.name = name
+        self.audio = np.asarray(audio, dtype=np.float32)
+        self.realtime = realtime
+        self.block = SAMPLE_RATE * block_ms // 1000
+        self._stop = threading.Event()
+
+    @property
+    def duration(self) -> float:
+        return len(self.audio) / SAMPLE_RATE
+
+    @property
+    def dropped_blocks(self) -> int:
+        return 0
+
+    def blocks(self) -> Iterator[AudioBlock]:
+        t0 = time.monotonic()
+        for offset in range(0, len(self.audio), self.block):
+            if self._stop.is_set():
+                return
+            chunk = self.audio[offset : offset + self.block]
+            end = (offset + len(chunk)) / SAMPLE_RATE
+            if self.realtime:
+                delay = t0 + end - time.monotonic()
+                if delay > 0 and self._stop.wait(delay):
+                    return
+            yield AudioBlock(chunk, offset / SAMPLE_RATE, time.monotonic())
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+class FileSource(ArraySource):
+    def __init__(self, path: str | Path, *, realtime: bool = False, block_ms: int = 32) -> None:
+        super().__init__(load_audio(path), name=str(path), realtime=realtime, block_ms=block_ms)
+
+
+class CaptureQueue:
+    """Bounded queue between the audio callback and the engine: never blocks the callback;
+    when full, the oldest block is dropped and counted."""
+
+    def __init__(self, max_blocks: int) -> None:
+        self._queue: queue.Queue[tuple[np.ndarray, float]] = queue.Queue(maxsize=max_blocks)
+        self.dropped = 0
+
+    def put(self, block: np.ndarray, at: float) -> None:
+        while True:
+            try:
+                self._queue.put_nowait((block, at))
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                    self.dropped += 1
+                except queue.Empty:
+                    pass
+
+    def get(self, timeout: float) -> tuple[np.ndarray, float] | None:
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+
+class MicrophoneSource:
+    """A capture device through sounddevice (PortAudio).
+
+    device: None/"" = default input; a name (substring) or index; "pulse:SOURCE" opens the
+    PulseAudio source SOURCE (e.g. a sink's ".monitor" for system audio) through the `pulse`
+    PortAudio device.
+    """
+
+    def __init__(self, device: str | int | None = None, options: AudioOptions | None = None):
+        import sounddevice as sd  # imported lazily: PortAudio may be missing on servers
+
+        self._sd = sd
+        self.options = options or AudioOptions()
+        self._stop = threading.Event()
+        self._queue = CaptureQueue(self.options.queue_blocks)
+        self._status_errors = 0
+        pulse_source = None
+        if isinstance(device, str) and device.startswith("pulse:"):
+            pulse_source = device.removeprefix("pulse:")
+            device = "pulse"
+        self.device = _find_input_device(sd, device)
+        info = sd.query_devices(self.device)
+        self.name = pulse_source or str(info["name"])
+        self.rate = int(info["default_samplerate"]) or 48_000
+        if pulse_source:
+            os.environ["PULSE_SOURCE"] = pulse_source
+        try:
+            self._stream = sd.InputStream(
+                device=self.device,
+                channels=1,
+                samplerate=self.rate,
+                dtype="float32",
+                blocksize=self.rate * self.options.block_ms // 1000,
+                callback=self._callback,
+            )
+            self._stream.start()
+        except Exception as exc:  # PortAudioError and friends
+            raise DeviceError(f"Cannot open input device {self.name!r}: {exc}") from exc
+
+    @property
+    def dropped_blocks(self) -> int:
+        return self._queue.dropped
+
+    def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        if status:
+            self._status_errors += 1
+        self._queue.put(indata[:, 0].copy(), time.monotonic())
+
+    def blocks(self) -> Iterator[AudioBlock]:
+        import soxr
+
+        resampler = soxr.ResampleStream(self.rate, SAMPLE_RATE, 1, dtype="float32")
+        consumed = 0
+        while not self._stop.is_set():
+            item = self._queue.get(timeout=0.5)
+            if item is None:
+                if self._stop.is_set():
+                    break
+                if not self._stream.active:
+                    raise DeviceError(
+                        f"Input device {self.name!r} stopped delivering audio "
+                        "(unplugged or taken by another program)"
+                    )
+                continue
+            block, at = item
+            out = resampler.resample_chunk(block)
+            if out.size:
+                yield AudioBlock(out, consumed / SAMPLE_RATE, at)
+                consumed += out.size
+
+    def close(self) -> None:
+        self._stop.set()
+        try:
+            self._stream.stop()
+            self._stream.close()
+        except Exception:  # closing a dead device must not mask the original error
+            log.debug("closing input stream failed", exc_info=True)
+
+
+def _find_input_device(sd: Any, device: str | int | None) -> int:
+    try:
+        devices = sd.query_devices()
+    except Exception as exc:
+        raise DeviceError(f"Cannot list audio devices: {exc}") from exc
+    inputs = [i for i, d in enumerate(devices) if d["max_input_channels"] > 0]
+    if not inputs:
+        raise DeviceError("No audio input device found (no microphone or capture source)")
+    if device in (None, ""):
+        default = sd.default.device[0]
+        if isinstance(default, int) and default in inputs:
+            return default
+        return inputs[0]
+    if isinstance(device, int) or (isinstance(device, str) and device.isdigit()):
+        index = int(device)
+        if index in inputs:
+            return index
+        raise DeviceError(f"No input device with index {index}")
+    exact = [i for i in inputs if devices[i]["name"] == device]
+    matches = exact or [i for i in inputs if str(device).lower() in devices[i]["name"].lower()]
+    if not matches:
+        raise DeviceError(f"No input device named {device!r} (see `dragoman devices`)")
+    return matches[0]
+
+
+def open_source(
+    spec: str, *, realtime: bool = False, options: AudioOptions | None = None
+) -> FrameSource:
+    """`mic`, `mic:NAME`, `pulse:SOURCE`, or a file path."""
+    options = options or AudioOptions()
+    if spec == "mic":
+        return MicrophoneSource(options.device, options)
+    if spec.startswith("mic:"):
+        return MicrophoneSource(spec.removeprefix("mic:"), options)
+    if spec.startswith("pulse:"):
+        return MicrophoneSource(spec, options)
+    if not spec:
+        raise InputError("No input given: pass a file path or `mic`")
+    return FileSource(spec, realtime=realtime, block_ms=options.block_ms)
