@@ -113,6 +113,13 @@ class SpeechOptions:
     backend: str = "local"  # "local" | "remote"
     remote_url: str = "http://127.0.0.1:5005"
     remote_timeout_s: float = 10.0
+    # lang -> voice path/id, or a list of them (distinct voices per speaker); "<voice>#<speaker>"
+    # picks one speaker of a multi-speaker voice.
+    voices: dict[str, str | list[str]] = field(default_factory=dict)
+    cpu_threads: int = 1  # onnxruntime intra-op threads of each Piper voice
+    echo_tail_s: float = 0.3  # mute-capture keeps ignoring the capture this long after speech
+    echo_threshold: float = 0.5  # correlate: normalised correlation that marks a segment as echo
+    output_sample_rate: int = 48_000
 
 
 @dataclass(frozen=True)
