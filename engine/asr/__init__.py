@@ -1,0 +1,1 @@
+"""Speech recognition: faster-whisper (CTranslate2) decoding, local agreement, guards."""
