@@ -205,8 +205,8 @@ class HubDownloader:
         if file.size is not None and file.size != meta.size:
             raise DownloadError(
                 f"Model '{entry.id}': the catalogue expects {file.path} to be {file.size} "
-                f"bytes but {endpoint} serves {meta.size} bytes ({entry.repo}@{revision}); the repository "
-                "changed. Import a known-good copy with `dragoman models import`."
+                f"bytes but {endpoint} serves {meta.size} bytes ({entry.repo}@{revision}); the "
+                "repository changed. Import a known-good copy with `dragoman models import`."
             )
         if file.sha256 and lfs_sha and file.sha256 != lfs_sha:
             raise DownloadError(
