@@ -1,0 +1,167 @@
+"""PulseAudio / PipeWire-pulse devices, listed with `pactl` (Linux).
+
+PortAudio (sounddevice) only sees the `pulse` and `default` ALSA devices, never the individual
+PulseAudio sources and sinks. To offer them (microphones and `.monitor` sources, i.e. "what
+the computer is playing") we list them with `pactl` and open the `pulse` device with the
+PULSE_SOURCE / PULSE_SINK environment variables naming the one chosen (`use_source`,
+`use_sink`). Listing never raises: without pactl or a server it returns an empty list.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+PULSE_DEVICE = "pulse"  # the PortAudio/ALSA device that routes to PulseAudio
+
+
+@dataclass(frozen=True)
+class PulseDevice:
+    """A PulseAudio source (capture) or sink (playback)."""
+
+    name: str  # e.g. "alsa_input.pci-0000_00_1f.3.analog-stereo", "test_sink.monitor"
+    description: str
+    kind: str  # "source" | "sink"
+    is_monitor: bool  # a sink's monitor: captures what that sink plays
+    sample_rate: int | None = None
+    channels: int | None = None
+    state: str = ""
+    index: int | None = None
+
+    @property
+    def label(self) -> str:
+        """Human label for pickers."""
+        desc = self.description or self.name
+        return f"{desc} (system audio)" if self.is_monitor and "Monitor" not in desc else desc
+
+
+def pactl_available() -> bool:
+    return shutil.which("pactl") is not None
+
+
+def _pactl(*args: str, timeout: float = 3.0) -> str | None:
+    if not pactl_available():
+        return None
+    try:
+        done = subprocess.run(
+            ["pactl", *args], capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.debug("pactl %s failed: %s", " ".join(args), exc)
+        return None
+    if done.returncode != 0:
+        log.debug("pactl %s: %s", " ".join(args), done.stderr.strip())
+        return None
+    return done.stdout
+
+
+_SPEC = re.compile(r"(?P<fmt>\S+)\s+(?P<ch>\d+)ch\s+(?P<rate>\d+)Hz")
+
+
+def _parse_spec(spec: str) -> tuple[int | None, int | None]:
+    match = _SPEC.search(spec or "")
+    if not match:
+        return None, None
+    return int(match["rate"]), int(match["ch"])
+
+
+def _from_json(text: str, kind: str) -> list[PulseDevice]:
+    devices = []
+    for entry in json.loads(text):
+        rate, channels = _parse_spec(str(entry.get("sample_specification", "")))
+        name = str(entry.get("name", ""))
+        monitor_of = entry.get("monitor_of_sink")
+        is_monitor = kind == "source" and (
+            (monitor_of not in (None, "", "n/a")) or name.endswith(".monitor")
+        )
+        devices.append(PulseDevice(
+            name=name,
+            description=str(entry.get("description", "") or name),
+            kind=kind,
+            is_monitor=is_monitor,
+            sample_rate=rate,
+            channels=channels,
+            state=str(entry.get("state", "")).lower(),
+            index=entry.get("index"),
+        ))
+    return devices
+
+
+def _from_short(text: str, kind: str) -> list[PulseDevice]:
+    """`pactl list short sources|sinks`: index, name, driver, spec, state (tab separated)."""
+    devices = []
+    for line in text.splitlines():
+        cols = line.split("\t")
+        if len(cols) < 2:
+            continue
+        rate, channels = _parse_spec(cols[3] if len(cols) > 3 else "")
+        devices.append(PulseDevice(
+            name=cols[1],
+            description=cols[1],
+            kind=kind,
+            is_monitor=kind == "source" and cols[1].endswith(".monitor"),
+            sample_rate=rate,
+            channels=channels,
+            state=cols[4].lower() if len(cols) > 4 else "",
+            index=int(cols[0]) if cols[0].isdigit() else None,
+        ))
+    return devices
+
+
+def _list(kind: str) -> list[PulseDevice]:
+    plural = f"{kind}s"
+    text = _pactl("--format=json", "list", plural)
+    if text:
+        try:
+            return _from_json(text, kind)
+        except (ValueError, TypeError, AttributeError):
+            log.debug("unexpected pactl JSON; falling back to the short listing")
+    text = _pactl("list", "short", plural)
+    return _from_short(text, kind) if text else []
+
+
+def list_sources(include_monitors: bool = True) -> list[PulseDevice]:
+    """Capture sources (microphones, and `.monitor` sources of every sink when asked)."""
+    return [d for d in _list("source") if include_monitors or not d.is_monitor]
+
+
+def list_sinks() -> list[PulseDevice]:
+    return _list("sink")
+
+
+def default_source() -> str | None:
+    text = _pactl("get-default-source")
+    return text.strip() or None if text else None
+
+
+def default_sink() -> str | None:
+    text = _pactl("get-default-sink")
+    return text.strip() or None if text else None
+
+
+def use_source(name: str | None) -> str:
+    """Route the `pulse` device's capture of this process to source `name` (None = default).
+
+    Returns the PortAudio device name to open. Affects streams opened after the call.
+    """
+    if name:
+        os.environ["PULSE_SOURCE"] = name
+    else:
+        os.environ.pop("PULSE_SOURCE", None)
+    return PULSE_DEVICE
+
+
+def use_sink(name: str | None) -> str:
+    """Route the `pulse` device's playback of this process to sink `name` (None = default)."""
+    if name:
+        os.environ["PULSE_SINK"] = name
+    else:
+        os.environ.pop("PULSE_SINK", None)
+    return PULSE_DEVICE

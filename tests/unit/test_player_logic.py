@@ -1,0 +1,209 @@
+"""Pure logic of speech output: ordering, lag policy, WAV timeline, echo guard, sentences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from engine.audio.echo import EchoGuard, PlaybackLog, max_normalized_correlation
+from engine.audio.player import (
+    LagPolicy,
+    OrderedSpeechQueue,
+    SpeechItem,
+    SpeechTimeline,
+)
+from engine.config import SpeechOptions
+from engine.errors import ConfigError, ModelError
+from engine.tts import split_sentences
+from engine.tts.voices import lang_family, split_ref, voices_for_lang
+
+RATE = 16_000
+
+
+def item(seg: int, start: float, index: int = 0, last: bool = True) -> SpeechItem:
+    return SpeechItem(seg, start, np.zeros(10, np.float32), RATE, f"s{seg}.{index}", index, last)
+
+
+# ---------------------------------------------------------------- ordering
+
+
+def test_queue_orders_by_source_time_then_sentence() -> None:
+    q = OrderedSpeechQueue()
+    for it in (item(3, 6.0), item(1, 2.0, 1, True), item(2, 4.0), item(1, 2.0, 0, False)):
+        assert q.push(it)
+    out = [(x.segment_id, x.index) for x in (q.pop() for _ in range(4))]
+    assert out == [(1, 0), (1, 1), (2, 0), (3, 0)]
+    assert len(q) == 0
+
+
+def test_queue_refuses_speech_older_than_what_played() -> None:
+    q = OrderedSpeechQueue()
+    q.push(item(5, 10.0))
+    q.pop()
+    assert not q.push(item(4, 8.0))  # would play out of order
+    assert not q.push(item(5, 10.0))  # the same piece twice
+    assert q.push(item(6, 12.0))
+    assert len(q) == 1
+
+
+def test_queue_knows_when_newer_segments_wait() -> None:
+    q = OrderedSpeechQueue()
+    q.push(item(1, 1.0, 1, True))
+    assert not q.has_other_segment(1)
+    q.push(item(2, 3.0))
+    assert q.has_other_segment(1)
+    assert q.segment_ids() == {1, 2}
+
+
+# ---------------------------------------------------------------- lag policy
+
+
+def test_lag_policy_keeps_natural_pauses_when_on_time() -> None:
+    policy = LagPolicy(max_lag_s=8.0, max_pause_s=1.0)
+    d = policy.decide(lag_s=2.0, source_gap_s=0.6, newer_waiting=True)
+    assert d.play and d.pause_s == pytest.approx(0.6) and d.reason == "on-time"
+    assert policy.decide(2.0, 5.0, False).pause_s == pytest.approx(1.0)  # capped
+    assert policy.decide(2.0, -0.3, False).pause_s == 0.0  # overlapping source segments
+
+
+def test_lag_policy_shortens_pauses_before_skipping() -> None:
+    policy = LagPolicy(max_lag_s=8.0, max_pause_s=1.0, min_pause_s=0.1)
+    pauses = [policy.decide(lag, 1.0, True).pause_s for lag in (4.0, 5.0, 6.0, 7.0, 8.0)]
+    assert pauses == sorted(pauses, reverse=True)
+    assert pauses[0] == pytest.approx(1.0) and pauses[-1] == pytest.approx(0.1)
+    assert all(policy.decide(lag, 1.0, True).play for lag in (4.0, 6.0, 8.0))
+    assert policy.decide(6.0, 1.0, True).reason == "catching-up"
+
+
+def test_lag_policy_skips_stale_speech_only_when_newer_waits() -> None:
+    policy = LagPolicy(max_lag_s=8.0)
+    stale = policy.decide(lag_s=9.0, source_gap_s=0.5, newer_waiting=True)
+    assert not stale.play and stale.reason == "stale"
+    newest = policy.decide(lag_s=9.0, source_gap_s=0.5, newer_waiting=False)
+    assert newest.play and newest.pause_s <= 0.1
+    assert LagPolicy(max_lag_s=0).decide(100.0, 0.5, True).play  # disabled
+
+
+# ---------------------------------------------------------------- timeline
+
+
+def test_timeline_places_speech_at_source_times_without_overlap(tmp_path) -> None:
+    path = tmp_path / "speech.wav"
+    one_second = np.full(RATE, 0.5, np.float32)
+    with SpeechTimeline(path, sample_rate=RATE) as timeline:
+        a = timeline.add(1.0, one_second, RATE, segment_id=1)
+        b = timeline.add(1.5, one_second, RATE, segment_id=2)  # would overlap a
+        c = timeline.add(5.0, one_second[: RATE // 2], RATE, segment_id=3)
+        timeline.close(total_duration=7.0)
+    assert (a.placed_start, b.placed_start, c.placed_start) == (1.0, 2.0, 5.0)
+    assert b.delay == pytest.approx(0.5)
+    audio, rate = sf.read(path, dtype="float32")
+    assert rate == RATE and len(audio) == 7 * RATE
+    voiced = np.abs(audio) > 0.25
+    assert not voiced[: RATE].any()  # silence before the first piece
+    assert voiced[RATE : 3 * RATE].all()  # a then b back to back
+    assert not voiced[3 * RATE : 5 * RATE].any()
+    assert voiced[5 * RATE : int(5.5 * RATE)].all()
+    assert not voiced[int(5.5 * RATE) :].any()
+
+
+def test_timeline_resamples_to_its_rate(tmp_path) -> None:
+    path = tmp_path / "speech.wav"
+    timeline = SpeechTimeline(path, sample_rate=RATE)
+    placed = timeline.add(0.0, np.zeros(22_050, np.float32), 22_050)
+    timeline.close()
+    assert placed.duration == pytest.approx(1.0, abs=1e-3)
+    assert sf.info(str(path)).frames == pytest.approx(RATE, abs=2)
+
+
+# ---------------------------------------------------------------- echo guard
+
+
+def noise(seconds: float, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0, 0.2, int(seconds * RATE)).astype(np.float32)
+
+
+def test_playback_log_intervals() -> None:
+    log = PlaybackLog(RATE)
+    log.add(100.0, noise(1.0, 1))
+    assert log.is_speaking(100.5) and not log.is_speaking(101.2)
+    assert log.speaking_between(101.1, 101.2, tail_s=0.3)
+    assert not log.speaking_between(101.4, 101.5, tail_s=0.3)
+    assert log.last_end() == pytest.approx(101.0)
+
+
+def test_mute_capture_silences_frames_while_speaking_plus_tail() -> None:
+    log = PlaybackLog(RATE)
+    log.add(10.0, noise(1.0, 2))
+    guard = EchoGuard(log, "mute-capture", tail_s=0.3)
+    frame = np.ones(512, np.float32)  # 32 ms
+    assert guard.filter_frame(frame, 9.0) is frame
+    assert not guard.filter_frame(frame, 10.5).any()
+    assert not guard.filter_frame(frame, 11.2).any()  # inside the tail
+    assert guard.filter_frame(frame, 11.4).all()
+    assert guard.muted_frames == 2
+    assert not guard.should_drop_segment(frame)  # this policy never drops segments
+    off = EchoGuard(log, "off")
+    assert off.filter_frame(frame, 10.5) is frame
+
+
+def test_correlate_drops_echo_and_keeps_other_speech() -> None:
+    played = noise(2.0, 3)
+    log = PlaybackLog(RATE)
+    log.add(50.0, played)
+    guard = EchoGuard(log, "correlate", threshold=0.5)
+    # The echo: delayed by 0.18 s, quieter, with room noise, and padded like a VAD segment.
+    echo = np.concatenate([np.zeros(3000, np.float32), 0.3 * played, np.zeros(2000, np.float32)])
+    echo = echo + noise(len(echo) / RATE, 4) * 0.05
+    assert guard.filter_frame(np.ones(512, np.float32), 50.5).all()  # capture untouched
+    assert guard.should_drop_segment(echo, start_at=50.0, end_at=50.0 + len(echo) / RATE)
+    assert guard.last_similarity > 0.8
+    assert guard.should_drop_segment(echo)  # no stamps: searched in the recent history
+    other = noise(2.0, 5)
+    assert not guard.should_drop_segment(other, start_at=50.0, end_at=52.0)
+    assert guard.last_similarity < 0.2
+    assert guard.dropped_segments == 2
+
+
+def test_correlate_with_nothing_played_keeps_everything() -> None:
+    guard = EchoGuard(PlaybackLog(RATE), "correlate")
+    assert not guard.should_drop_segment(noise(1.0, 6))
+    assert guard.similarity(noise(1.0, 6), 0.0, 1.0) == 0.0
+
+
+def test_normalized_correlation_bounds() -> None:
+    a = noise(0.5, 7)
+    assert max_normalized_correlation(a, a) == pytest.approx(1.0, abs=1e-6)
+    assert max_normalized_correlation(a, -2 * a) < 0.01
+    assert max_normalized_correlation(np.zeros(100), a) == 0.0
+    assert max_normalized_correlation(a, np.zeros(0)) == 0.0
+
+
+def test_unknown_echo_policy_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="mute-capture"):
+        EchoGuard(PlaybackLog(), "loud")
+
+
+# ---------------------------------------------------------------- text and voices
+
+
+def test_split_sentences() -> None:
+    assert split_sentences("Hello there. It costs 3.5 euros! Really? yes") == [
+        "Hello there.", "It costs 3.5 euros!", "Really?", "yes"]
+    assert split_sentences("你好。今天天气很好！") == ["你好。", "今天天气很好！"]
+    assert split_sentences("  ") == []
+
+
+def test_voice_refs() -> None:
+    assert split_ref("/v/en_US-libritts-high.onnx#12") == ("/v/en_US-libritts-high.onnx", "12")
+    assert split_ref("/a#b/voice.onnx") == ("/a#b/voice.onnx", None)
+    assert lang_family("en_US") == lang_family("EN-gb") == "en"
+
+
+def test_missing_voice_names_a_voice_to_download(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("DRAGOMAN_HOME", str(tmp_path))
+    with pytest.raises(ModelError, match="de_DE-thorsten-medium"):
+        voices_for_lang(SpeechOptions(), "de")
+    assert voices_for_lang(SpeechOptions(voices={"de": ["a.onnx", "b.onnx"]}), "de-DE") == [
+        "a.onnx", "b.onnx"]
