@@ -163,14 +163,12 @@ class HubDownloader:
         *,
         retries: int = 3,
         timeout_s: float = 30.0,
-        chunk_size: int = 1 << 20,
         retry_wait_s: float = 0.5,
     ) -> None:
         self._endpoint = endpoint.rstrip("/") if endpoint else None
         self.token = token
         self.retries = retries
         self.timeout_s = timeout_s
-        self.chunk_size = chunk_size
         self.retry_wait_s = retry_wait_s
 
     @property
@@ -187,8 +185,9 @@ class HubDownloader:
         endpoint = self.endpoint
         url = hf_hub_url(entry.repo, file.path, revision=revision, endpoint=endpoint)
         try:
-            meta = get_hf_file_metadata(url, token=self.token, endpoint=endpoint,
-                                        timeout=self.timeout_s)
+            meta = get_hf_file_metadata(
+                url, token=self.token, endpoint=endpoint, timeout=self.timeout_s
+            )
         except _network_errors() as exc:
             raise DownloadError(
                 f"Cannot reach {file.path} of model '{entry.id}' at {endpoint} "
@@ -197,8 +196,10 @@ class HubDownloader:
                 f"{entry.id}`."
             ) from exc
         if meta.size is None:
-            raise DownloadError(f"{endpoint} did not report the size of {file.path} "
-                                f"(model '{entry.id}'); is HF_ENDPOINT a Hub mirror?")
+            raise DownloadError(
+                f"{endpoint} did not report the size of {file.path} "
+                f"(model '{entry.id}'); is HF_ENDPOINT a Hub mirror?"
+            )
         etag = (meta.etag or "").strip('"').lower() or None
         lfs_sha = etag if etag and _HEX64.match(etag) else None
         git_sha1 = etag if etag and _HEX40.match(etag) else None
@@ -254,8 +255,9 @@ class HubDownloader:
         records: list[FileRecord] = []
         for remote in remotes:
             _check_cancel(entry, cancel)
-            record = self._download_file(entry, remote, staging, done_before, total,
-                                         on_progress, cancel)
+            record = self._download_file(
+                entry, remote, staging, done_before, total, on_progress, cancel
+            )
             records.append(record)
             done_before += remote.size
         return records, commit
@@ -277,21 +279,35 @@ class HubDownloader:
         ok_marker = staging / f"{local}.ok.json"
         part = staging / f"{local}.part"
         part_meta = staging / f"{local}.part.json"
-        identity = {"url_path": remote.file.path, "etag": remote.etag, "size": remote.size,
-                    "sha256": remote.sha256}
+        identity = {
+            "url_path": remote.file.path,
+            "etag": remote.etag,
+            "size": remote.size,
+            "sha256": remote.sha256,
+        }
 
         def report(file_done: int) -> None:
             if on_progress is not None:
                 done = done_before + file_done
-                on_progress(DownloadProgress(
-                    model_id=entry.id, file=local, bytes_done=done, bytes_total=total,
-                    file_bytes_done=file_done, file_bytes_total=remote.size,
-                    fraction=(done / total) if total else 1.0,
-                ))
+                on_progress(
+                    DownloadProgress(
+                        model_id=entry.id,
+                        file=local,
+                        bytes_done=done,
+                        bytes_total=total,
+                        file_bytes_done=file_done,
+                        file_bytes_total=remote.size,
+                        fraction=(done / total) if total else 1.0,
+                    )
+                )
 
         ok = _read_json(ok_marker)
-        if final.is_file() and ok and ok.get("identity") == identity \
-                and final.stat().st_size == remote.size:
+        if (
+            final.is_file()
+            and ok
+            and ok.get("identity") == identity
+            and final.stat().st_size == remote.size
+        ):
             report(remote.size)
             return FileRecord(remote.file.path, local, remote.size, ok["sha256"])
         final.unlink(missing_ok=True)
@@ -373,8 +389,10 @@ class HubDownloader:
             headers["Range"] = f"bytes={have}-"
         timeout = httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 10.0))
         try:
-            with httpx.Client(follow_redirects=True, timeout=timeout) as client, \
-                    client.stream("GET", remote.url, headers=headers) as response:
+            with (
+                httpx.Client(follow_redirects=True, timeout=timeout) as client,
+                client.stream("GET", remote.url, headers=headers) as response,
+            ):
                 status = response.status_code
                 if status == 416 and have == remote.size:
                     return
@@ -390,7 +408,8 @@ class HubDownloader:
                     mode, have = "wb", 0  # the server ignored the Range: start over
                 report(have)
                 with part.open(mode) as out:
-                    for chunk in response.iter_bytes(self.chunk_size):
+                    # No chunk_size: every byte read is kept, even if the connection then breaks.
+                    for chunk in response.iter_bytes():
                         if cancel is not None and cancel.is_set():
                             break
                         out.write(chunk)
