@@ -3,6 +3,7 @@
 A voice reference is a path to a `.onnx` voice (its `.onnx.json` beside it), a directory
 holding one, or a model-store id (a sub-directory of `paths.models_dir()`); a `#speaker` suffix
 (index or name from the voice's `speaker_id_map`) selects one speaker of a multi-speaker voice.
+Catalogue ids look like "piper-de_DE-thorsten-medium"; the bare voice name works too.
 """
 
 from __future__ import annotations
@@ -113,13 +114,19 @@ def find_voice(ref: str) -> VoiceFile:
         model = _onnx_in(candidate)
     else:
         store = paths.models_dir()
-        for path in (store / ref / f"{ref}.onnx", store / f"{ref}.onnx"):
+        name = ref.removeprefix("piper-")
+        for path in (
+            store / ref / f"{name}.onnx",
+            store / f"piper-{name}" / f"{name}.onnx",
+            store / f"{ref}.onnx",
+        ):
             if path.is_file():
                 model = path
                 break
-        if model is None and (store / ref).is_dir():
-            model = _onnx_in(store / ref)
-        if model is None and ref in (PACKAGED_EN_ID, f"piper-{PACKAGED_EN_ID}"):
+        for directory in (store / ref, store / f"piper-{name}"):
+            if model is None and directory.is_dir():
+                model = _onnx_in(directory)
+        if model is None and name == PACKAGED_EN_ID:
             model = packaged.piper_joe_voice()
     if model is None:
         raise ModelError(
@@ -167,9 +174,12 @@ def voices_for_lang(options: SpeechOptions, lang: str) -> list[str]:
     if family == "en" and (joe := packaged.piper_joe_voice()) is not None:
         return [str(joe)]
     suggestion = SUGGESTED_VOICES.get(family)
-    hint = f" such as {suggestion!r}" if suggestion else ""
+    how = (
+        f"`dragoman models download piper-{suggestion}` (or the model manager)"
+        if suggestion
+        else "the model manager"
+    )
     raise ModelError(
-        f"No Piper voice for language {lang!r}: download a {family} Piper voice{hint} with the "
-        "model manager (`dragoman models download`), or set the speech voice to the path of a "
-        ".onnx voice file."
+        f"No Piper voice for language {lang!r}: download a {family} Piper voice with {how}, "
+        "or set the speech voice to the path of a .onnx Piper voice file."
     )
