@@ -26,12 +26,17 @@ def make_store(args: argparse.Namespace) -> ModelStore:
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the `models` command to the main parser's subparsers."""
     parser = subparsers.add_parser(
-        "models", help="list, download, import, verify and remove models",
+        "models",
+        help="list, download, import, verify and remove models",
         description="Manage the models every stage uses (catalogue: resources/models.toml).",
     )
     # SUPPRESS: an absent flag keeps the value of a global --offline, if the main parser has one.
-    parser.add_argument("--offline", action="store_true", default=argparse.SUPPRESS,
-                        help="never touch the network (same as HF_HUB_OFFLINE=1)")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="never touch the network (same as HF_HUB_OFFLINE=1)",
+    )
     sub = parser.add_subparsers(dest="models_command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("list", help="installed, packaged and downloadable models")
@@ -41,6 +46,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     p = sub.add_parser("download", help="download a model from the Hugging Face Hub (resumes)")
     p.add_argument("model_id", metavar="ID")
     p.add_argument("--revision", help="branch, tag or commit (default: the catalogue's)")
+    p.add_argument("--force", action="store_true", help="download again even if installed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_download)
 
@@ -78,17 +84,24 @@ def format_languages(languages: tuple[str, ...], width: int = 24) -> str:
     text = " ".join(languages)
     if len(text) <= width:
         return text
-    return f"{text[:width - 8].rsplit(' ', 1)[0]} … ({len(languages)})"
+    return f"{text[: width - 8].rsplit(' ', 1)[0]} … ({len(languages)})"
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     store = make_store(args)
-    rows: list[ModelStatus] = [r for r in store.statuses()
-                               if args.stage is None or r.stage == args.stage]
+    rows: list[ModelStatus] = [
+        r for r in store.statuses() if args.stage is None or r.stage == args.stage
+    ]
     header = ("ID", "STAGE", "STATUS", "SIZE", "LANGUAGES", "LICENCE")
     table = [header] + [
-        (r.model_id, r.stage or "-", r.state, format_size(r.size_bytes, r.size_exact),
-         format_languages(r.languages), r.licence.split(" (")[0])
+        (
+            r.model_id,
+            r.stage or "-",
+            r.state,
+            format_size(r.size_bytes, r.size_exact),
+            format_languages(r.languages),
+            r.licence.split(" (")[0],
+        )
         for r in rows
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
@@ -105,8 +118,15 @@ def cmd_download(args: argparse.Namespace) -> int:
     if not args.quiet:
         from tqdm import tqdm
 
-        bar = tqdm(total=None, unit="B", unit_scale=True, unit_divisor=1024,
-                   desc=entry.id, file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(
+            total=None,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=entry.id,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
 
     def on_progress(progress: DownloadProgress) -> None:
         if bar is None:
@@ -118,8 +138,9 @@ def cmd_download(args: argparse.Namespace) -> int:
 
     cancel = threading.Event()
     try:
-        path = store.download(entry.id, revision=args.revision, on_progress=on_progress,
-                              cancel=cancel)
+        path = store.download(
+            entry.id, revision=args.revision, on_progress=on_progress, cancel=cancel
+        )
     except KeyboardInterrupt:
         raise DownloadCancelled(
             f"Download of model '{entry.id}' interrupted; the partial files are kept and "

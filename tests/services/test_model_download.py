@@ -147,7 +147,12 @@ def test_full_download_reports_progress_to_100_percent(hub: HubMirror, home: Pat
 
     hub.clear_requests()
     assert store.resolve("tiny-alias", "asr") == path
+    assert store.download("tiny-asr") == path
     assert hub_requests(hub) == []  # installed: no network at all
+    assert store.download("tiny-asr", force=True) == path
+    assert any(r.path.startswith("/cdn/") for r in hub_requests(hub))
+    assert (path / "model.bin").read_bytes() == MODEL_BIN
+    assert not any((store.models_dir / ".trash").iterdir())
     assert store.verify("tiny-asr").ok
 
 
