@@ -192,8 +192,9 @@ def _parse_entry(raw: object, index: int) -> ModelEntry:
             raise _fail(where, "'packaged' must be a table")
         package = _str(pk, "package", where)
         assert package is not None
-        packaged = PackagedSource(package=package, pip=_str(pk, "pip", where, required=False)
-                                  or package)
+        packaged = PackagedSource(
+            package=package, pip=_str(pk, "pip", where, required=False) or package
+        )
     repo = _str(raw, "repo", where, required=False)
     if repo is not None and (repo.count("/") != 1 or ".." in repo):
         raise _fail(where, f"repo '{repo}' must look like 'owner/name'")
@@ -207,8 +208,20 @@ def _parse_entry(raw: object, index: int) -> ModelEntry:
     approx = raw.get("approx_bytes")
     if approx is not None and (not isinstance(approx, int) or approx < 0):
         raise _fail(where, "'approx_bytes' must be a non-negative integer")
-    known = {"id", "stage", "description", "licence", "languages", "files", "repo", "revision",
-             "main", "aliases", "approx_bytes", "packaged"}
+    known = {
+        "id",
+        "stage",
+        "description",
+        "licence",
+        "languages",
+        "files",
+        "repo",
+        "revision",
+        "main",
+        "aliases",
+        "approx_bytes",
+        "packaged",
+    }
     unknown = set(raw) - known
     if unknown:
         raise _fail(where, f"unknown keys {sorted(unknown)}")
@@ -242,8 +255,9 @@ def parse_catalog(text: str, source: Path | None = None) -> Catalog:
     for entry in entries:
         for name in (entry.id, *entry.aliases):
             if name in seen:
-                raise _fail(f"entry '{entry.id}'", f"id/alias '{name}' already used by "
-                                                   f"'{seen[name]}'")
+                raise _fail(
+                    f"entry '{entry.id}'", f"id/alias '{name}' already used by '{seen[name]}'"
+                )
             seen[name] = entry.id
     return Catalog(entries=entries, source=source)
 

@@ -84,8 +84,15 @@ class HubMirror:
 
     # ------------------------------------------------------------------ setup
 
-    def add_file(self, repo: str, path: str, content: bytes, *, lfs: bool | None = None,
-                 corrupt: bool = False) -> FakeFile:
+    def add_file(
+        self,
+        repo: str,
+        path: str,
+        content: bytes,
+        *,
+        lfs: bool | None = None,
+        corrupt: bool = False,
+    ) -> FakeFile:
         fake = FakeFile(content, len(content) >= LFS_THRESHOLD if lfs is None else lfs, corrupt)
         self.repos.setdefault(repo, {})[path] = fake
         return fake
@@ -115,8 +122,9 @@ class HubMirror:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="hub-mirror", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="hub-mirror", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -139,9 +147,14 @@ class HubMirror:
 
     def _record(self, handler: BaseHTTPRequestHandler) -> None:
         with self._lock:
-            self.requests.append(RequestRecord(handler.command, handler.path,
-                                               handler.headers.get("Range"),
-                                               handler.headers.get("Host")))
+            self.requests.append(
+                RequestRecord(
+                    handler.command,
+                    handler.path,
+                    handler.headers.get("Range"),
+                    handler.headers.get("Host"),
+                )
+            )
 
     def _take_drop(self, sha: str) -> int | None:
         with self._lock:
@@ -193,10 +206,14 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._error(401, "RepositoryNotFound", "Repository not found")
             if revision not in ("main", self.hub.commit):
                 return self._error(404, "RevisionNotFound", "Invalid rev id")
-            payload = json.dumps({"id": repo, "sha": self.hub.commit,
-                                  "siblings": [{"rfilename": p} for p in self.hub.repos[repo]]})
-            return self._send(200, payload.encode(), body,
-                              {"Content-Type": "application/json"})
+            payload = json.dumps(
+                {
+                    "id": repo,
+                    "sha": self.hub.commit,
+                    "siblings": [{"rfilename": p} for p in self.hub.repos[repo]],
+                }
+            )
+            return self._send(200, payload.encode(), body, {"Content-Type": "application/json"})
         if m := _RESOLVE.match(path):
             repo, revision, file = m.group(1), unquote(m.group(2)), unquote(m.group(3))
             files = self.hub.repos.get(repo)
@@ -206,12 +223,15 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._error(404, "RevisionNotFound", "Invalid rev id")
             fake = files.get(file)
             if fake is None:
-                return self._error(404, "EntryNotFound", "Entry not found",
-                                   {"X-Repo-Commit": self.hub.commit})
+                return self._error(
+                    404, "EntryNotFound", "Entry not found", {"X-Repo-Commit": self.hub.commit}
+                )
             common = {"X-Repo-Commit": self.hub.commit}
             if fake.lfs:
-                pointer = (f"version https://git-lfs.github.com/spec/v1\noid sha256:{fake.sha256}"
-                           f"\nsize {len(fake.content)}\n").encode()
+                pointer = (
+                    f"version https://git-lfs.github.com/spec/v1\noid sha256:{fake.sha256}"
+                    f"\nsize {len(fake.content)}\n"
+                ).encode()
                 headers = {
                     **common,
                     "Location": f"http://localhost:{self.hub.port}/cdn/{fake.sha256}",
@@ -240,7 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(416, b"", body, {**extra, "Content-Range": f"bytes */{size}"})
             status = 206
             extra["Content-Range"] = f"bytes {start}-{end}/{size}"
-        chunk = data[start:end + 1]
+        chunk = data[start : end + 1]
         drop = self.hub._take_drop(fake.sha256) if body else None
         if drop is None:
             return self._send(status, chunk, body, extra)
@@ -265,8 +285,9 @@ class _Handler(BaseHTTPRequestHandler):
         if body and payload:
             self.wfile.write(payload)
 
-    def _error(self, status: int, code: str | None, message: str,
-               headers: dict[str, str] | None = None) -> None:
+    def _error(
+        self, status: int, code: str | None, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         payload = json.dumps({"error": message}).encode()
         extra = {"Content-Type": "application/json", **(headers or {})}
         if code:

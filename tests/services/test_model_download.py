@@ -67,7 +67,7 @@ repo = "{REPO}"
 languages = ["en"]
 licence = "MIT"
 description = "catalogue pins a sha256 the Hub does not serve"
-files = [{{ path = "model.bin", sha256 = "{'ab' * 32}" }}]
+files = [{{ path = "model.bin", sha256 = "{"ab" * 32}" }}]
 """
 
 
@@ -136,7 +136,10 @@ def test_full_download_reports_progress_to_100_percent(hub: HubMirror, home: Pat
     manifest = json.loads((path / MANIFEST).read_text())
     assert manifest["commit"] == hub.commit and manifest["source"] == "download"
     assert {f["local"]: f["size"] for f in manifest["files"]} == {
-        "model.bin": len(MODEL_BIN), "config.json": len(CONFIG), "vocabulary.txt": len(VOCAB)}
+        "model.bin": len(MODEL_BIN),
+        "config.json": len(CONFIG),
+        "vocabulary.txt": len(VOCAB),
+    }
     assert not (store.models_dir / INCOMING / "tiny-asr").exists()
     # every file after the first is fetched at the commit the first one came from
     heads = [r.path for r in hub_requests(hub) if r.method == "HEAD"]
@@ -240,8 +243,7 @@ def test_cancel_keeps_partial_and_next_download_resumes(hub: HubMirror, home: Pa
 
     hub.clear_requests()
     path = store.download("tiny-asr")
-    assert [r.range for r in hub_requests(hub) if r.path.startswith("/cdn/")] == [
-        f"bytes={kept}-"]
+    assert [r.range for r in hub_requests(hub) if r.path.startswith("/cdn/")] == [f"bytes={kept}-"]
     assert (path / "model.bin").read_bytes() == MODEL_BIN
 
 
@@ -264,8 +266,9 @@ def test_unreachable_endpoint_is_a_clear_error(home: Path, monkeypatch) -> None:
 
 
 @pytest.mark.parametrize("how", ["env", "flag"])
-def test_offline_missing_model_is_clear_and_silent(hub: HubMirror, home: Path, monkeypatch,
-                                                   how: str) -> None:
+def test_offline_missing_model_is_clear_and_silent(
+    hub: HubMirror, home: Path, monkeypatch, how: str
+) -> None:
     if how == "env":
         monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     store = make_store(home, offline=how == "flag")
@@ -285,8 +288,11 @@ def test_offline_missing_model_is_clear_and_silent(hub: HubMirror, home: Path, m
 
 def write_folder(folder: Path, *, skip: str | None = None) -> Path:
     folder.mkdir(parents=True)
-    for name, data in (("model.bin", MODEL_BIN), ("config.json", CONFIG),
-                       ("vocabulary.txt", VOCAB)):
+    for name, data in (
+        ("model.bin", MODEL_BIN),
+        ("config.json", CONFIG),
+        ("vocabulary.txt", VOCAB),
+    ):
         if name != skip:
             (folder / name).write_bytes(data)
     return folder
@@ -425,8 +431,7 @@ def test_resolve_falls_back_to_packaged_whisper_base(home: Path, monkeypatch) ->
     path = store.resolve("whisper-base", "asr")
     assert path == home / "data" / "models" / "whisper-base"
     assert (path / "model.bin").stat().st_size == 145_217_532
-    assert {p.name for p in path.iterdir()} >= {"config.json", "tokenizer.json",
-                                                  "vocabulary.txt"}
+    assert {p.name for p in path.iterdir()} >= {"config.json", "tokenizer.json", "vocabulary.txt"}
     assert store.resolve("default", "asr") == path  # alias
     assert store.verify("whisper-base").ok
     rows = {s.model_id: s for s in store.statuses()}
@@ -438,7 +443,8 @@ def test_resolve_packaged_single_file_models(home: Path) -> None:
     vad = store.resolve("silero-vad-v6", "vad")
     assert vad.name == "silero_vad_v6.onnx" and vad.is_file()
     if store.catalog.get("piper-en_US-joe-medium") and any(
-            p.model_id == "piper-en_US-joe-medium" for p in store.packaged()):
+        p.model_id == "piper-en_US-joe-medium" for p in store.packaged()
+    ):
         voice = store.resolve("piper-en_US-joe-medium", "tts")
         assert voice.name == "en_US-joe-medium.onnx"
         assert voice.with_name(voice.name + ".json").is_file()

@@ -21,11 +21,20 @@ def test_shipped_catalogue_covers_every_stage(catalog) -> None:
     assert {e.stage for e in catalog.entries} == set(STAGES)
     ids = [e.id for e in catalog.entries]
     assert len(ids) == len(set(ids)) and all(valid_id(i) for i in ids)
-    for wanted in ("whisper-tiny", "whisper-base", "whisper-small", "whisper-medium",
-                   "whisper-large-v3", "m2m100-418m-onnx", "nllb-200-distilled-600m-onnx-int8",
-                   "piper-de_DE-thorsten-medium", "piper-es_ES-davefx-medium",
-                   "piper-fr_FR-siwis-medium", "piper-zh_CN-huayan-medium",
-                   "piper-en_US-lessac-medium"):
+    for wanted in (
+        "whisper-tiny",
+        "whisper-base",
+        "whisper-small",
+        "whisper-medium",
+        "whisper-large-v3",
+        "m2m100-418m-onnx",
+        "nllb-200-distilled-600m-onnx-int8",
+        "piper-de_DE-thorsten-medium",
+        "piper-es_ES-davefx-medium",
+        "piper-fr_FR-siwis-medium",
+        "piper-zh_CN-huayan-medium",
+        "piper-en_US-lessac-medium",
+    ):
         assert catalog.get(wanted) is not None, wanted
 
 
@@ -37,8 +46,13 @@ def test_every_packaged_model_is_in_the_catalogue(catalog) -> None:
 
 
 def test_offline_defaults_have_packaged_sources(catalog) -> None:
-    for model_id in ("whisper-base", "whisper-tiny.en", "silero-vad-v6",
-                     "piper-en_US-joe-medium", "resemblyzer-voice-encoder"):
+    for model_id in (
+        "whisper-base",
+        "whisper-tiny.en",
+        "silero-vad-v6",
+        "piper-en_US-joe-medium",
+        "resemblyzer-voice-encoder",
+    ):
         entry = catalog[model_id]
         assert entry.packaged is not None and entry.packaged.pip
 
@@ -116,8 +130,13 @@ files = [{ path = "model.bin" }]
         (('files = [{ path = "model.bin" }]', "files = []"), "must list its files"),
         (('licence = "MIT"', 'licence = "MIT"\nweird = 1'), "unknown keys"),
         (('repo = "o/r"\n', ""), "needs a 'repo'"),
-        (('files = [{ path = "model.bin" }]',
-          'files = [{ path = "a/model.bin" }, { path = "b/model.bin" }]'), "same local name"),
+        (
+            (
+                'files = [{ path = "model.bin" }]',
+                'files = [{ path = "a/model.bin" }, { path = "b/model.bin" }]',
+            ),
+            "same local name",
+        ),
         (('description = "d"', 'description = "d"\nmain = "other.onnx"'), "not one of its files"),
     ],
 )
@@ -141,9 +160,11 @@ def test_bad_toml_is_a_model_error() -> None:
 
 
 def test_local_name_and_lookup() -> None:
-    cat = parse_catalog(BASE.replace('{ path = "model.bin" }',
-                                     '{ path = "onnx/enc.onnx" }, { path = "c.json", size = 3 }')
-                        .replace('id = "x"', 'id = "x"\naliases = ["ex"]'))
+    cat = parse_catalog(
+        BASE.replace(
+            '{ path = "model.bin" }', '{ path = "onnx/enc.onnx" }, { path = "c.json", size = 3 }'
+        ).replace('id = "x"', 'id = "x"\naliases = ["ex"]')
+    )
     entry = cat["ex"]
     assert entry.id == "x" and [f.local for f in entry.files] == ["enc.onnx", "c.json"]
     assert entry.size_bytes is None  # one size unknown and no approx_bytes
