@@ -72,6 +72,8 @@ class Session:
         self._aliases: dict[str, str] = {}  # engine label -> name the user gave
         self._last_save = 0.0
         self._dirty = False
+        self._id_offset = 0  # engine segment ids and times restart with every run
+        self._time_offset = 0.0
 
     # ------------------------------------------------------------------ creation
     @classmethod
@@ -128,8 +130,28 @@ class Session:
         return key or None
 
     # ------------------------------------------------------------------ updates
+    def begin_run(self, time_offset: float | None = None) -> None:
+        """Start a new engine run in this session: its segment ids and times (which restart at
+        zero) are shifted after what is already here. `time_offset` defaults to just after the
+        last line."""
+        lines = self._lines.values()
+        self._id_offset = max((ln.segment_id for ln in lines), default=-1) + 1
+        last_end = max((ln.end for ln in lines), default=0.0)
+        if time_offset is None:
+            time_offset = last_end + 1.0 if lines else 0.0
+        self._time_offset = max(time_offset, last_end)
+
     def apply(self, event: Any) -> SessionLine | None:
         """Fold one engine event into the transcript; returns the line it changed, if any."""
+        if isinstance(event, Partial | Final | Translation) and (
+            self._id_offset or self._time_offset
+        ):
+            event = dataclasses.replace(
+                event,
+                segment_id=event.segment_id + self._id_offset,
+                start=event.start + self._time_offset,
+                end=event.end + self._time_offset,
+            )
         if isinstance(event, Partial):
             return self._apply_partial(event)
         if isinstance(event, Final):
@@ -178,8 +200,13 @@ class Session:
         old = self._lines.get(ev.segment_id)
         if old is None:
             old = SessionLine(
-                ev.segment_id, ev.start, ev.end, ev.source_text,
-                self.display_name(ev.speaker), ev.source_lang, True,
+                ev.segment_id,
+                ev.start,
+                ev.end,
+                ev.source_text,
+                self.display_name(ev.speaker),
+                ev.source_lang,
+                True,
             )
         line = dataclasses.replace(old, translation=ev.text, target_lang=ev.target_lang)
         self._lines[ev.segment_id] = line
@@ -208,6 +235,7 @@ class Session:
 
     def clear(self) -> None:
         self._lines.clear()
+        self._id_offset, self._time_offset = 0, 0.0
         self._changed(final=True)
 
     # ------------------------------------------------------------------ persistence
@@ -253,8 +281,9 @@ class Session:
                 continue
             parts = _content_parts(line, content)
             if parts:
-                cues.append(Cue(line.start, max(line.end, line.start), "\n".join(parts),
-                                line.speaker))
+                cues.append(
+                    Cue(line.start, max(line.end, line.start), "\n".join(parts), line.speaker)
+                )
         return cues
 
     def export(self, path: Path, *, content: str = "both", label_speakers: bool = True) -> Path:
@@ -289,7 +318,13 @@ def _content_parts(line: SessionLine, content: str) -> list[str]:
     return parts
 
 
-def export_many(session: Session, folder: Path, stem: str,
-                formats: Iterable[str] = EXPORT_FORMATS, *, content: str = "both") -> list[Path]:
+def export_many(
+    session: Session,
+    folder: Path,
+    stem: str,
+    formats: Iterable[str] = EXPORT_FORMATS,
+    *,
+    content: str = "both",
+) -> list[Path]:
     """Export one session to several formats side by side (`stem.srt`, `stem.vtt`, ...)."""
     return [session.export(Path(folder) / f"{stem}{fmt}", content=content) for fmt in formats]

@@ -127,3 +127,17 @@ def test_export_without_speakers_has_no_labels(tmp_path: Path) -> None:
     s = Session()
     s.apply(final(1, "hello", None))
     assert s.export(tmp_path / "a.srt").read_text().splitlines()[2] == "hello"
+
+
+def test_second_run_continues_after_the_first() -> None:
+    s = Session()
+    s.begin_run()
+    s.apply(final(0, "first run", start=0.0, end=2.0))
+    s.begin_run()  # the engine restarts ids and times at zero
+    s.apply(partial(0, "second", start=0.5, end=1.0))
+    s.apply(final(0, "second run", start=0.5, end=1.5))
+    s.apply(translation(0, "segunda"))
+    assert [(ln.segment_id, ln.start, ln.text, ln.translation) for ln in s.lines()] == [
+        (0, 0.0, "first run", None),
+        (1, 3.5, "second run", "segunda"),
+    ]

@@ -1,0 +1,51 @@
+"""Entry point of the desktop app: `main(argv) -> int` (used by `dragoman` and `python -m app`).
+
+Importing this module has no side effects; Qt is imported only when `main` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dragoman", description="Dragoman live interpreter")
+    parser.add_argument("--tray", action="store_true",
+                        help="start in the system tray with the caption overlay")
+    parser.add_argument("--input", metavar="SPEC",
+                        help="audio input: mic, mic:NAME, pulse:SOURCE or a file path")
+    parser.add_argument("--start", action="store_true", help="start interpreting right away")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(list(argv) if argv is not None else sys.argv[1:])
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app import settings as settings_mod
+    from app.controller import AppController
+    from app.theme import apply_theme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Dragoman")
+    app.setApplicationDisplayName("Dragoman")
+    app.setDesktopFileName("dragoman")
+    app.setQuitOnLastWindowClosed(not args.tray)
+    apply_theme(app)
+    settings = settings_mod.load()
+    if args.input:
+        settings.ui.source = args.input
+    controller = AppController(settings, tray_mode=args.tray)
+    app.setWindowIcon(controller.icon)
+    app.aboutToQuit.connect(controller.shutdown)
+    controller.show()
+    if args.start:
+        QTimer.singleShot(0, controller.start)
+    return int(app.exec())

@@ -1,0 +1,368 @@
+"""The main window: controls on top, the live transcript in the middle, health at the bottom.
+
+This module only lays out widgets and exposes them; `app.controller.AppController` connects them
+to the engine worker, the session and the settings.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QStatusBar,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import theme
+from app.languages import sorted_languages
+from app.subtitle_view import SubtitleView
+
+MODE_LABELS = (("original", "Original"), ("translation", "Translation"), ("both", "Both"))
+
+
+class ErrorBanner(QFrame):
+    """Non-modal banner with a plain-language message; dismissed by its button."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("errorBanner")
+        self.setAccessibleName("Error message")
+        icon = QLabel("⚠", self)
+        icon.setStyleSheet("font-size: 18px; color: #ff938a;")
+        self.title = QLabel(self)
+        self.title.setStyleSheet("font-weight: 600;")
+        self.message = QLabel(self)
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.action_button = QPushButton(self)
+        self.action_button.hide()
+        self.dismiss = QPushButton("Dismiss", self)
+        self.dismiss.setAccessibleName("Dismiss error message")
+        self.dismiss.clicked.connect(self.hide)
+        text = QVBoxLayout()
+        text.setSpacing(2)
+        text.addWidget(self.title)
+        text.addWidget(self.message)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(12, 8, 8, 8)
+        lay.setSpacing(10)
+        lay.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        lay.addLayout(text, 1)
+        lay.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        lay.addWidget(self.dismiss, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.hide()
+
+    def show_message(self, title: str, message: str) -> None:
+        self.title.setText(title)
+        self.message.setText(message)
+        self.setAccessibleDescription(f"{title}. {message}")
+        self.show()
+
+    def text(self) -> str:
+        return f"{self.title.text()} {self.message.text()}".strip()
+
+
+class LevelMeter(QProgressBar):
+    """Input level in dBFS mapped onto 0..100 (-60 dB .. 0 dB)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("levelMeter")
+        self.setAccessibleName("Input level")
+        self.setRange(0, 100)
+        self.setTextVisible(False)
+        self.setFixedSize(110, 10)
+        self.db = -120.0
+
+    def set_db(self, db: float) -> None:
+        self.db = db
+        self.setValue(round(min(max((db + 60.0) / 60.0, 0.0), 1.0) * 100))
+        self.setToolTip(f"Input level {db:.0f} dBFS")
+
+
+class MainWindow(QMainWindow):
+    closing = Signal()
+    mode_changed = Signal(str)
+
+    def __init__(self, colors: theme.SpeakerColors, icon: QIcon | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("Dragoman — live interpreter")
+        if icon is not None:
+            self.setWindowIcon(icon)
+        self.setMinimumSize(720, 460)
+        self.resize(1100, 720)
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbars()
+        self.banner = ErrorBanner()
+        self.subtitles = SubtitleView(colors)
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(10, 8, 10, 4)
+        lay.setSpacing(8)
+        lay.addWidget(self.banner)
+        lay.addWidget(self.subtitles, 1)
+        self.setCentralWidget(central)
+        self._build_status()
+        self.allow_close = True
+
+    # ------------------------------------------------------------------ construction
+    def _build_actions(self) -> None:
+        self.act_start = QAction("&Start interpreting", self)
+        self.act_start.setShortcuts([QKeySequence("Ctrl+R"), QKeySequence("F5")])
+        self.act_start.setToolTip("Start or stop interpreting (Ctrl+R / F5)")
+        self.act_export = QAction("&Export transcript…", self)
+        self.act_export.setShortcut(QKeySequence("Ctrl+E"))
+        self.act_new_session = QAction("&New session", self)
+        self.act_new_session.setShortcut(QKeySequence("Ctrl+N"))
+        self.act_open_file = QAction("Interpret an audio &file…", self)
+        self.act_open_file.setShortcut(QKeySequence("Ctrl+O"))
+        self.act_sessions_folder = QAction("Show sessions &folder", self)
+        self.act_quit = QAction("&Quit", self)
+        self.act_quit.setShortcut(QKeySequence("Ctrl+Q"))
+        self.act_overlay = QAction("Caption &overlay", self)
+        self.act_overlay.setCheckable(True)
+        self.act_overlay.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        self.act_click_through = QAction("Overlay &click-through", self)
+        self.act_click_through.setCheckable(True)
+        self.act_zoom_in = QAction("&Larger text", self)
+        self.act_zoom_in.setShortcuts([QKeySequence("Ctrl++"), QKeySequence("Ctrl+=")])
+        self.act_zoom_out = QAction("&Smaller text", self)
+        self.act_zoom_out.setShortcut(QKeySequence("Ctrl+-"))
+        self.act_settings = QAction("&Settings…", self)
+        self.act_settings.setShortcut(QKeySequence("Ctrl+,"))
+        self.act_models = QAction("&Models…", self)
+        self.act_models.setShortcut(QKeySequence("Ctrl+M"))
+        self.act_about = QAction("&About Dragoman", self)
+        self.mode_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for i, (mode, label) in enumerate(MODE_LABELS, start=1):
+            act = QAction(label, self)
+            act.setCheckable(True)
+            act.setShortcut(QKeySequence(f"Ctrl+{i}"))
+            act.triggered.connect(lambda _=False, m=mode: self.mode_changed.emit(m))
+            group.addAction(act)
+            self.mode_actions[mode] = act
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        for act in (self.act_start, self.act_open_file, None, self.act_new_session,
+                    self.act_export, self.act_sessions_folder, None, self.act_quit):
+            file.addSeparator() if act is None else file.addAction(act)
+        view = bar.addMenu("&View")
+        for act in self.mode_actions.values():
+            view.addAction(act)
+        view.addSeparator()
+        view.addAction(self.act_zoom_in)
+        view.addAction(self.act_zoom_out)
+        view.addSeparator()
+        view.addAction(self.act_overlay)
+        view.addAction(self.act_click_through)
+        tools = bar.addMenu("&Tools")
+        tools.addAction(self.act_settings)
+        tools.addAction(self.act_models)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_about)
+
+    def _build_toolbars(self) -> None:
+        top = QToolBar("Interpreting", self)
+        top.setObjectName("mainToolbar")
+        top.setMovable(False)
+        top.setIconSize(QSize(18, 18))
+        self.start_button = QPushButton("Start")
+        self.start_button.setObjectName("startButton")
+        self.start_button.setAccessibleName("Start or stop interpreting")
+        self.start_button.setToolTip("Start or stop interpreting (Ctrl+R / F5)")
+        self.start_button.clicked.connect(self.act_start.trigger)
+        self.start_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        top.addWidget(self.start_button)
+        top.addSeparator()
+        self.input_combo = QComboBox()
+        self.input_combo.setAccessibleName("Audio input")
+        self.input_combo.setToolTip("Where to listen: a microphone, system audio or a file")
+        self.input_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.input_combo.setMinimumWidth(200)
+        self.input_combo.setMaximumWidth(340)
+        self.refresh_inputs = QToolButton()
+        self.refresh_inputs.setText("⟳")
+        self.refresh_inputs.setAccessibleName("Refresh audio inputs")
+        self.refresh_inputs.setToolTip("Look for audio inputs again")
+        top.addWidget(_caption("Input"))
+        top.addWidget(self.input_combo)
+        top.addWidget(self.refresh_inputs)
+        top.addSeparator()
+        self.source_lang = QComboBox()
+        self.source_lang.setAccessibleName("Spoken language")
+        self.source_lang.addItem("Detect automatically", None)
+        self.target_lang = QComboBox()
+        self.target_lang.setAccessibleName("Translate into")
+        self.target_lang.addItem("No translation", None)
+        for code, name in sorted_languages():
+            self.source_lang.addItem(name, code)
+            self.target_lang.addItem(name, code)
+        top.addWidget(_caption("Language"))
+        top.addWidget(self.source_lang)
+        top.addWidget(_caption("→"))
+        top.addWidget(self.target_lang)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, top)
+        self.addToolBarBreak()
+
+        second = QToolBar("View and speech", self)
+        second.setObjectName("secondToolbar")
+        second.setMovable(False)
+        second.addWidget(_caption("Show"))
+        self.mode_buttons: dict[str, QToolButton] = {}
+        self.mode_group = QButtonGroup(self)
+        segmented = QWidget()
+        seg_lay = QHBoxLayout(segmented)
+        seg_lay.setContentsMargins(0, 0, 0, 0)
+        seg_lay.setSpacing(0)
+        for i, (mode, label) in enumerate(MODE_LABELS):
+            button = QToolButton()
+            button.setObjectName("modeButton")
+            button.setProperty("segment", ("left", "mid", "right")[min(i, 2)])
+            button.setText(label)
+            button.setCheckable(True)
+            button.setAccessibleName(f"Show {label.lower()} text")
+            keys = self.mode_actions[mode].shortcut().toString()
+            button.setToolTip(f"Show {label.lower()} text ({keys})")
+            button.clicked.connect(lambda _=False, m=mode: self.mode_changed.emit(m))
+            self.mode_group.addButton(button)
+            self.mode_buttons[mode] = button
+            seg_lay.addWidget(button)
+        second.addWidget(segmented)
+        second.addSeparator()
+        self.overlay_button = QToolButton()
+        self.overlay_button.setDefaultAction(self.act_overlay)
+        self.overlay_button.setObjectName("overlayButton")
+        self.overlay_button.setText("Caption overlay")
+        self.overlay_button.setAccessibleName("Show caption overlay")
+        second.addWidget(self.overlay_button)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        second.addWidget(spacer)
+        self.speak_check = QCheckBox("Speak translation")
+        self.speak_check.setAccessibleName("Speak the translation aloud")
+        second.addWidget(self.speak_check)
+        self.output_combo = QComboBox()
+        self.output_combo.setAccessibleName("Speech output device")
+        self.output_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.output_combo.setMinimumWidth(150)
+        self.output_combo.setMaximumWidth(220)
+        second.addWidget(_caption("Output"))
+        second.addWidget(self.output_combo)
+        self.volume = QSlider(Qt.Orientation.Horizontal)
+        self.volume.setAccessibleName("Speech volume")
+        self.volume.setRange(0, 100)
+        self.volume.setFixedWidth(90)
+        second.addWidget(_caption("Volume"))
+        second.addWidget(self.volume)
+        self.volume_label = QLabel("100%")
+        self.volume_label.setMinimumWidth(40)
+        second.addWidget(self.volume_label)
+        self.volume.valueChanged.connect(lambda v: self.volume_label.setText(f"{v}%"))
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, second)
+
+    def _build_status(self) -> None:
+        status = QStatusBar(self)
+        status.setSizeGripEnabled(True)
+        self.state_label = QLabel("Ready")
+        self.state_label.setAccessibleName("Engine state")
+        self.state_label.setMinimumWidth(150)
+        self.level = LevelMeter()
+        self.latency_label = QLabel("Latency —")
+        self.latency_label.setAccessibleName("Latency of the last utterance")
+        self.latency_label.setToolTip("Per-stage latency of the last utterance")
+        self.backlog_label = QLabel("Backlog —")
+        self.backlog_label.setAccessibleName("Backlog")
+        self.backends_label = QLabel("")
+        self.backends_label.setAccessibleName("Where each stage runs")
+        self.session_label = QLabel("")
+        self.session_label.setAccessibleName("Session file")
+        self.notice_label = QLabel("")
+        self.notice_label.setAccessibleName("Notice")
+        self._notice_timer = QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.timeout.connect(lambda: self.notice_label.setText(""))
+        status.addWidget(self.state_label)
+        status.addWidget(_caption("Level"))
+        status.addWidget(self.level)
+        status.addWidget(_separator())
+        status.addWidget(self.latency_label)
+        status.addWidget(_separator())
+        status.addWidget(self.backlog_label)
+        status.addWidget(_separator())
+        status.addWidget(self.backends_label, 1)
+        status.addPermanentWidget(self.notice_label)
+        status.addPermanentWidget(self.session_label)
+        self.setStatusBar(status)
+
+    # ------------------------------------------------------------------ view updates
+    def notify(self, text: str, msecs: int = 6000) -> None:
+        """A short notice in the status bar (never covers the level meter and figures)."""
+        self.notice_label.setText(text)
+        self._notice_timer.start(msecs)
+
+    def set_running(self, state: str) -> None:
+        """state: idle | loading | running | stopping."""
+        running = state in ("loading", "running")
+        self.start_button.setText({"idle": "Start", "loading": "Stop", "running": "Stop",
+                                   "stopping": "Stopping…"}.get(state, "Start"))
+        self.start_button.setProperty("running", "true" if running else "false")
+        self.start_button.style().unpolish(self.start_button)
+        self.start_button.style().polish(self.start_button)
+        self.start_button.setEnabled(state != "stopping")
+        self.act_start.setText("&Stop interpreting" if running else "&Start interpreting")
+        self.act_start.setEnabled(state != "stopping")
+        self.state_label.setText({
+            "idle": "Ready",
+            "loading": "Loading models…",
+            "running": "● Listening",
+            "stopping": "Finishing the last sentence…",
+        }.get(state, state))
+        color = theme.OK if state == "running" else theme.TEXT_DIM
+        self.state_label.setStyleSheet(f"color: {color};")
+        if state != "running":
+            self.level.set_db(-120.0)
+
+    def set_mode(self, mode: str) -> None:
+        self.mode_actions[mode].setChecked(True)
+        self.mode_buttons[mode].setChecked(True)
+        self.subtitles.set_mode(mode)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        self.closing.emit()
+        if self.allow_close:
+            event.accept()
+        else:  # tray mode: closing the window only hides it
+            event.ignore()
+            self.hide()
+
+
+def _caption(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setStyleSheet(f"color: {theme.TEXT_DIM}; padding: 0 2px 0 6px;")
+    return label
+
+
+def _separator() -> QFrame:
+    line = QFrame()
+    line.setFrameShape(QFrame.Shape.VLine)
+    line.setStyleSheet("color: #3a3f48;")
+    return line

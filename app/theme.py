@@ -1,0 +1,123 @@
+"""One calm dark theme (Fusion + palette + a short style sheet) and the speaker colours."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QApplication
+
+BACKGROUND = "#1b1e24"
+SURFACE = "#22262e"
+SUBTITLE_BG = "#15171c"
+TEXT = "#e8eaed"
+TEXT_DIM = "#80868f"
+TRANSLATION = "#9ec5ff"
+ACCENT = "#3d8bfd"
+DANGER = "#e5534b"
+WARNING_BG = "#4a2326"
+WARNING_BORDER = "#a8433f"
+OK = "#3fb950"
+
+SPEAKER_COLORS = (
+    "#4fc3f7",
+    "#ffb74d",
+    "#81c784",
+    "#f48fb1",
+    "#ce93d8",
+    "#fff176",
+    "#4db6ac",
+    "#ff8a65",
+)
+
+STYLE_SHEET = f"""
+QToolBar {{ background: {SURFACE}; border: none; spacing: 6px; padding: 6px 8px; }}
+QToolBar QLabel {{ color: {TEXT_DIM}; padding-left: 6px; }}
+QStatusBar {{ background: {SURFACE}; color: {TEXT_DIM}; }}
+QStatusBar QLabel {{ color: {TEXT_DIM}; padding: 0 6px; }}
+QStatusBar::item {{ border: none; }}
+QPushButton#startButton {{
+    background: {OK}; color: white; font-weight: 600; border: none; border-radius: 6px;
+    padding: 6px 18px; min-width: 84px;
+}}
+QPushButton#startButton:hover {{ background: #46c35a; }}
+QPushButton#startButton[running="true"] {{ background: {DANGER}; }}
+QPushButton#startButton[running="true"]:hover {{ background: #f0645c; }}
+QPushButton#startButton:disabled {{ background: #4a4f57; color: #aab0b8; }}
+QToolButton#modeButton {{
+    border: 1px solid #3a3f48; padding: 4px 12px; color: {TEXT_DIM}; background: transparent;
+}}
+QToolButton#modeButton[segment="left"] {{
+    border-top-left-radius: 6px; border-bottom-left-radius: 6px; border-right: none;
+}}
+QToolButton#modeButton[segment="mid"] {{ border-right: none; }}
+QToolButton#modeButton[segment="right"] {{
+    border-top-right-radius: 6px; border-bottom-right-radius: 6px;
+}}
+QToolButton#modeButton:checked {{ background: {ACCENT}; color: white; border-color: {ACCENT}; }}
+QToolButton#overlayButton {{
+    border: 1px solid #3a3f48; border-radius: 6px; padding: 4px 12px; color: {TEXT};
+}}
+QToolButton#overlayButton:checked {{ background: #2d4a7a; border-color: {ACCENT}; }}
+QFrame#errorBanner {{
+    background: {WARNING_BG}; border: 1px solid {WARNING_BORDER}; border-radius: 6px;
+}}
+QFrame#errorBanner QLabel {{ color: #ffdcd8; }}
+QScrollArea#subtitleView, QWidget#subtitleCanvas {{ background: {SUBTITLE_BG}; border: none; }}
+QProgressBar#levelMeter {{
+    background: #111317; border: 1px solid #343942; border-radius: 3px;
+}}
+QProgressBar#levelMeter::chunk {{
+    background: qlineargradient(x1:0, y1:0, x2:1, y2:0, stop:0 #2ea043, stop:0.75 #d29922,
+                                stop:1 #e5534b);
+    border-radius: 2px;
+}}
+"""
+
+
+def apply_theme(app: QApplication) -> None:
+    app.setStyle("Fusion")
+    pal = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: BACKGROUND,
+        QPalette.ColorRole.WindowText: TEXT,
+        QPalette.ColorRole.Base: "#14161a",
+        QPalette.ColorRole.AlternateBase: SURFACE,
+        QPalette.ColorRole.ToolTipBase: SURFACE,
+        QPalette.ColorRole.ToolTipText: TEXT,
+        QPalette.ColorRole.Text: TEXT,
+        QPalette.ColorRole.Button: "#2b3038",
+        QPalette.ColorRole.ButtonText: TEXT,
+        QPalette.ColorRole.BrightText: "#ffffff",
+        QPalette.ColorRole.Highlight: ACCENT,
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.Link: TRANSLATION,
+        QPalette.ColorRole.PlaceholderText: TEXT_DIM,
+    }
+    for role, color in roles.items():
+        pal.setColor(role, QColor(color))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
+                 QPalette.ColorRole.WindowText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6b7079"))
+    app.setPalette(pal)
+    font = QFont(app.font())
+    if font.pointSizeF() < 10:
+        font.setPointSizeF(10)
+        app.setFont(font)
+    app.setStyleSheet(STYLE_SHEET)
+
+
+class SpeakerColors:
+    """Stable colour per speaker name, in order of first appearance; follows renames."""
+
+    def __init__(self) -> None:
+        self._colors: dict[str, str] = {}
+
+    def color(self, name: str | None) -> str:
+        key = name or ""
+        if key not in self._colors:
+            self._colors[key] = SPEAKER_COLORS[len(self._colors) % len(SPEAKER_COLORS)]
+        return self._colors[key]
+
+    def rename(self, old: str | None, new: str) -> None:
+        key = old or ""
+        if key in self._colors and new not in self._colors:
+            self._colors[new] = self._colors.pop(key)

@@ -1,0 +1,75 @@
+"""System tray icon with the few actions a user needs while the main window is hidden."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QIcon
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+
+class TrayController(QObject):
+    """Owns the tray icon and its menu. The actions exist (and can be triggered) even where no
+    system tray is available, e.g. on the offscreen platform."""
+
+    start_stop_requested = Signal()
+    show_window_requested = Signal()
+    overlay_toggled = Signal(bool)
+    quit_requested = Signal()
+
+    def __init__(self, icon: QIcon, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.menu = QMenu()
+        self.menu.setAccessibleName("Dragoman tray menu")
+        self.start_stop = QAction("Start interpreting", self.menu)
+        self.start_stop.triggered.connect(self.start_stop_requested)
+        self.show_window = QAction("Show window", self.menu)
+        self.show_window.triggered.connect(self.show_window_requested)
+        self.overlay = QAction("Caption overlay", self.menu)
+        self.overlay.setCheckable(True)
+        self.overlay.toggled.connect(self.overlay_toggled)
+        self.quit = QAction("Quit Dragoman", self.menu)
+        self.quit.triggered.connect(self.quit_requested)
+        self.menu.addAction(self.start_stop)
+        self.menu.addSeparator()
+        self.menu.addAction(self.show_window)
+        self.menu.addAction(self.overlay)
+        self.menu.addSeparator()
+        self.menu.addAction(self.quit)
+        self.icon = QSystemTrayIcon(icon, self)
+        self.icon.setContextMenu(self.menu)
+        self.icon.setToolTip("Dragoman")
+        self.icon.activated.connect(self._activated)
+
+    @staticmethod
+    def available() -> bool:
+        return QSystemTrayIcon.isSystemTrayAvailable()
+
+    def show(self) -> bool:
+        """Show the icon when the desktop has a tray; returns whether it could."""
+        if not self.available():
+            return False
+        self.icon.show()
+        return True
+
+    def hide(self) -> None:
+        self.icon.hide()
+
+    def set_running(self, running: bool, busy: bool = False) -> None:
+        self.start_stop.setText("Stop interpreting" if running else "Start interpreting")
+        self.start_stop.setEnabled(not busy)
+        self.icon.setToolTip("Dragoman — interpreting" if running else "Dragoman")
+
+    def set_overlay_checked(self, on: bool) -> None:
+        if self.overlay.isChecked() != on:
+            self.overlay.blockSignals(True)
+            self.overlay.setChecked(on)
+            self.overlay.blockSignals(False)
+
+    def notify(self, title: str, message: str) -> None:
+        if self.icon.isVisible() and self.icon.supportsMessages():
+            self.icon.showMessage(title, message, QSystemTrayIcon.MessageIcon.Warning, 6000)
+
+    def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (QSystemTrayIcon.ActivationReason.Trigger,
+                      QSystemTrayIcon.ActivationReason.DoubleClick):
+            self.show_window_requested.emit()
