@@ -1,0 +1,214 @@
+"""The speech player and the echo guard on a real audio device (a private PulseAudio null sink).
+
+What the player sends to the sink is recorded from the sink's monitor, independently of the
+app (parecord), or captured in-process the way the app captures a microphone (sounddevice on
+the `pulse` device, whose default source is the monitor: our own voice comes straight back).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from itertools import groupby
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from engine.audio.echo import EchoGuard
+from engine.audio.player import PlaybackEvent, SpeechItem, SpeechPlayer
+from engine.config import SpeechOptions
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # repo root: tests.audio_env
+from tests.audio_env import band_energies, pulse_available, pulse_server, tone  # noqa: E402
+
+pytestmark = [pytest.mark.audio]
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+FREQS = [440.0, 880.0, 1320.0]
+TONE_RATE = 22_050
+
+
+@pytest.fixture(scope="module")
+def pulse(tmp_path_factory):
+    if not pulse_available():
+        pytest.fail("needs pulseaudio, pactl, pacat, parecord and libportaudio2 (see .ci/run)")
+    with pulse_server(tmp_path_factory.mktemp("pulse")) as server:
+        yield server
+
+
+def heard_sequence(path: Path) -> list[tuple[tuple[int, ...], int]]:
+    """Runs of (which tones sound together, number of 20 ms frames), silence left out."""
+    audio, rate = sf.read(path, dtype="float32")
+    energies = band_energies(audio, rate, FREQS)
+    active = energies > 0.2 * energies.max()
+    frames = [tuple(int(i) for i in np.nonzero(row)[0]) for row in active]
+    return [(key, len(list(run))) for key, run in groupby(frames) if key]
+
+
+def tone_item(seg: int, start: float, freq: float, seconds: float = 0.6) -> SpeechItem:
+    return SpeechItem(seg, start, tone(freq, seconds, TONE_RATE), TONE_RATE, f"tone {freq:g}",
+                      0, True, start + seconds)
+
+
+def play_and_record(pulse, tmp_path: Path, items: list[SpeechItem], **player_kw):
+    recording = tmp_path / "monitor.wav"
+    recorder = pulse.start_recording(recording)
+    time.sleep(0.4)
+    events: list[PlaybackEvent] = []
+    player = SpeechPlayer(SpeechOptions(**player_kw.pop("options", {})), on_event=events.append,
+                          **player_kw)
+    for it in items:  # queued before the stream starts, deliberately out of order
+        player.enqueue(it)
+    player.start()
+    try:
+        assert player.wait_idle(timeout=20.0)
+    finally:
+        player.stop()
+    time.sleep(0.4)
+    pulse.stop_recording(recorder)
+    return recording, events, player
+
+
+def test_three_utterances_are_heard_in_order_without_overlap(pulse, tmp_path) -> None:
+    items = [tone_item(2, 2.0, FREQS[2]), tone_item(0, 0.0, FREQS[0]), tone_item(1, 1.0, FREQS[1])]
+    recording, events, player = play_and_record(pulse, tmp_path, items)
+
+    runs = heard_sequence(recording)
+    assert [key for key, _ in runs] == [(0,), (1,), (2,)], runs  # in order, never two at once
+    for _, frames in runs:
+        assert 25 <= frames <= 32  # each 0.6 s tone heard whole (30 frames of 20 ms)
+
+    kinds = [(e.kind, e.segment_id) for e in events]
+    assert kinds == [("start", 0), ("end", 0), ("start", 1), ("end", 1), ("start", 2), ("end", 2)]
+    stamps = [e.at for e in events]
+    assert stamps == sorted(stamps)
+    for start, end in zip(events[::2], events[1::2], strict=True):
+        assert end.at - start.at == pytest.approx(0.6, abs=0.05)
+    assert player.backlog == 0 and not player.is_speaking
+
+
+def test_speech_arriving_after_later_speech_is_skipped_not_played(pulse, tmp_path) -> None:
+    recording = tmp_path / "monitor.wav"
+    recorder = pulse.start_recording(recording)
+    events: list[PlaybackEvent] = []
+    with SpeechPlayer(on_event=events.append) as player:
+        player.enqueue(tone_item(5, 10.0, FREQS[1], 1.0))
+        deadline = time.monotonic() + 5
+        while not any(e.kind == "start" for e in events) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not player.enqueue(tone_item(4, 8.0, FREQS[0]))  # older than what is playing
+        assert player.wait_idle(10.0)
+    time.sleep(0.3)
+    pulse.stop_recording(recorder)
+    assert [key for key, _ in heard_sequence(recording)] == [(1,)]
+    skipped = [e for e in events if e.kind == "skipped"]
+    assert [(e.segment_id, e.reason) for e in skipped] == [(4, "late")]
+
+
+def test_stale_speech_is_skipped_when_far_behind_the_source(pulse, tmp_path) -> None:
+    items = [tone_item(i, float(i), FREQS[i]) for i in range(3)]
+    recording, events, player = play_and_record(
+        pulse, tmp_path, items, options={"max_lag_s": 4.0}, source_clock=lambda: 60.0)
+    assert [key for key, _ in heard_sequence(recording)] == [(2,)]  # caught up to the newest
+    assert [(e.kind, e.segment_id, e.reason) for e in events] == [
+        ("skipped", 0, "stale"), ("skipped", 1, "stale"), ("start", 2, ""), ("end", 2, "")]
+    assert player.skipped == 2
+
+
+# ------------------------------------------------------------------ echo guard
+
+
+class MonitorCapture:
+    """Captures the default source (the sink's monitor) at 16 kHz like the app's microphone
+    input, stamping each block with the monotonic time of its first sample."""
+
+    def __init__(self, rate: int = 16_000, block: int = 512) -> None:
+        import sounddevice as sd
+
+        self.rate = rate
+        self.blocks: list[tuple[float, np.ndarray]] = []
+        self._lock = threading.Lock()
+        self.stream = sd.InputStream(samplerate=rate, channels=1, dtype="float32",
+                                     blocksize=block, device="pulse", latency=0.1,
+                                     callback=self._callback)
+
+    def _callback(self, indata, frames, time_info, status) -> None:
+        now = time.monotonic()
+        age = time_info.currentTime - time_info.inputBufferAdcTime
+        if not 0.0 <= age < 2.0 or time_info.currentTime <= 0:
+            age = frames / self.rate + self.stream.latency
+        with self._lock:
+            self.blocks.append((now - age, indata[:, 0].copy()))
+
+    def __enter__(self) -> MonitorCapture:
+        self.stream.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stream.stop()
+        self.stream.close()
+
+
+def speech_segments(audio: np.ndarray) -> list[tuple[int, int]]:
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(threshold=0.5, min_speech_duration_ms=250,
+                         min_silence_duration_ms=400, speech_pad_ms=100)
+    return [(s["start"], s["end"]) for s in get_speech_timestamps(audio, options)]
+
+
+@pytest.mark.slow
+def test_echo_guard_ignores_our_own_voice_but_not_a_person(pulse) -> None:
+    from engine.tts import create_synthesizer
+
+    synth = create_synthesizer(SpeechOptions())
+    synth.warm_up("en")
+    lines = ["Good morning everybody.", "The train leaves at nine o'clock.",
+             "Thank you for listening."]
+    with MonitorCapture() as capture:
+        time.sleep(0.5)
+        with SpeechPlayer() as player:
+            for i, line in enumerate(lines):  # synthesised while the previous line plays
+                player.play(i, synth.synthesize(line, "en"), source_start=3.0 * i,
+                            source_end=3.0 * i + 2.0)
+            assert player.wait_idle(30.0)
+            time.sleep(1.0)
+            # A person speaking through the same device while Dragoman is silent.
+            pulse.play_file(SHARED / "data" / "speech" / "goforward.wav")
+            time.sleep(0.8)
+    spoken = [(e.at, e.kind) for e in player.events]
+    assert [k for _, k in spoken] == ["start", "end"] * 3
+
+    stamps = np.array([t for t, _ in capture.blocks])
+    raw = np.concatenate([b for _, b in capture.blocks])
+    rate = capture.rate
+
+    def at(sample: int) -> float:  # monotonic time of a capture sample
+        block = min(sample // 512, len(stamps) - 1)
+        return float(stamps[block] + (sample - block * 512) / rate)
+
+    person_from = player.events[-1].at + 0.5
+    raw_segments = speech_segments(raw)
+    echo = [s for s in raw_segments if at(s[1]) < person_from]
+    person = [s for s in raw_segments if at(s[0]) >= person_from]
+    assert len(echo) >= 3 and len(person) >= 1, raw_segments  # the capture really heard both
+
+    # mute-capture: frames heard while we speak (+ tail) become silence before the VAD.
+    mute = EchoGuard(player.log, "mute-capture", tail_s=0.3)
+    filtered = np.concatenate([mute.filter_frame(b, t) for t, b in capture.blocks])
+    kept = speech_segments(filtered)
+    assert kept, "the person's speech must survive"
+    assert all(at(start) >= person_from for start, _ in kept), kept  # no echo segment left
+    assert mute.muted_frames > 0
+
+    # correlate: whole echo segments are recognised as our voice; the person's is not.
+    corr = EchoGuard(player.log, "correlate", threshold=0.5)
+    for start, end in echo:
+        assert corr.should_drop_segment(raw[start:end], at(start), at(end)), corr.last_similarity
+    for start, end in person:
+        assert not corr.should_drop_segment(raw[start:end], at(start), at(end)), (
+            corr.last_similarity)
+    assert corr.dropped_segments == len(echo)
