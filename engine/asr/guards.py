@@ -79,24 +79,40 @@ def compression_ratio(text: str) -> float:
     return len(data) / max(len(zlib.compress(data)), 1)
 
 
-def trim_repetition(units: list[str], *, max_repeats: int = 3, max_ngram: int = 8) -> list[str]:
-    """Cut a loop: an n-gram (n <= max_ngram) repeated more than max_repeats times in a row is
-    kept max_repeats times... then everything after the loop is dropped (Whisper rarely
-    recovers from one)."""
+def _allowed_repeats(n: int) -> int:
+    """How often an n-gram may follow itself in real speech ("five five five", "thank you
+    thank you"); a longer phrase said twice in a row is Whisper looping."""
+    return 3 if n == 1 else 2 if n == 2 else 1
+
+
+_STUTTER = re.compile(r"^(\w{1,3})(?:[-.,]\1){3,}", re.UNICODE)
+
+
+def trim_repetition(units: list[str], *, max_ngram: int = 12) -> list[str]:
+    """Cut a decoding loop: keep the first occurrences an n-gram may have, drop the rest of the
+    text (Whisper rarely recovers from a loop). Also cuts "D-D-D-D-D"-style stutters."""
+    for i, unit in enumerate(units):
+        if _STUTTER.match(unit):
+            return units[:i]
     norm = [normalize_unit(u) for u in units]
+    cut = len(units)
     for n in range(1, max_ngram + 1):
+        allowed = _allowed_repeats(n)
         i = 0
-        while i + n * (max_repeats + 1) <= len(norm):
+        while i + n * (allowed + 1) <= min(len(norm), cut):
             gram = norm[i : i + n]
-            repeats = 1
-            j = i + n
+            if not any(gram):
+                i += 1
+                continue
+            repeats, j = 1, i + n
             while norm[j : j + n] == gram:
                 repeats += 1
                 j += n
-            if repeats > max_repeats:
-                return units[: i + n * max_repeats]
+            if repeats > allowed:
+                cut = min(cut, i + n * allowed)
+                break
             i += 1
-    return units
+    return units[:cut]
 
 
 _WORD = re.compile(r"\w", re.UNICODE)

@@ -1,0 +1,313 @@
+"""`dragoman` command line: the desktop app (no arguments), headless runs, devices, models,
+speakers and services.
+
+Every error a user can cause prints one line on stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from engine import __version__
+from engine.config import (
+    AsrOptions,
+    EngineConfig,
+    SpeakerOptions,
+    SpeechOptions,
+    TranslationOptions,
+)
+from engine.errors import ConfigError, DragomanError
+from engine.events import Final, Finished, Partial, Translation, event_to_dict
+
+log = logging.getLogger("dragoman")
+EXIT_USAGE = 2
+
+
+def _fmt_clock(seconds: float) -> str:
+    minutes, sec = divmod(max(seconds, 0.0), 60)
+    return f"{int(minutes):02d}:{sec:05.2f}"
+
+
+class CliSink:
+    """Turns engine events into terminal lines, subtitle files and a JSONL log.
+
+    With a translation target, a final line is written to the JSONL log once its translation is
+    known (so the log's final objects carry `translation`); the original subtitles are written at
+    once either way.
+    """
+
+    def __init__(
+        self,
+        *,
+        subtitles: Path | None,
+        translated_subtitles: Path | None,
+        jsonl: Path | None,
+        translating: bool,
+        quiet: bool = False,
+        show_partials: bool = False,
+    ) -> None:
+        from engine.subtitles import JsonlLog, SubtitleFile
+
+        self.subtitles = SubtitleFile(subtitles) if subtitles else None
+        self.translated = SubtitleFile(translated_subtitles) if translated_subtitles else None
+        self.jsonl = JsonlLog(jsonl) if jsonl else None
+        self.translating = translating
+        self.quiet = quiet
+        self.show_partials = show_partials
+        self._held: dict[int, Final] = {}
+        self._lock = threading.Lock()
+        self.finals = 0
+        self.errors: list[str] = []
+
+    def __call__(self, event: Any) -> None:
+        with self._lock:
+            self._handle(event)
+
+    def _handle(self, event: Any) -> None:
+        from engine.subtitles import Cue
+
+        if isinstance(event, Partial):
+            if self.jsonl:
+                self.jsonl.write(self._record(event))
+            if self.show_partials and not self.quiet:
+                print(f"  … {event.text}", file=sys.stderr, flush=True)
+        elif isinstance(event, Final):
+            self.finals += 1
+            if self.subtitles:
+                self.subtitles.add(Cue(event.start, event.end, event.text, event.speaker))
+            if not self.quiet:
+                who = f"{event.speaker}: " if event.speaker else ""
+                print(
+                    f"[{_fmt_clock(event.start)} → {_fmt_clock(event.end)}] {who}{event.text}",
+                    flush=True,
+                )
+            if self.translating:
+                self._held[event.segment_id] = event
+            elif self.jsonl:
+                self.jsonl.write(self._record(event))
+        elif isinstance(event, Translation):
+            if self.translated:
+                self.translated.add(Cue(event.start, event.end, event.text, event.speaker))
+            if not self.quiet:
+                print(f"    ⇒ [{event.target_lang}] {event.text}", flush=True)
+            final = self._held.pop(event.segment_id, None)
+            if final is not None and self.jsonl:
+                self.jsonl.write(self._record(final, event))
+        elif isinstance(event, Finished):
+            for final in sorted(self._held.values(), key=lambda f: f.segment_id):
+                if self.jsonl:
+                    self.jsonl.write(self._record(final))
+            self._held.clear()
+        elif getattr(event, "type", "") == "error":
+            self.errors.append(event.message)
+            print(f"dragoman: {event.stage}: {event.message}", file=sys.stderr, flush=True)
+        elif getattr(event, "type", "") == "speech" and self.jsonl:
+            self.jsonl.write(self._record(event))
+
+    @staticmethod
+    def _record(event: Any, translation: Translation | None = None) -> dict[str, Any]:
+        record = event_to_dict(event)
+        if isinstance(event, Partial):
+            record["text"] = event.text
+        record.setdefault("speaker", None)
+        if isinstance(event, Final):
+            record["translation"] = translation.text if translation else None
+            record["target_lang"] = translation.target_lang if translation else None
+            record["quality_metrics"] = translation.quality_metrics if translation else None
+            if translation is not None:
+                record["times"] = {**record["times"], **translation.times.as_dict()}
+        return record
+
+    def close(self) -> None:
+        if self.jsonl:
+            self.jsonl.close()
+
+
+def build_config(args: argparse.Namespace) -> EngineConfig:
+    """EngineConfig from `run` options (validates languages and combinations)."""
+    from engine.asr.whisper import check_language
+
+    source = check_language(args.source)
+    task = args.task
+    translator = args.translator
+    target = args.target.strip().lower() if args.target else None
+    if target and translator is None:
+        translator = "whisper" if target == "en" and task == "translate" else "m2m100"
+    if translator == "whisper":
+        if target not in (None, "en"):
+            raise ConfigError(f"--translator whisper only translates into English, not {target!r}")
+        target = "en"
+        task = "translate"
+    if target:
+        from engine.translate.languages import check_pair  # noqa: PLC0415
+
+        if translator != "whisper":
+            check_pair(source or "en", target, translator)
+    asr = AsrOptions(
+        model=args.model,
+        language=source,
+        task=task,
+        cpu_threads=args.threads,
+        beam_size=args.beam_size,
+    )
+    translation = TranslationOptions(target_lang=target, backend=translator or "m2m100")
+    speech = SpeechOptions(
+        enabled=bool(args.speech or args.play),
+        play=args.play,
+        voice=args.voice,
+    )
+    speakers = SpeakerOptions(mode=args.speakers)
+    return dataclasses.replace(
+        EngineConfig(), asr=asr, translation=translation, speech=speech, speakers=speakers
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from engine.audio.sources import open_source
+    from engine.pipeline import Pipeline
+
+    config = build_config(args)
+    for out in (args.subtitles, args.translated_subtitles):
+        if out is not None:
+            from engine.subtitles import subtitle_format
+
+            subtitle_format(out)
+    # Open the input before loading models: a bad file fails fast and writes nothing.
+    source = open_source(args.input, realtime=args.realtime, options=config.audio)
+    pipeline = Pipeline(config, speech_output=args.speech)
+    try:
+        pipeline.load()
+    except BaseException:
+        source.close()
+        raise
+    sink = CliSink(
+        subtitles=args.subtitles,
+        translated_subtitles=args.translated_subtitles,
+        jsonl=args.jsonl,
+        translating=bool(config.translation.target_lang),
+        quiet=args.quiet,
+        show_partials=args.partials,
+    )
+    pipeline.on_event = sink
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        print("\ndragoman: stopping (flushing the last segment)…", file=sys.stderr, flush=True)
+        pipeline.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        pipeline.run(source, realtime=getattr(source, "realtime", True))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        sink.close()
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from engine.audio.devices import list_input_devices, list_output_devices
+
+    for title, devices in (("Input", list_input_devices()), ("Output", list_output_devices())):
+        print(f"{title} devices:")
+        if not devices:
+            print("  (none)")
+        for d in devices:
+            mark = "*" if d.is_default else " "
+            print(
+                f" {mark} [{d.index}] {d.name}  ({d.channels} ch, "
+                f"{int(d.default_samplerate)} Hz, {d.hostapi})"
+            )
+    try:
+        from engine.audio.pulse import list_sources
+    except ImportError:
+        return 0
+    sources = list_sources()
+    if sources:
+        print("PulseAudio/PipeWire sources (use `pulse:NAME`):")
+        for s in sources:
+            print(f"   {getattr(s, 'name', s)}  {getattr(s, 'description', '')}")
+    return 0
+
+
+def _add_run_parser(sub: Any) -> None:
+    run = sub.add_parser("run", help="caption (and translate / speak) a file or a microphone")
+    run.add_argument("input", help="audio file, `mic`, `mic:NAME` or `pulse:SOURCE`")
+    run.add_argument("--source", default="auto", help="source language (Whisper code) or auto")
+    run.add_argument("--task", choices=["transcribe", "translate"], default="transcribe")
+    run.add_argument(
+        "--realtime",
+        action="store_true",
+        help="pace a file as a microphone would deliver it (partials, latency)",
+    )
+    run.add_argument(
+        "--model",
+        default="default",
+        help="faster-whisper size name, catalogue id or model directory",
+    )
+    run.add_argument("--threads", type=int, default=2, help="CPU threads for the recogniser")
+    run.add_argument("--beam-size", type=int, default=1)
+    run.add_argument("--subtitles", type=Path, help="write subtitles (.srt or .vtt)")
+    run.add_argument("--jsonl", type=Path, help="write one JSON object per event")
+    run.add_argument("--target", help="translate into this language")
+    run.add_argument("--translator", choices=["m2m100", "nllb", "whisper", "remote"])
+    run.add_argument("--translated-subtitles", type=Path, help="subtitles of the translation")
+    run.add_argument("--speech", type=Path, help="write the synthesised speech as WAV")
+    run.add_argument("--play", action="store_true", help="speak through the output device")
+    run.add_argument("--voice", help="Piper voice id or .onnx path")
+    run.add_argument("--speakers", choices=["auto", "off"], default="auto")
+    run.add_argument("--partials", action="store_true", help="print partial hypotheses")
+    run.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    run.set_defaults(func=cmd_run)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dragoman",
+        description="Live interpreter: subtitles per speaker, translation and speech, offline.",
+    )
+    parser.add_argument("--version", action="version", version=f"dragoman {__version__}")
+    parser.add_argument("--tray", action="store_true", help="start the app in the system tray")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command")
+    _add_run_parser(sub)
+    devices = sub.add_parser("devices", help="list audio input and output devices")
+    devices.set_defaults(func=cmd_devices)
+    for module in ("engine.models.cli", "engine.speakers.cli", "engine.services.cli"):
+        try:
+            register = __import__(module, fromlist=["register"]).register
+        except ImportError as exc:
+            log.debug("%s unavailable: %s", module, exc)
+            continue
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.command is None:
+        from app.main import main as app_main
+
+        return app_main(["--tray"] if args.tray else [])
+    try:
+        return int(args.func(args) or 0)
+    except DragomanError as exc:
+        print(f"dragoman: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
