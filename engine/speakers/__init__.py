@@ -1,0 +1,1 @@
+"""Who is speaking: Resemblyzer embeddings (torch-free), enrolled profiles, online clustering."""
