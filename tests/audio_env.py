@@ -37,8 +37,14 @@ from pathlib import Path
 
 import numpy as np
 
-_ENV_KEYS = ("PULSE_RUNTIME_PATH", "PULSE_STATE_PATH", "PULSE_COOKIE", "PULSE_SERVER",
-             "PULSE_SINK", "PULSE_SOURCE")
+_ENV_KEYS = (
+    "PULSE_RUNTIME_PATH",
+    "PULSE_STATE_PATH",
+    "PULSE_COOKIE",
+    "PULSE_SERVER",
+    "PULSE_SINK",
+    "PULSE_SOURCE",
+)
 
 
 def pulse_available() -> bool:
@@ -74,17 +80,28 @@ class PulseServer:
         return f"{self.sink}.monitor"
 
     def pactl(self, *args: str) -> str:
-        done = subprocess.run(["pactl", *args], env=self.env, capture_output=True, text=True,
-                              timeout=10, check=True)
+        done = subprocess.run(
+            ["pactl", *args], env=self.env, capture_output=True, text=True, timeout=10, check=True
+        )
         return done.stdout
 
     def start_recording(self, path: Path, *, source: str | None = None) -> subprocess.Popen:
         """parecord the monitor (or `source`) into a WAV at the sink rate, mono."""
         proc = subprocess.Popen(
-            ["parecord", "--latency-msec=20", "-d", source or self.monitor,
-             f"--rate={self.rate}", "--channels=1", "--format=s16le", "--file-format=wav",
-             str(path)],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                "parecord",
+                "--latency-msec=20",
+                "-d",
+                source or self.monitor,
+                f"--rate={self.rate}",
+                "--channels=1",
+                "--format=s16le",
+                "--file-format=wav",
+                str(path),
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         self._recorders.append(proc)
         return proc
@@ -97,8 +114,7 @@ class PulseServer:
 
     def play_file(self, path: Path) -> None:
         """paplay a file into the sink (blocks until done)."""
-        subprocess.run(["paplay", "-d", self.sink, str(path)], env=self.env, timeout=60,
-                       check=True)
+        subprocess.run(["paplay", "-d", self.sink, str(path)], env=self.env, timeout=60, check=True)
 
 
 def _terminate(proc: subprocess.Popen, timeout: float = 5.0) -> None:
@@ -133,11 +149,20 @@ def pulse_server(
         PULSE_COOKIE=str(runtime / "cookie"),
     )
     daemon = subprocess.Popen(
-        ["pulseaudio", "--daemonize=no", "-n", "--exit-idle-time=-1", "--disallow-exit",
-         "--log-target=stderr", "--log-level=error",
-         "--load=module-native-protocol-unix",
-         f"--load=module-null-sink sink_name={sink} rate={rate} channels=1"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            "pulseaudio",
+            "--daemonize=no",
+            "-n",
+            "--exit-idle-time=-1",
+            "--disallow-exit",
+            "--log-target=stderr",
+            "--log-level=error",
+            "--load=module-native-protocol-unix",
+            f"--load=module-null-sink sink_name={sink} rate={rate} channels=1",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     server = PulseServer(runtime, sink, rate, env, daemon)
     try:
@@ -154,9 +179,21 @@ def pulse_server(
         server.pactl("set-default-source", f"{sink}.monitor")
         if keepalive:
             server.keepalive = subprocess.Popen(
-                ["pacat", "-p", "--raw", "--format=s16le", f"--rate={rate}", "--channels=1",
-                 "--latency-msec=20", "-d", sink, "/dev/zero"],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    "pacat",
+                    "-p",
+                    "--raw",
+                    "--format=s16le",
+                    f"--rate={rate}",
+                    "--channels=1",
+                    "--latency-msec=20",
+                    "-d",
+                    sink,
+                    "/dev/zero",
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
         # Seen here: output streams opened within ~1 s of the server start stall for ~1.7 s
         # before their first real callback; let the server settle first.

@@ -344,11 +344,33 @@ class SpeechPlayer:
         count = 0
         now = time.monotonic()
         for chunk in chunks:
-            self.enqueue(SpeechItem(segment_id, source_start, chunk.samples, chunk.sample_rate,
-                                    chunk.text, count, False, source_end, now))
+            self.enqueue(
+                SpeechItem(
+                    segment_id,
+                    source_start,
+                    chunk.samples,
+                    chunk.sample_rate,
+                    chunk.text,
+                    count,
+                    False,
+                    source_end,
+                    now,
+                )
+            )
             count += 1
-        self.enqueue(SpeechItem(segment_id, source_start, np.zeros(0, np.float32),
-                                self.sample_rate, "", count, True, source_end, now))
+        self.enqueue(
+            SpeechItem(
+                segment_id,
+                source_start,
+                np.zeros(0, np.float32),
+                self.sample_rate,
+                "",
+                count,
+                True,
+                source_end,
+                now,
+            )
+        )
         return count
 
     @property
@@ -423,10 +445,16 @@ class SpeechPlayer:
                     self._done_without_playing()
                     continue
                 current = item.segment_id
-                prev_source_end = (item.source_end if item.source_end is not None
-                                   else item.source_start + item.duration)
-                idle = max(0.0, time.monotonic() - self._last_audible_end) if (
-                    self._speaking_segment is None and self._blocks.empty()) else 0.0
+                prev_source_end = (
+                    item.source_end
+                    if item.source_end is not None
+                    else item.source_start + item.duration
+                )
+                idle = (
+                    max(0.0, time.monotonic() - self._last_audible_end)
+                    if (self._speaking_segment is None and self._blocks.empty())
+                    else 0.0
+                )
                 pause = max(0.0, decision.pause_s - idle)
                 for _ in range(int(round(pause * self.sample_rate / self.block))):
                     if not self._put_block(_Block(np.zeros(self.block, np.float32))):
@@ -499,14 +527,22 @@ class SpeechPlayer:
                 self.log.add(at, marker.audio)
             elif marker.kind == "start" and item is not None:
                 self._speaking_segment = item.segment_id
-                event = PlaybackEvent("start", item.segment_id, at, item.text,
-                                      item.source_start, "", marker.lag_s)
+                event = PlaybackEvent(
+                    "start", item.segment_id, at, item.text, item.source_start, "", marker.lag_s
+                )
             elif marker.kind == "end" and item is not None:
                 self._speaking_segment = None
                 event = PlaybackEvent("end", item.segment_id, at, "", item.source_start)
             elif marker.kind == "skipped" and item is not None:
-                event = PlaybackEvent("skipped", item.segment_id, at, item.text,
-                                      item.source_start, marker.reason, marker.lag_s)
+                event = PlaybackEvent(
+                    "skipped",
+                    item.segment_id,
+                    at,
+                    item.text,
+                    item.source_start,
+                    marker.reason,
+                    marker.lag_s,
+                )
             elif marker.kind == "error" and self.error is not None:
                 event = PlaybackEvent("error", -1, at, reason=str(self.error))
             if marker.kind == "done":
@@ -564,8 +600,9 @@ class SpeechTimeline:
         self.placements: list[TimelinePlacement] = []
         self._cursor = 0  # samples written so far
         try:
-            self._file: Any = sf.SoundFile(str(self.path), "w", samplerate=sample_rate,
-                                           channels=1, subtype="PCM_16")
+            self._file: Any = sf.SoundFile(
+                str(self.path), "w", samplerate=sample_rate, channels=1, subtype="PCM_16"
+            )
         except (sf.LibsndfileError, OSError, RuntimeError) as exc:
             from engine.errors import InputError
 
@@ -586,8 +623,9 @@ class SpeechTimeline:
             self._file.write(np.zeros(start - self._cursor, np.float32))
         self._file.write(np.clip(audio, -1.0, 1.0))
         self._cursor = start + len(audio)
-        placement = TimelinePlacement(segment_id, source_start, start / self.sample_rate,
-                                      len(audio) / self.sample_rate, text)
+        placement = TimelinePlacement(
+            segment_id, source_start, start / self.sample_rate, len(audio) / self.sample_rate, text
+        )
         self.placements.append(placement)
         return placement
 

@@ -81,16 +81,18 @@ def _from_json(text: str, kind: str) -> list[PulseDevice]:
         is_monitor = kind == "source" and (
             (monitor_of not in (None, "", "n/a")) or name.endswith(".monitor")
         )
-        devices.append(PulseDevice(
-            name=name,
-            description=str(entry.get("description", "") or name),
-            kind=kind,
-            is_monitor=is_monitor,
-            sample_rate=rate,
-            channels=channels,
-            state=str(entry.get("state", "")).lower(),
-            index=entry.get("index"),
-        ))
+        devices.append(
+            PulseDevice(
+                name=name,
+                description=str(entry.get("description", "") or name),
+                kind=kind,
+                is_monitor=is_monitor,
+                sample_rate=rate,
+                channels=channels,
+                state=str(entry.get("state", "")).lower(),
+                index=entry.get("index"),
+            )
+        )
     return devices
 
 
@@ -102,16 +104,18 @@ def _from_short(text: str, kind: str) -> list[PulseDevice]:
         if len(cols) < 2:
             continue
         rate, channels = _parse_spec(cols[3] if len(cols) > 3 else "")
-        devices.append(PulseDevice(
-            name=cols[1],
-            description=cols[1],
-            kind=kind,
-            is_monitor=kind == "source" and cols[1].endswith(".monitor"),
-            sample_rate=rate,
-            channels=channels,
-            state=cols[4].lower() if len(cols) > 4 else "",
-            index=int(cols[0]) if cols[0].isdigit() else None,
-        ))
+        devices.append(
+            PulseDevice(
+                name=cols[1],
+                description=cols[1],
+                kind=kind,
+                is_monitor=kind == "source" and cols[1].endswith(".monitor"),
+                sample_rate=rate,
+                channels=channels,
+                state=cols[4].lower() if len(cols) > 4 else "",
+                index=int(cols[0]) if cols[0].isdigit() else None,
+            )
+        )
     return devices
 
 

@@ -40,9 +40,7 @@ class SpeechChunk:
 class Synthesizer(Protocol):
     """Text -> speech, lazily, sentence by sentence (playback can start after the first)."""
 
-    def synthesize(
-        self, text: str, lang: str, voice: str | None = None
-    ) -> Iterator[SpeechChunk]:
+    def synthesize(self, text: str, lang: str, voice: str | None = None) -> Iterator[SpeechChunk]:
         """Yield one `SpeechChunk` per sentence of `text` spoken in `lang`.
 
         voice: an explicit voice (path/id, "#speaker" suffix allowed); None = the voice
@@ -78,9 +76,7 @@ def create_synthesizer(options: SpeechOptions | None = None) -> Synthesizer:
     if options.backend != "local":
         from engine.errors import ConfigError
 
-        raise ConfigError(
-            f"Unknown speech backend {options.backend!r}: use 'local' or 'remote'."
-        )
+        raise ConfigError(f"Unknown speech backend {options.backend!r}: use 'local' or 'remote'.")
     from engine.tts.piper_local import PiperSynthesizer
 
     return PiperSynthesizer(options)

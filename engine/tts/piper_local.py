@@ -129,9 +129,7 @@ class PiperSynthesizer:
                 return [f"{base}#{i}" for i in range(voice.num_speakers)]
         return refs
 
-    def synthesize(
-        self, text: str, lang: str, voice: str | None = None
-    ) -> Iterator[SpeechChunk]:
+    def synthesize(self, text: str, lang: str, voice: str | None = None) -> Iterator[SpeechChunk]:
         from piper.config import SynthesisConfig
 
         ref = voice or voices_for_lang(self.options, lang)[0]
@@ -148,5 +146,6 @@ class PiperSynthesizer:
             if not pieces:
                 continue
             samples = np.ascontiguousarray(np.concatenate(pieces), dtype=np.float32)
-            yield SpeechChunk(samples=samples, sample_rate=rate, text=sentence, index=index,
-                              voice=ref)
+            yield SpeechChunk(
+                samples=samples, sample_rate=rate, text=sentence, index=index, voice=ref
+            )

@@ -94,9 +94,7 @@ class RemoteSynthesizer:
             )
         return decode_wav(response.content)
 
-    def synthesize(
-        self, text: str, lang: str, voice: str | None = None
-    ) -> Iterator[SpeechChunk]:
+    def synthesize(self, text: str, lang: str, voice: str | None = None) -> Iterator[SpeechChunk]:
         remote_voice = voice or self.options.voices.get(lang) or self.options.voice
         if isinstance(remote_voice, list):
             remote_voice = remote_voice[0] if remote_voice else None
@@ -109,14 +107,25 @@ class RemoteSynthesizer:
                 except RemoteServiceError:
                     if not self.fallback:
                         raise
-                    log.warning("speech service failed; using local Piper from now on",
-                                exc_info=True)
+                    log.warning(
+                        "speech service failed; using local Piper from now on", exc_info=True
+                    )
                     self.backend_in_use = "local"
                     self._retry_at = time.monotonic() + self.retry_after_s
                 else:
-                    yield SpeechChunk(samples=samples, sample_rate=rate, text=sentence,
-                                      index=index, voice=str(remote_voice or ""))
+                    yield SpeechChunk(
+                        samples=samples,
+                        sample_rate=rate,
+                        text=sentence,
+                        index=index,
+                        voice=str(remote_voice or ""),
+                    )
                     continue
             for chunk in self._local_synth().synthesize(sentence, lang, None):
-                yield SpeechChunk(samples=chunk.samples, sample_rate=chunk.sample_rate,
-                                  text=sentence, index=index, voice=chunk.voice)
+                yield SpeechChunk(
+                    samples=chunk.samples,
+                    sample_rate=chunk.sample_rate,
+                    text=sentence,
+                    index=index,
+                    voice=chunk.voice,
+                )

@@ -49,8 +49,16 @@ def heard_sequence(path: Path) -> list[tuple[tuple[int, ...], int]]:
 
 
 def tone_item(seg: int, start: float, freq: float, seconds: float = 0.6) -> SpeechItem:
-    return SpeechItem(seg, start, tone(freq, seconds, TONE_RATE), TONE_RATE, f"tone {freq:g}",
-                      0, True, start + seconds)
+    return SpeechItem(
+        seg,
+        start,
+        tone(freq, seconds, TONE_RATE),
+        TONE_RATE,
+        f"tone {freq:g}",
+        0,
+        True,
+        start + seconds,
+    )
 
 
 def play_and_record(pulse, tmp_path: Path, items: list[SpeechItem], **player_kw):
@@ -58,8 +66,9 @@ def play_and_record(pulse, tmp_path: Path, items: list[SpeechItem], **player_kw)
     recorder = pulse.start_recording(recording)
     time.sleep(0.4)
     events: list[PlaybackEvent] = []
-    player = SpeechPlayer(SpeechOptions(**player_kw.pop("options", {})), on_event=events.append,
-                          **player_kw)
+    player = SpeechPlayer(
+        SpeechOptions(**player_kw.pop("options", {})), on_event=events.append, **player_kw
+    )
     for it in items:  # queued before the stream starts, deliberately out of order
         player.enqueue(it)
     player.start()
@@ -111,10 +120,15 @@ def test_speech_arriving_after_later_speech_is_skipped_not_played(pulse, tmp_pat
 def test_stale_speech_is_skipped_when_far_behind_the_source(pulse, tmp_path) -> None:
     items = [tone_item(i, float(i), FREQS[i]) for i in range(3)]
     recording, events, player = play_and_record(
-        pulse, tmp_path, items, options={"max_lag_s": 4.0}, source_clock=lambda: 60.0)
+        pulse, tmp_path, items, options={"max_lag_s": 4.0}, source_clock=lambda: 60.0
+    )
     assert [key for key, _ in heard_sequence(recording)] == [(2,)]  # caught up to the newest
     assert [(e.kind, e.segment_id, e.reason) for e in events] == [
-        ("skipped", 0, "stale"), ("skipped", 1, "stale"), ("start", 2, ""), ("end", 2, "")]
+        ("skipped", 0, "stale"),
+        ("skipped", 1, "stale"),
+        ("start", 2, ""),
+        ("end", 2, ""),
+    ]
     assert player.skipped == 2
 
 
@@ -131,9 +145,15 @@ class MonitorCapture:
         self.rate = rate
         self.blocks: list[tuple[float, np.ndarray]] = []
         self._lock = threading.Lock()
-        self.stream = sd.InputStream(samplerate=rate, channels=1, dtype="float32",
-                                     blocksize=block, device="pulse", latency=0.1,
-                                     callback=self._callback)
+        self.stream = sd.InputStream(
+            samplerate=rate,
+            channels=1,
+            dtype="float32",
+            blocksize=block,
+            device="pulse",
+            latency=0.1,
+            callback=self._callback,
+        )
 
     def _callback(self, indata, frames, time_info, status) -> None:
         now = time.monotonic()
@@ -155,8 +175,9 @@ class MonitorCapture:
 def speech_segments(audio: np.ndarray) -> list[tuple[int, int]]:
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    options = VadOptions(threshold=0.5, min_speech_duration_ms=250,
-                         min_silence_duration_ms=400, speech_pad_ms=100)
+    options = VadOptions(
+        threshold=0.5, min_speech_duration_ms=250, min_silence_duration_ms=400, speech_pad_ms=100
+    )
     return [(s["start"], s["end"]) for s in get_speech_timestamps(audio, options)]
 
 
@@ -166,14 +187,18 @@ def test_echo_guard_ignores_our_own_voice_but_not_a_person(pulse) -> None:
 
     synth = create_synthesizer(SpeechOptions())
     synth.warm_up("en")
-    lines = ["Good morning everybody.", "The train leaves at nine o'clock.",
-             "Thank you for listening."]
+    lines = [
+        "Good morning everybody.",
+        "The train leaves at nine o'clock.",
+        "Thank you for listening.",
+    ]
     with MonitorCapture() as capture:
         time.sleep(0.5)
         with SpeechPlayer() as player:
             for i, line in enumerate(lines):  # synthesised while the previous line plays
-                player.play(i, synth.synthesize(line, "en"), source_start=3.0 * i,
-                            source_end=3.0 * i + 2.0)
+                player.play(
+                    i, synth.synthesize(line, "en"), source_start=3.0 * i, source_end=3.0 * i + 2.0
+                )
             assert player.wait_idle(30.0)
             time.sleep(1.0)
             # A person speaking through the same device while Dragoman is silent.
@@ -210,5 +235,6 @@ def test_echo_guard_ignores_our_own_voice_but_not_a_person(pulse) -> None:
         assert corr.should_drop_segment(raw[start:end], at(start), at(end)), corr.last_similarity
     for start, end in person:
         assert not corr.should_drop_segment(raw[start:end], at(start), at(end)), (
-            corr.last_similarity)
+            corr.last_similarity
+        )
     assert corr.dropped_segments == len(echo)

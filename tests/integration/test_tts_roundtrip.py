@@ -66,8 +66,9 @@ def test_wer_helper() -> None:
 def whisper():
     from faster_whisper import WhisperModel
 
-    return WhisperModel(str(packaged.whisper_base_dir()), device="cpu", compute_type="int8",
-                        cpu_threads=2)
+    return WhisperModel(
+        str(packaged.whisper_base_dir()), device="cpu", compute_type="int8", cpu_threads=2
+    )
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +98,10 @@ def test_piper_speaks_sentence_by_sentence_and_whisper_understands(
     # Lay the sentences on a source timeline, as `--speech OUT.wav` does, and hear it back.
     out = tmp_path / "speech.wav"
     with SpeechTimeline(out, sample_rate=22_050) as timeline:
-        placed = [timeline.add(2.0 * i, c.samples, c.sample_rate, segment_id=i, text=c.text)
-                  for i, c in enumerate(chunks)]
+        placed = [
+            timeline.add(2.0 * i, c.samples, c.sample_rate, segment_id=i, text=c.text)
+            for i, c in enumerate(chunks)
+        ]
         timeline.close(total_duration=placed[-1].placed_start + placed[-1].duration + 0.5)
     for before, after in zip(placed, placed[1:], strict=False):
         assert after.placed_start >= before.placed_start + before.duration - 1e-6
@@ -110,8 +113,10 @@ def test_piper_speaks_sentence_by_sentence_and_whisper_understands(
 def test_speaking_rate_changes_duration(synth: Synthesizer) -> None:
     text = "Please turn off your phones before we begin."
     normal = sum(c.duration for c in synth.synthesize(text, "en"))
-    slow = sum(c.duration for c in create_synthesizer(
-        SpeechOptions(length_scale=1.5)).synthesize(text, "en"))
+    slow = sum(
+        c.duration
+        for c in create_synthesizer(SpeechOptions(length_scale=1.5)).synthesize(text, "en")
+    )
     assert slow > 1.3 * normal
 
 
@@ -131,8 +136,13 @@ class _PiperService(BaseHTTPRequestHandler):
             return
         chunks = list(self.synth.synthesize(body["text"], "en"))
         buf = io.BytesIO()
-        sf.write(buf, np.concatenate([c.samples for c in chunks]), chunks[0].sample_rate,
-                 format="WAV", subtype="PCM_16")
+        sf.write(
+            buf,
+            np.concatenate([c.samples for c in chunks]),
+            chunks[0].sample_rate,
+            format="WAV",
+            subtype="PCM_16",
+        )
         data = buf.getvalue()
         self.send_response(200)
         self.send_header("Content-Type", "audio/wav")
@@ -152,8 +162,9 @@ def test_remote_piper_client_and_local_fallback(synth: Synthesizer) -> None:
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        options = SpeechOptions(backend="remote", remote_url=url, remote_timeout_s=20.0,
-                                voice="en_US-joe-medium")
+        options = SpeechOptions(
+            backend="remote", remote_url=url, remote_timeout_s=20.0, voice="en_US-joe-medium"
+        )
         remote = create_synthesizer(options)
         assert isinstance(remote, RemoteSynthesizer)
         chunks = list(remote.synthesize(" ".join(SENTENCES[:2]), "en"))

@@ -101,7 +101,7 @@ def test_timeline_places_speech_at_source_times_without_overlap(tmp_path) -> Non
     audio, rate = sf.read(path, dtype="float32")
     assert rate == RATE and len(audio) == 7 * RATE
     voiced = np.abs(audio) > 0.25
-    assert not voiced[: RATE].any()  # silence before the first piece
+    assert not voiced[:RATE].any()  # silence before the first piece
     assert voiced[RATE : 3 * RATE].all()  # a then b back to back
     assert not voiced[3 * RATE : 5 * RATE].any()
     assert voiced[5 * RATE : int(5.5 * RATE)].all()
@@ -190,7 +190,11 @@ def test_unknown_echo_policy_is_a_config_error() -> None:
 
 def test_split_sentences() -> None:
     assert split_sentences("Hello there. It costs 3.5 euros! Really? yes") == [
-        "Hello there.", "It costs 3.5 euros!", "Really?", "yes"]
+        "Hello there.",
+        "It costs 3.5 euros!",
+        "Really?",
+        "yes",
+    ]
     assert split_sentences("你好。今天天气很好！") == ["你好。", "今天天气很好！"]
     assert split_sentences("  ") == []
 
@@ -206,4 +210,6 @@ def test_missing_voice_names_a_voice_to_download(tmp_path, monkeypatch) -> None:
     with pytest.raises(ModelError, match="de_DE-thorsten-medium"):
         voices_for_lang(SpeechOptions(), "de")
     assert voices_for_lang(SpeechOptions(voices={"de": ["a.onnx", "b.onnx"]}), "de-DE") == [
-        "a.onnx", "b.onnx"]
+        "a.onnx",
+        "b.onnx",
+    ]
