@@ -87,6 +87,8 @@ class SpeakerOptions:
     match_threshold: float = 0.75  # cosine similarity to accept an enrolled/known speaker
     new_speaker_threshold: float = 0.65  # below this to every known speaker -> new speaker
     min_segment_s: float = 1.0  # shorter segments only join the nearest speaker
+    short_segment_threshold: float = 0.7  # ... when at least this similar, else label None
+    cpu_threads: int = 1  # ONNX Runtime intra-op threads of the voice encoder
     remote_url: str = "http://127.0.0.1:5003"
     remote_timeout_s: float = 3.0
 

@@ -66,6 +66,8 @@ class VoiceEncoder:
     multi-threaded BLAS on this small LSTM when the machine is busy).
     """
 
+    model_id = MODEL_ID
+
     def __init__(self, model_path: Path | None = None, *, cpu_threads: int = 1) -> None:
         path = Path(model_path) if model_path else default_model_path()
         if not path.is_file():
