@@ -382,14 +382,23 @@ class ModelStore:
                 f"`dragoman models import PATH --id {entry.id}`."
             )
         with _model_lock(str(self.models_dir / entry.id)):
+            installed = self.installed_model(entry.id)  # another thread may have finished it
+            if installed is not None and not force and revision is None:
+                return installed.main or installed.path
             staging = self.models_dir / INCOMING / entry.id
             staging.mkdir(parents=True, exist_ok=True)
             records, commit = self.downloader.download(
                 entry, staging, revision=revision, on_progress=on_progress, cancel=cancel
             )
+            wanted = {r.local for r in records}
             for extra in staging.iterdir():
-                if extra.name.endswith((".ok.json", ".part.json", ".part", ".tmp")):
-                    extra.unlink()
+                # partials and stale files of other revisions; the .ok.json markers stay until
+                # the rename so a crash right here still resumes without downloading again
+                if extra.name not in wanted and not extra.name.endswith(".ok.json"):
+                    if extra.is_dir():
+                        shutil.rmtree(extra)
+                    else:
+                        extra.unlink()
             self._write_manifest(
                 staging,
                 entry.id,
@@ -402,6 +411,8 @@ class ModelStore:
                 main=entry.main,
             )
             target = self._install(staging, entry.id)
+            for marker in target.glob("*.ok.json"):
+                marker.unlink()
         log.info("model %s installed in %s", entry.id, target)
         return target / entry.main if entry.main else target
 

@@ -133,6 +133,12 @@ def test_full_download_reports_progress_to_100_percent(hub: HubMirror, home: Pat
     assert done == sorted(done) and len(events) >= 4
     assert {e.file for e in events} == {"model.bin", "config.json", "vocabulary.txt"}
 
+    assert {p.name for p in path.iterdir()} == {
+        "model.bin",
+        "config.json",
+        "vocabulary.txt",
+        MANIFEST,
+    }
     manifest = json.loads((path / MANIFEST).read_text())
     assert manifest["commit"] == hub.commit and manifest["source"] == "download"
     assert {f["local"]: f["size"] for f in manifest["files"]} == {
@@ -157,6 +163,21 @@ def test_full_download_reports_progress_to_100_percent(hub: HubMirror, home: Pat
     assert (path / "model.bin").read_bytes() == MODEL_BIN
     assert not any((store.models_dir / ".trash").iterdir())
     assert store.verify("tiny-asr").ok
+
+
+def test_concurrent_downloads_of_one_model_fetch_it_once(hub: HubMirror, home: Path) -> None:
+    store = make_store(home)
+    results: list[Path] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(store.download("tiny-asr")))
+        for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(results) == 3 and len(set(results)) == 1
+    assert len([r for r in hub_requests(hub) if r.path.startswith("/cdn/")]) == 1
 
 
 def test_single_file_model_resolves_to_its_main_file(hub: HubMirror, home: Path) -> None:
