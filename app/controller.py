@@ -383,7 +383,7 @@ class AppController(QObject):
         self.session.rename_speaker(old, new)
         if shown is not None:
             self.worker.rename_speaker(shown, new)
-        self.window.subtitles.refresh()
+        self.window.subtitles.set_lines(self.session.lines())
         self.overlay.set_lines(self.session.lines()[-2:])
 
     def new_session(self) -> None:

@@ -149,6 +149,7 @@ class EngineWorker(QObject):
             if self._state == IDLE:
                 self._pipeline = None
                 self._pipeline_config = None
+                forget_stages()
 
     # ------------------------------------------------------------------ worker thread
     def _set_state(self, state: str) -> None:
@@ -168,8 +169,8 @@ class EngineWorker(QObject):
 
     @Slot(object)
     def _preload(self, config: EngineConfig) -> None:
-        if self._state != IDLE or (self._pipeline is not None and self._pipeline_config == config):
-            self.preloaded.emit(self._pipeline is not None)
+        if self._state != IDLE or len(cached_stages(config)) == len(_STAGES):
+            self.preloaded.emit(True)
             return
         try:
             pipeline = self._new_pipeline(config)
@@ -185,7 +186,7 @@ class EngineWorker(QObject):
                                         time.monotonic()))
             self.preloaded.emit(False)
             return
-        self._pipeline, self._pipeline_config = pipeline, config
+        self._loaded(pipeline, config)
         self.preloaded.emit(True)
 
     def _run_inner(self, config: EngineConfig, source_spec: str, realtime: bool) -> None:
@@ -201,7 +202,7 @@ class EngineWorker(QObject):
             log.exception("loading the engine failed")
             self._fail(f"The engine could not start: {exc}", "load")
             return
-        self._pipeline, self._pipeline_config = pipeline, config
+        self._loaded(pipeline, config)
         if self._stop_requested:
             return
         try:
@@ -230,32 +231,25 @@ class EngineWorker(QObject):
             if not self._reported_error:
                 self._fail(f"The engine stopped unexpectedly: {exc}", "engine")
             self._pipeline_config = None  # a pipeline that crashed is not reused
+            forget_stages()
         finally:
             _close(source)
 
     def _new_pipeline(self, config: EngineConfig) -> Any:
-        """A fresh pipeline for this run, reusing the previous run's loaded models where their
-        part of the config is unchanged (loading Whisper again would cost seconds)."""
-        old, old_cfg = self._pipeline, self._pipeline_config
-        reuse: dict[str, Any] = {}
-        if old is not None and old_cfg is not None:
-            if old_cfg.asr == config.asr and getattr(old, "transcriber", None) is not None:
-                reuse["transcriber"] = old.transcriber
-            if old_cfg.speakers == config.speakers and getattr(
-                old, "speaker_identifier", None
-            ) is not None:
-                reuse["speaker_identifier"] = old.speaker_identifier
-            if old_cfg.translation == config.translation and getattr(
-                old, "translator", None
-            ) is not None:
-                reuse["translator"] = old.translator
+        """A fresh pipeline for this run, reusing loaded models whose part of the config is
+        unchanged (loading Whisper again would cost seconds)."""
         self._pipeline = None
+        reuse = cached_stages(config)
         if reuse:
             try:
                 return self._pipeline_factory(config, self._on_event, **reuse)
             except TypeError:  # a factory that cannot take loaded stages
                 pass
         return self._pipeline_factory(config, self._on_event)
+
+    def _loaded(self, pipeline: Any, config: EngineConfig) -> None:
+        self._pipeline, self._pipeline_config = pipeline, config
+        remember_stages(pipeline, config)
 
     def _on_event(self, event: Any) -> None:
         """Called on engine threads: only emits (queued to the receivers' threads)."""
@@ -277,6 +271,41 @@ class EngineWorker(QObject):
         if kind == "error" and getattr(event, "fatal", False):
             self._reported_error = True
         signal.emit(event)
+
+
+# Loaded stage objects, shared by every worker of the process: (stage attribute, config section).
+_STAGES = (
+    ("transcriber", "asr"),
+    ("speaker_identifier", "speakers"),
+    ("translator", "translation"),
+)
+_stage_cache: dict[str, tuple[Any, Any]] = {}
+_stage_lock = threading.Lock()
+
+
+def cached_stages(config: EngineConfig) -> dict[str, Any]:
+    """Loaded stages whose options equal this config's (to pass to a new Pipeline)."""
+    with _stage_lock:
+        found = {}
+        for attr, section in _STAGES:
+            entry = _stage_cache.get(attr)
+            if entry is not None and entry[0] == getattr(config, section):
+                found[attr] = entry[1]
+        return found
+
+
+def remember_stages(pipeline: Any, config: EngineConfig) -> None:
+    with _stage_lock:
+        for attr, section in _STAGES:
+            stage = getattr(pipeline, attr, None)
+            if stage is not None:
+                _stage_cache[attr] = (getattr(config, section), stage)
+
+
+def forget_stages() -> None:
+    """Drop every cached model (after models were installed or removed)."""
+    with _stage_lock:
+        _stage_cache.clear()
 
 
 def _close(source: Any) -> None:

@@ -1,0 +1,46 @@
+"""Fixtures for the desktop-app tests: offscreen Qt and a factory of real controllers.
+
+Qt runs on the offscreen platform (set before any Qt import). The engine is always the real one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from gui_helpers import close_controller  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def themed_app() -> Iterator[object]:
+    from PySide6.QtWidgets import QApplication
+
+    from app.theme import apply_theme
+
+    app = QApplication.instance() or QApplication(["dragoman-tests"])
+    apply_theme(app)
+    yield app
+
+
+@pytest.fixture
+def make_controller(themed_app: object) -> Iterator[Callable[..., object]]:
+    """Factory of real AppControllers (real engine); every one is shut down after the test."""
+    from app.controller import AppController
+    from app.settings import Settings
+
+    made: list[AppController] = []
+
+    def make(settings: Settings | None = None, **kwargs: object) -> AppController:
+        if settings is None:
+            settings = Settings()
+            settings.ui.preload_models = False
+        controller = AppController(settings, **kwargs)
+        made.append(controller)
+        return controller
+
+    yield make
+    for controller in made:
+        close_controller(controller)
