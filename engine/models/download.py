@@ -401,7 +401,8 @@ class HubDownloader:
                 if status not in (200, 206):
                     raise DownloadError(
                         f"Cannot download {remote.file.path} of model '{entry.id}': HTTP {status} "
-                        f"from {remote.url}."
+                        f"from {remote.url}. Run `dragoman models download {entry.id}` again "
+                        "later (it resumes)."
                     )
                 mode = "ab"
                 if status == 200 or not _range_starts_at(response, have):
