@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import signal
 import sys
 import threading
@@ -25,6 +26,9 @@ from engine.config import (
 )
 from engine.errors import ConfigError, DragomanError
 from engine.events import Final, Finished, Partial, Translation, event_to_dict
+
+# huggingface_hub phones home once a day unless told not to; a local app must not.
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 log = logging.getLogger("dragoman")
 EXIT_USAGE = 2

@@ -36,6 +36,8 @@ def load_audio(path: str | Path) -> np.ndarray:
         raise InputError(f"Input file not found: {path}")
     if path.is_dir():
         raise InputError(f"Input is a directory, not an audio file: {path}")
+    if path.stat().st_size == 0:
+        raise InputError(f"Audio file is empty (0 bytes): {path}")
     try:
         with sf.SoundFile(str(path)) as fh:
             rate = fh.samplerate

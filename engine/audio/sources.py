@@ -131,7 +131,10 @@ class MicrophoneSource:
     """
 
     def __init__(self, device: str | int | None = None, options: AudioOptions | None = None):
-        import sounddevice as sd  # imported lazily: PortAudio may be missing on servers
+        try:
+            import sounddevice as sd  # imported lazily: PortAudio may be missing on servers
+        except OSError as exc:
+            raise DeviceError(f"Audio capture unavailable: {exc} (install libportaudio2)") from exc
 
         self._sd = sd
         self.options = options or AudioOptions()

@@ -1,0 +1,67 @@
+"""Local agreement: committed words only grow; the final keeps them."""
+
+from engine.asr.agreement import LocalAgreement
+from engine.asr.text import join_units, split_units
+
+
+def test_commits_what_two_hypotheses_agree_on():
+    la = LocalAgreement()
+    s1 = la.update(["the", "quick"])
+    assert s1.committed == () and s1.tentative == ("the", "quick")
+    s2 = la.update(["the", "quick", "brown", "fox"])
+    assert s2.committed == ("the", "quick")
+    assert s2.tentative == ("brown", "fox")
+    s3 = la.update(["the", "quick", "brown", "fax", "jumps"])
+    assert s3.committed == ("the", "quick", "brown")
+    assert s3.tentative == ("fax", "jumps")
+
+
+def test_comparison_ignores_case_and_punctuation():
+    la = LocalAgreement()
+    la.update(["Hello,", "world"])
+    state = la.update(["hello", "world", "again"])
+    assert state.committed == ("hello", "world")
+
+
+def test_committed_words_never_change_when_whisper_changes_its_mind():
+    la = LocalAgreement()
+    la.update(["go", "forward", "ten"])
+    la.update(["go", "forward", "ten", "meters"])
+    assert la.committed == ["go", "forward", "ten"]
+    state = la.update(["Go", "for", "it", "ten", "meters", "now"])
+    assert state.committed[:3] == ("go", "forward", "ten")
+    final = la.finalize(["Go", "for", "it", "ten", "meters", "now."])
+    assert final[:3] == ["go", "forward", "ten"]
+    assert final[-2:] == ["meters", "now."]
+
+
+def test_successive_partials_only_extend_the_committed_prefix():
+    hyps = [
+        "feels",
+        "feels like",
+        "feels like these days",
+        "feels like these days go",
+        "feels like these days go on",
+        "Feels like these days go on forever.",
+    ]
+    la = LocalAgreement()
+    previous: tuple[str, ...] = ()
+    for h in hyps:
+        state = la.update(h.split())
+        assert state.committed[: len(previous)] == previous
+        previous = state.committed
+    assert la.finalize(hyps[-1].split())[: len(previous)] == list(previous)
+
+
+def test_final_shorter_than_committed_keeps_committed_words():
+    la = LocalAgreement()
+    la.update(["one", "two", "three"])
+    la.update(["one", "two", "three", "four"])
+    assert la.finalize(["one"]) == ["one", "two", "three"]
+
+
+def test_characters_are_units_for_chinese():
+    units = split_units("你好世界", "zh")
+    assert units == ["你", "好", "世", "界"]
+    assert join_units(units, "zh") == "你好世界"
+    assert split_units("hello world", "en") == ["hello", "world"]
