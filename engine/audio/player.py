@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-import os
 import queue
 import threading
 import time
@@ -205,8 +204,9 @@ def _import_sounddevice() -> Any:
 def resolve_output_device(device: str | int | None) -> str | int | None:
     """'pulse:SINK' -> PortAudio's 'pulse' device with PULSE_SINK=SINK (process-wide)."""
     if isinstance(device, str) and device.startswith("pulse:"):
-        os.environ["PULSE_SINK"] = device.split(":", 1)[1]
-        return "pulse"
+        from engine.audio.pulse import use_sink
+
+        return use_sink(device.split(":", 1)[1])
     return device
 
 

@@ -7,6 +7,7 @@ the `pulse` device, whose default source is the monitor: our own voice comes str
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -20,6 +21,7 @@ import soundfile as sf
 from engine.audio.echo import EchoGuard
 from engine.audio.player import PlaybackEvent, SpeechItem, SpeechPlayer
 from engine.config import SpeechOptions
+from engine.errors import DeviceError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # repo root: tests.audio_env
 from tests.audio_env import band_energies, pulse_available, pulse_server, tone  # noqa: E402
@@ -130,6 +132,15 @@ def test_stale_speech_is_skipped_when_far_behind_the_source(pulse, tmp_path) -> 
         ("end", 2, ""),
     ]
     assert player.skipped == 2
+
+
+def test_a_named_pulse_sink_plays_and_a_missing_device_is_a_clear_error(pulse, tmp_path) -> None:
+    items = [tone_item(0, 0.0, FREQS[1], 0.4)]
+    recording, events, _ = play_and_record(pulse, tmp_path, items, device=f"pulse:{pulse.sink}")
+    assert [key for key, _ in heard_sequence(recording)] == [(1,)]
+    assert os.environ.pop("PULSE_SINK") == pulse.sink
+    with pytest.raises(DeviceError, match="no-such-speaker"):
+        SpeechPlayer(device="no-such-speaker").start()
 
 
 # ------------------------------------------------------------------ echo guard

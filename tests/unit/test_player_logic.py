@@ -213,3 +213,45 @@ def test_missing_voice_names_a_voice_to_download(tmp_path, monkeypatch) -> None:
         "a.onnx",
         "b.onnx",
     ]
+
+
+def _fake_voice(directory, name: str, speakers: int = 1) -> str:
+    import json
+
+    model = directory / f"{name}.onnx"
+    model.write_bytes(b"")  # never loaded here: voice choice only reads the config
+    config = {
+        "language": {"family": "en"},
+        "num_speakers": speakers,
+        "speaker_id_map": {f"p{i}": i for i in range(speakers)} if speakers > 1 else {},
+    }
+    model.with_name(model.name + ".json").write_text(json.dumps(config))
+    return str(model)
+
+
+def test_distinct_voices_per_speaker_are_stable(tmp_path) -> None:
+    from engine.tts.piper_local import PiperSynthesizer
+
+    a, b = _fake_voice(tmp_path, "a"), _fake_voice(tmp_path, "b")
+    synth = PiperSynthesizer(SpeechOptions(per_speaker_voices=True, voices={"en": [a, b]}))
+    picks = [synth.voice_for_speaker("en", s) for s in ("S1", "S2", "S3", "S1", "Alice")]
+    assert picks == [a, b, a, a, b]
+    assert synth.voice_for_speaker("en", None) is None
+    off = PiperSynthesizer(SpeechOptions(per_speaker_voices=False, voices={"en": [a, b]}))
+    assert off.voice_for_speaker("en", "S1") is None
+
+
+def test_multi_speaker_voice_gives_each_speaker_its_own_speaker_id(tmp_path) -> None:
+    from engine.tts.piper_local import PiperSynthesizer, speaker_index
+    from engine.tts.voices import find_voice
+
+    multi = _fake_voice(tmp_path, "multi", speakers=3)
+    synth = PiperSynthesizer(SpeechOptions(per_speaker_voices=True, voices={"en": multi}))
+    picks = [synth.voice_for_speaker("en", s) for s in ("S1", "S2", "S3", "S4")]
+    assert picks == [f"{multi}#0", f"{multi}#1", f"{multi}#2", f"{multi}#0"]
+    voice = find_voice(multi)
+    assert speaker_index(voice, "2") == 2 and speaker_index(voice, "p1") == 1
+    with pytest.raises(ConfigError, match="no speaker"):
+        speaker_index(voice, "nobody")
+    with pytest.raises(ConfigError, match="0..2"):
+        speaker_index(voice, "7")
