@@ -80,14 +80,18 @@ class TranslationOptions:
 
 @dataclass(frozen=True)
 class SpeakerOptions:
-    """Speaker identification: "auto" clusters anonymous speakers and matches enrolled ones."""
+    """Speaker identification: "auto" clusters anonymous speakers and matches enrolled ones.
+
+    Thresholds are cosine similarities of Resemblyzer embeddings (same person on 1-3 s clips:
+    ~0.71-0.9; different people: ~0.45-0.67 on the test clips). See engine/speakers/clustering.py.
+    """
 
     mode: str = "auto"  # "auto" | "off"
     backend: str = "local"  # "local" | "remote"
-    match_threshold: float = 0.75  # cosine similarity to accept an enrolled/known speaker
-    new_speaker_threshold: float = 0.65  # below this to every known speaker -> new speaker
+    match_threshold: float = 0.75  # cosine similarity to accept an enrolled speaker
+    new_speaker_threshold: float = 0.70  # below this to every session speaker -> new speaker
     min_segment_s: float = 1.0  # shorter segments only join the nearest speaker
-    short_segment_threshold: float = 0.7  # ... when at least this similar, else label None
+    short_segment_threshold: float = 0.70  # ... when at least this similar, else label None
     cpu_threads: int = 1  # ONNX Runtime intra-op threads of the voice encoder
     remote_url: str = "http://127.0.0.1:5003"
     remote_timeout_s: float = 3.0
