@@ -92,7 +92,7 @@ class SpeakerProfiles:
         return sorted((p for p in found if p is not None), key=lambda p: p.name.casefold())
 
     def get(self, name: str) -> SpeakerProfile | None:
-        path = self.directory / _file_name(name)
+        path = self.directory / _file_name(name.strip())
         return self._read(path) if path.is_file() else None
 
     def embeddings(self, model_id: str) -> dict[str, np.ndarray]:
@@ -164,10 +164,13 @@ class SpeakerProfiles:
             raise
         return SpeakerProfile(name, embedder.model_id, mean, total_s, created, path)
 
-    def remove(self, name: str) -> None:
-        """Delete `name`'s profile; ConfigError when there is none."""
+    def remove(self, name: str) -> str:
+        """Delete `name`'s profile (names match case-insensitively) and return its stored name;
+        ConfigError when there is none."""
         path = self.directory / _file_name(name.strip())
         if not path.is_file():
             known = ", ".join(p.name for p in self.list()) or "none"
             raise ConfigError(f"No enrolled speaker called {name!r} (enrolled: {known}).")
+        profile = self._read(path)
         path.unlink()
+        return profile.name if profile else name
