@@ -336,7 +336,8 @@ class AppController(QObject):
         kept = len(self.session)
         message = error.message
         if error.fatal and kept:
-            message += f"  The transcript so far ({kept} lines) is kept and saved."
+            noun = "line" if kept == 1 else "lines"
+            message += f"  The transcript so far ({kept} {noun}) is kept and saved."
         banner.show_message(title, message)
         self.session.save()
         if not self.window.isVisible():

@@ -102,7 +102,6 @@ class CaptionOverlay(QWidget):
         self.click_through = on
         visible = self.isVisible()
         self.setWindowFlag(Qt.WindowType.WindowTransparentForInput, on)
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, on)
         self.grip.setVisible(not on)
         if visible:  # changing window flags hides the window
             self.show()

@@ -67,7 +67,8 @@ class SpeakerChip(QWidget):
         self.button.setText(shown)
         self.button.setAccessibleName(f"Speaker {shown}, click to rename")
         self.button.setStyleSheet(
-            f"QToolButton {{ color: {color}; font-weight: 600; border: none; padding: 0 2px; }}"
+            f"QToolButton {{ color: {color}; font-weight: 600; border: none; padding: 0px;"
+            f" margin: 0px; }}"
             f"QToolButton:hover {{ text-decoration: underline; }}"
         )
 
@@ -113,7 +114,9 @@ class LineRow(QFrame):
         self.bar.setFixedWidth(4)
         self.chip = SpeakerChip(self)
         self.time = QLabel(self)
-        self.time.setStyleSheet(f"color: {theme.TEXT_DIM};")
+        self.time.setFixedWidth(52)
+        self.time.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self.time.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 12px; padding-top: 5px;")
         self.live = QLabel("live", self)
         self.live.setStyleSheet(
             f"color: {theme.TEXT_DIM}; border: 1px solid #3a3f48; border-radius: 7px;"
@@ -130,7 +133,6 @@ class LineRow(QFrame):
         head.setContentsMargins(0, 0, 0, 0)
         head.setSpacing(8)
         head.addWidget(self.chip)
-        head.addWidget(self.time)
         head.addWidget(self.live)
         head.addStretch(1)
         body = QVBoxLayout()
@@ -140,8 +142,9 @@ class LineRow(QFrame):
         body.addWidget(self.original)
         body.addWidget(self.translation)
         lay = QHBoxLayout(self)
-        lay.setContentsMargins(12, 4, 16, 4)
+        lay.setContentsMargins(4, 4, 16, 4)
         lay.setSpacing(12)
+        lay.addWidget(self.time, 0, Qt.AlignmentFlag.AlignTop)
         lay.addWidget(self.bar)
         lay.addLayout(body, 1)
         self.line: SessionLine | None = None
@@ -222,6 +225,7 @@ class SubtitleView(QScrollArea):
             self._order.insert(index, key)
             self._rows[line.segment_id] = row
             self._layout.insertWidget(index, row)
+            row.show()  # at once, not on the next event-loop turn
             self.placeholder.hide()
             self._layout.setStretch(self._layout.count() - 1, 1)
         row.show_line(line, self.colors.color(line.speaker), self.mode, self.font_px)
@@ -270,7 +274,6 @@ class SubtitleView(QScrollArea):
             same = prev is not None and cur is not None and prev.speaker == cur.speaker
             continuing = same and cur.start - prev.end < 30.0  # type: ignore[union-attr]
             rows[i].chip.setVisible(not continuing)
-            rows[i].time.setVisible(not continuing or not cur.final)  # type: ignore[union-attr]
             rows[i].header.setVisible(not continuing or not cur.final)  # type: ignore[union-attr]
 
     def _on_scroll(self, value: int) -> None:

@@ -1,0 +1,80 @@
+"""The real capture path: a private PulseAudio server with a null sink; a clip is played into
+the sink with paplay and the app captures the sink's monitor through sounddevice (PortAudio's
+`pulse` device), exactly as it captures "system audio" on a desktop. Then the capture device
+disappears mid-run: the banner explains it, the transcript stays, and the app still works.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from gui_helpers import clip, wait_until, words
+
+from app.settings import Settings
+from app.worker import IDLE, RUNNING
+
+pytestmark = [pytest.mark.slow, pytest.mark.audio]
+
+
+@pytest.fixture(scope="module")
+def pulse(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    from tests.audio_env import pulse_available, pulse_server
+
+    if not pulse_available():
+        pytest.skip("needs pulseaudio, pactl, pacat and PortAudio (libportaudio2)")
+    with pulse_server(tmp_path_factory.mktemp("pulse")) as server:
+        yield server
+
+
+def _play(server, path: Path) -> subprocess.Popen:  # noqa: ANN001
+    return subprocess.Popen(["paplay", "-d", server.sink, str(path)], env=server.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_capture_from_monitor_then_device_disappears(pulse, make_controller) -> None:  # noqa: ANN001
+    settings = Settings()
+    settings.ui.preload_models = False
+    settings.ui.source = f"pulse:{pulse.monitor}"
+    c = make_controller(settings)
+    c.show()
+    # the input picker lists the sink's monitor as system audio
+    combo = c.window.input_combo
+    labels = {combo.itemData(i): combo.itemText(i) for i in range(combo.count())}
+    assert labels.get(f"pulse:{pulse.monitor}", "").startswith("System audio"), labels
+
+    assert c.start()
+    wait_until(lambda: c.state == RUNNING, 120, "capture to start")
+    player = _play(pulse, clip("goforward.wav"))
+    try:
+        wait_until(lambda: any(ln.final for ln in c.session.lines()), 40,
+                   "the played clip to be transcribed")
+    finally:
+        player.wait(30)
+    assert not c.window.banner.isVisible(), c.window.banner.text()
+    text = " ".join(ln.text for ln in c.session.lines() if ln.final)
+    said = words(text)
+    assert "forward" in said and "ten" in said, text
+    rows_before = c.window.subtitles.row_count()
+    kept = c.session.lines()
+
+    # the capture device disappears (like a pulled USB microphone)
+    pulse.pactl("unload-module", "module-null-sink")
+    wait_until(lambda: c.state == IDLE and c.window.banner.isVisible(), 30,
+               "the device-lost banner")
+    banner = c.window.banner.text()
+    print(f"\nbanner after the device disappeared: {banner}")
+    assert c.last_error is not None and c.last_error.fatal, c.last_error
+    assert "kept" in banner, banner
+    assert [ln for ln in c.session.lines() if ln.final] == [ln for ln in kept if ln.final]
+    assert c.window.subtitles.row_count() >= rows_before
+    saved = c.session.path.read_text()
+    assert kept[0].text in saved  # on disk too
+
+    # still usable: interpret a file
+    c.settings.ui.realtime_files = False
+    assert c.start(str(clip("cards-003.wav")))
+    wait_until(lambda: c.state == IDLE and "clubs" in words(c.session.lines()[-1].text), 120,
+               "a run on a file after the device was lost")
+    assert not c.window.banner.isVisible()
