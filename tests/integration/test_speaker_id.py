@@ -10,7 +10,6 @@ segment is cut at the place it was put in the recording, with pauses around it.
 from __future__ import annotations
 
 import argparse
-import http.server
 import json
 import shutil
 import subprocess
@@ -241,30 +240,47 @@ def test_speakers_cli_enroll_list_remove(monkeypatch, tmp_path: Path, capsys) ->
     assert "no enrolled speakers" in capsys.readouterr().out
 
 
-class _EmbeddingHandler(http.server.BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 (http.server API)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        assert self.path == "/extract_embedding" and body["sample_rate"] == SR
-        emb = load_voice_encoder().embed(np.asarray(body["audio"], np.float32), SR)
-        data = json.dumps([float(x) for x in emb]).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
+@pytest.fixture(scope="module")
 def embedding_server() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EmbeddingHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    """The real speaker service (FastAPI + uvicorn) on a free local port."""
+    import time
+
+    import uvicorn
+
+    from engine.speakers.service import create_app
+
+    config = uvicorn.Config(
+        create_app(load_voice_encoder()), host="127.0.0.1", port=0, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "speaker service did not start"
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_service_rejects_bad_input(embedding_server: str) -> None:
+    import httpx
+
+    url = embedding_server + "/extract_embedding"
+    assert httpx.get(embedding_server + "/health").json()["status"] == "ok"
+    assert httpx.post(url, json={"audio": [], "sample_rate": SR}).status_code == 422
+    silent = httpx.post(url, json={"audio": [0.0] * SR, "sample_rate": SR})
+    assert silent.status_code == 422 and "no voice" in silent.json()["detail"]
+    assert httpx.post(url, json={"audio": "x"}).status_code == 422
+    assert httpx.post(url, json={"audio": [0.1], "sample_rate": 1}).status_code == 422
+    too_big = httpx.post(
+        url,
+        content=b"[" + b"0," * (17 * 1024 * 1024) + b"0]",
+        headers={"content-type": "application/json"},
+    )
+    assert too_big.status_code == 413
 
 
 def test_remote_embedder_matches_local_and_falls_back(embedding_server: str) -> None:
