@@ -4,7 +4,7 @@ Run ONLY in a dev venv that has the real package (torch is never needed at run t
 
     python -m venv /work/venvs/resemblyzer
     /work/venvs/resemblyzer/bin/pip install torch==2.13.0 "setuptools<81" resemblyzer==0.1.4 \
-        soundfile onnx
+        soundfile onnx onnxruntime
     /work/venvs/resemblyzer/bin/python tools/make_resemblyzer_golden.py
 
 Writes
