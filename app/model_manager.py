@@ -73,7 +73,7 @@ class ModelManagerDialog(QDialog):
                  store: Any = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models")
-        self.resize(900, 520)
+        self.resize(1040, 560)
         self.changed = False
         self._store = store
         self._cancel: threading.Event | None = None
@@ -100,9 +100,11 @@ class ModelManagerDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, 6):
+        for col in range(6):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setDefaultSectionSize(32)
+        self.table.setWordWrap(False)
         self.progress_label = QLabel("")
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Download progress")
@@ -161,7 +163,6 @@ class ModelManagerDialog(QDialog):
                 status.setToolTip(row.install_hint)
             self.table.setItem(i, 4, status)
             self.table.setCellWidget(i, 5, self._action_for(row))
-        self.table.resizeRowsToContents()
 
     def _action_for(self, row: Any) -> QWidget:
         if row.state in ("available", "partial"):
@@ -179,7 +180,13 @@ class ModelManagerDialog(QDialog):
             button.setEnabled(self._downloading is None)
             button.clicked.connect(lambda _=False, m=row.model_id: self.remove(m))
             return button
-        label = QLabel("✓" if row.state == "packaged" else (row.install_hint or ""))
+        if row.state == "packaged":
+            label = QLabel("✓ ready")
+            label.setStyleSheet("color: #3fb950; padding: 0 8px;")
+        else:
+            label = QLabel(row.install_hint or "")
+            label.setStyleSheet("color: #80868f; padding: 0 8px; font-size: 11px;")
+            label.setToolTip(row.install_hint or "")
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         return label
 
