@@ -5,7 +5,8 @@
 Starts Xvfb (1280x800x24), a system tray (trayer) and a compositor (xcompmgr, so the overlay's
 translucency blends), then runs the app in a child process on that display: it interprets the
 clips (joined with pauses, played at real-time pace), and saves `main-window.png`,
-`overlay.png` (the overlay as composited over the desktop) and `desktop.png` into DIR
+`main-window-live.png` (mid-sentence), `overlay.png` (the overlay as composited over the
+desktop) and `desktop.png` into DIR
 (default: ./screenshots). Also used by tests/gui/test_tray.py for a real tray.
 """
 
@@ -143,7 +144,16 @@ def inner(out: Path, audio: Path, target: str | None) -> int:
             started = True
             controller.start()
 
+    live_taken = False
+
     def shoot() -> None:
+        nonlocal live_taken
+        rows = controller.window.subtitles.rows()
+        if (not live_taken and controller.state == "running" and len(rows) >= 2
+                and not rows[-1].live.isHidden()):
+            live_taken = True  # mid-sentence: a dimmed partial and a moving level meter
+            out.mkdir(parents=True, exist_ok=True)
+            controller.window.grab().save(str(out / "main-window-live.png"))
         if (not started or controller.state != "idle") and time.monotonic() - began < 240:
             return
         poll.stop()
@@ -171,7 +181,7 @@ def inner(out: Path, audio: Path, target: str | None) -> int:
     poll = QTimer()
     poll.timeout.connect(start_when_ready)
     poll.timeout.connect(shoot)
-    poll.start(200)
+    poll.start(100)
     return app.exec()
 
 
