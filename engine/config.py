@@ -67,6 +67,8 @@ class TranslationOptions:
 
     target_lang: None = no translation. backend: "m2m100", "nllb", "whisper" or "remote".
     model: catalogue id or local directory of an ONNX export.
+    quantized: use the int8 ONNX files (None = fp32 when the export has it, else int8).
+    cpu_threads: onnxruntime intra-op threads per session (explicit budget; inter-op is 1).
     """
 
     target_lang: str | None = None
@@ -74,6 +76,8 @@ class TranslationOptions:
     model: str | None = None
     beam_size: int = 1
     max_length: int = 200
+    quantized: bool | None = None
+    cpu_threads: int = 2
     remote_url: str = "http://127.0.0.1:5008"
     remote_timeout_s: float = 5.0
 

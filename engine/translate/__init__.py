@@ -1,0 +1,135 @@
+"""Machine translation of committed text: the `Translator` contract, its result, and a factory.
+
+Backends (imported lazily by `create_translator`):
+- "m2m100" / "nllb": in-process ONNX Runtime (engine.translate.m2m100_onnx), M2M100 418M/1.2B
+  and NLLB-200 distilled share the architecture;
+- "remote": the HTTP translation service (engine.translate.remote);
+- "whisper": not a translator here: the recogniser translates X->English itself
+  (AsrOptions.task="translate").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from engine.errors import ConfigError
+
+if TYPE_CHECKING:
+    from engine.config import TranslationOptions
+
+DEFAULT_MODELS = {"m2m100": "m2m100-418m-onnx", "nllb": "nllb-200-distilled-600m-onnx-int8"}
+
+
+@dataclass(frozen=True)
+class TranslationTimings:
+    """Seconds spent by the batched call that produced a result (shared by its batch).
+
+    tokenize_s: text -> ids and ids -> text; encode_s: encoder; decode_s: decoder + search.
+    """
+
+    tokenize_s: float = 0.0
+    encode_s: float = 0.0
+    decode_s: float = 0.0
+    batch_size: int = 1
+
+    @property
+    def total_s(self) -> float:
+        return self.tokenize_s + self.encode_s + self.decode_s
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "tokenize_s": self.tokenize_s,
+            "encode_s": self.encode_s,
+            "decode_s": self.decode_s,
+            "total_s": self.total_s,
+            "batch_size": float(self.batch_size),
+        }
+
+
+@dataclass(frozen=True)
+class TranslationResult:
+    """One translated sentence.
+
+    source_lang / target_lang: app (Whisper-style) codes. model: which model produced it.
+    quality_metrics: at least `mean_token_logprob` (mean log-probability of the generated
+    tokens; closer to 0 = more confident) and `length_ratio` (target/source token counts; far
+    from 1 hints at a dropped or hallucinated passage); local models add source_tokens,
+    target_tokens, reached_eos (1.0/0.0) and sequence_score.
+    token_ids: generated ids after the decoder start token (target-language token, text, EOS
+    when reached); empty for remote results.
+    """
+
+    text: str
+    source_lang: str
+    target_lang: str
+    model: str
+    quality_metrics: dict[str, float] = field(default_factory=dict)
+    timings: TranslationTimings = field(default_factory=TranslationTimings)
+    token_ids: tuple[int, ...] = ()
+
+
+@runtime_checkable
+class Translator(Protocol):
+    """Translates sentences; `name` says which model/service (shown in the UI and events)."""
+
+    name: str
+
+    def translate(
+        self, texts: Sequence[str], source_lang: str, target_lang: str
+    ) -> list[TranslationResult]:
+        """Translate a batch of sentences (one result per text, same order).
+
+        Raises ConfigError for an unsupported pair, ModelError / RemoteServiceError on failure.
+        """
+        raise NotImplementedError
+
+
+def create_translator(
+    options: TranslationOptions,
+    model_dir: Path | None = None,
+    *,
+    download: bool = False,
+) -> Translator:
+    """The translator options.backend names.
+
+    model_dir: an ONNX export directory; None = options.model (a directory, a catalogue id or
+    alias) resolved through the model store, or the backend's default catalogue model.
+    download: let the store fetch a missing catalogue model (never by default).
+    """
+    backend = options.backend
+    if backend == "whisper":
+        raise ConfigError(
+            "The whisper translator is Whisper's own X->English translation inside the "
+            "recogniser (task=translate); it has no separate translator to build."
+        )
+    if backend == "remote":
+        from engine.translate.remote import RemoteTranslator
+
+        return RemoteTranslator(options.remote_url, timeout_s=options.remote_timeout_s)
+    if backend not in ("m2m100", "nllb"):
+        raise ConfigError(f"Unknown translator '{backend}' (one of m2m100, nllb, whisper, remote).")
+    from engine.translate.m2m100_onnx import M2M100OnnxTranslator
+
+    if model_dir is None:
+        model_dir = resolve_model_dir(options.model or DEFAULT_MODELS[backend], download)
+    return M2M100OnnxTranslator(
+        Path(model_dir),
+        kind=backend,
+        quantized=options.quantized,
+        cpu_threads=options.cpu_threads,
+        num_beams=options.beam_size,
+        max_length=options.max_length,
+    )
+
+
+def resolve_model_dir(model: str, download: bool = False) -> Path:
+    """A directory path as is; otherwise a catalogue id/alias through the model store."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path
+    from engine.models.store import ModelStore
+
+    return Path(ModelStore().resolve(model, "nmt", download=download))
