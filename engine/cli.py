@@ -149,11 +149,10 @@ def build_config(args: argparse.Namespace) -> EngineConfig:
             raise ConfigError(f"--translator whisper only translates into English, not {target!r}")
         target = "en"
         task = "translate"
-    if target:
-        from engine.translate.languages import check_pair  # noqa: PLC0415
+    if target and translator != "whisper":
+        from engine.translate.languages import check_pair
 
-        if translator != "whisper":
-            check_pair(source or "en", target, translator)
+        check_pair(source, target, translator)
     asr = AsrOptions(
         model=args.model,
         language=source,

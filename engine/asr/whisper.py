@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import ctranslate2
 import numpy as np
 
 from engine.asr import guards
@@ -28,7 +29,8 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000
 MIN_CONTEXT_S = 3.0  # shorter encoder windows make Whisper noticeably less reliable
 TAIL_PAD_S = 1.5  # silence after the speech: with less, Whisper tends to loop
-TIMESTAMP_SLACK_S = 0.5  # text timestamped this far past the end of the audio is invented
+TIMESTAMP_SLACK_S = 0.5
+FALLBACK_SEED = 1234  # text timestamped this far past the end of the audio is invented
 MAX_CONTEXT_S = 30.0
 
 WHISPER_LANGUAGES: frozenset[str] = frozenset()
@@ -186,6 +188,8 @@ class WhisperTranscriber:
         temperatures = [0.0] + ([0.3, 0.6] if final else [])
         best: Hypothesis | None = None
         for temperature in temperatures:
+            if temperature:
+                ctranslate2.set_random_seed(FALLBACK_SEED)  # same audio, same text
             result = self.model.model.generate(
                 encoder_output,
                 [prompt],
