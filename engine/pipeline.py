@@ -40,6 +40,7 @@ from engine.events import (
     Final,
     Finished,
     Partial,
+    SpeakerChanged,
     SpeechStarted,
     StageTimes,
     Stats,
@@ -214,7 +215,9 @@ class _Recogniser(threading.Thread):
         if self.p.speaker_identifier is not None:
             try:
                 match = self.p.speaker_identifier.identify(job.audio)
-                speaker = getattr(match, "label", None)
+                speaker = match.label
+                if match.is_new and speaker:
+                    self.p._emit(SpeakerChanged(None, speaker))
             except DragomanError as exc:
                 self.p._emit(EngineError(str(exc), "speaker", at=time.monotonic()))
             speaker_done = time.monotonic()
@@ -370,8 +373,10 @@ class Pipeline:
         return stages.translate_final(self, final)
 
     def rename_speaker(self, old: str, new: str) -> None:
-        if self.speaker_identifier is not None and hasattr(self.speaker_identifier, "rename"):
+        """Rename a speaker label for the rest of the session (raises ConfigError if unknown)."""
+        if self.speaker_identifier is not None:
             self.speaker_identifier.rename(old, new)
+            self._emit(SpeakerChanged(old, new))
 
     # ----------------------------------------------------------------- control
     def stop(self) -> None:

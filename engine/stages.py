@@ -19,6 +19,14 @@ log = logging.getLogger(__name__)
 
 def load_optional(pipeline: Pipeline) -> None:
     cfg = pipeline.config
+    if cfg.speakers.mode != "off" and pipeline.speaker_identifier is None:
+        from engine.speakers import create_identifier
+
+        pipeline.speaker_identifier = create_identifier(cfg.speakers)
+        if pipeline.speaker_identifier is not None:
+            pipeline.backends["speaker"] = getattr(
+                pipeline.speaker_identifier, "backend_in_use", "local"
+            )
     tr = cfg.translation
     if tr.target_lang:
         if tr.backend == "whisper":
