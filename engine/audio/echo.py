@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.config import SpeechOptions
+
 POLICIES = ("mute-capture", "correlate", "off")
 
 
@@ -149,6 +151,17 @@ class EchoGuard:
         self.muted_frames = 0
         self.dropped_segments = 0
         self.last_similarity: float | None = None
+
+    @classmethod
+    def from_options(cls, options: SpeechOptions, log: PlaybackLog) -> EchoGuard:
+        """The guard configured by `SpeechOptions` (echo_guard, echo_tail_s, echo_threshold)."""
+        return cls(
+            log,
+            options.echo_guard,
+            sample_rate=log.sample_rate,
+            tail_s=options.echo_tail_s,
+            threshold=options.echo_threshold,
+        )
 
     def filter_frame(self, frame: np.ndarray, t: float) -> np.ndarray:
         """The frame itself, or silence of the same shape when it would carry our own voice."""

@@ -217,6 +217,10 @@ class SpeechPlayer:
     source_clock: returns the current source time (seconds); without it, lag is measured from
     the moment a segment's first sentence was enqueued.
     device: a PortAudio device (index or name), "pulse:SINK_NAME", or None (options or default).
+    block_ms: stream block; buffer_ms: audio the feeder may prepare ahead of the callback (it
+    rides out scheduling stalls on a busy machine and adds no latency to the first sample);
+    latency: PortAudio output latency (0.1 s plays without stalls through PulseAudio, where
+    "low" was seen to starve the stream).
     """
 
     def __init__(
@@ -228,7 +232,7 @@ class SpeechPlayer:
         source_clock: Callable[[], float] | None = None,
         log: PlaybackLog | None = None,
         block_ms: int = 20,
-        buffer_ms: int = 100,
+        buffer_ms: int = 400,
         latency: float | str = 0.1,
     ) -> None:
         self.options = options or SpeechOptions()
@@ -340,37 +344,37 @@ class SpeechPlayer:
 
         Runs on the caller's thread (the synthesis worker): playback of the first sentence
         starts while the next ones are being synthesised. Returns the number of sentences.
+        Exceptions of the synthesis propagate (after the segment was closed).
         """
         count = 0
         now = time.monotonic()
-        for chunk in chunks:
-            self.enqueue(
-                SpeechItem(
+        try:
+            for chunk in chunks:
+                item = SpeechItem(
                     segment_id,
                     source_start,
                     chunk.samples,
                     chunk.sample_rate,
-                    chunk.text,
-                    count,
-                    False,
-                    source_end,
-                    now,
+                    text=chunk.text,
+                    index=count,
+                    last=False,
+                    source_end=source_end,
+                    enqueued_at=now,
                 )
-            )
-            count += 1
-        self.enqueue(
-            SpeechItem(
+                self.enqueue(item)
+                count += 1
+        finally:  # a failing synthesis still ends the segment (its "end" event fires)
+            end_mark = SpeechItem(
                 segment_id,
                 source_start,
                 np.zeros(0, np.float32),
                 self.sample_rate,
-                "",
-                count,
-                True,
-                source_end,
-                now,
+                index=count,
+                last=True,
+                source_end=source_end,
+                enqueued_at=now,
             )
-        )
+            self.enqueue(end_mark)
         return count
 
     @property

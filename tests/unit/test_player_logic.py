@@ -255,3 +255,21 @@ def test_multi_speaker_voice_gives_each_speaker_its_own_speaker_id(tmp_path) -> 
         speaker_index(voice, "nobody")
     with pytest.raises(ConfigError, match="0..2"):
         speaker_index(voice, "7")
+
+
+def test_echo_guard_from_options() -> None:
+    options = SpeechOptions(echo_guard="correlate", echo_tail_s=0.5, echo_threshold=0.7)
+    guard = EchoGuard.from_options(options, PlaybackLog(RATE))
+    assert (guard.policy, guard.tail_s, guard.threshold) == ("correlate", 0.5, 0.7)
+
+
+def test_pactl_short_listing_is_parsed() -> None:
+    from engine.audio.pulse import _from_short
+
+    text = (
+        "0\talsa_output.pci.analog-stereo.monitor\tmodule-alsa-card.c\ts16le 2ch 44100Hz\tIDLE\n"
+        "1\talsa_input.pci.analog-stereo\tmodule-alsa-card.c\ts16le 2ch 48000Hz\tSUSPENDED\n"
+    )
+    monitor, mic = _from_short(text, "source")
+    assert monitor.is_monitor and monitor.sample_rate == 44_100 and monitor.channels == 2
+    assert not mic.is_monitor and mic.state == "suspended" and mic.index == 1
