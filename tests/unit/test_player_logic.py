@@ -273,3 +273,114 @@ def test_pactl_short_listing_is_parsed() -> None:
     monitor, mic = _from_short(text, "source")
     assert monitor.is_monitor and monitor.sample_rate == 44_100 and monitor.channels == 2
     assert not mic.is_monitor and mic.state == "suspended" and mic.index == 1
+
+
+# ---------------------------------------------------------------- the pipeline's speech stage
+
+
+class _FakeSynth:
+    """Two 'sentences' of 0.5 s noise per text; records the calls."""
+
+    backend = "local"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str | None]] = []
+
+    def synthesize(self, text, lang, voice=None):
+        from engine.tts import SpeechChunk, split_sentences
+
+        self.calls.append((text, lang, voice))
+        for i, sentence in enumerate(split_sentences(text)):
+            yield SpeechChunk(noise(0.5, i), RATE, sentence, i, "/v/en_US-x-medium.onnx")
+
+    def voice_for_speaker(self, lang, speaker):
+        return None
+
+
+class _FakePlayer:
+    """Plays instantly: 'start' when the first sentence arrives; segment 2 is skipped."""
+
+    def __init__(self) -> None:
+        self.log = PlaybackLog(RATE)
+        self.on_event = None
+        self.stopped = None
+
+    def play(self, segment_id, chunks, *, source_start, source_end=None):
+        from engine.audio.player import PlaybackEvent
+
+        for i, _ in enumerate(chunks):
+            if i == 0:
+                kind = "skipped" if segment_id == 2 else "start"
+                self.on_event(PlaybackEvent(kind, segment_id, 1000.0 + segment_id))
+        return i + 1
+
+    def stop(self, *, drain=False, timeout=30.0):
+        self.stopped = drain
+
+
+def _final(seg: int, start: float, text: str, lang: str | None = "en"):
+    from engine.events import Final, StageTimes
+
+    return Final(seg, start, start + 1.0, text, lang, StageTimes(asr_done_at=1.0))
+
+
+def test_speech_stage_writes_the_timeline_and_reports_each_segment(tmp_path) -> None:
+    from engine.events import StageTimes, Translation
+    from engine.tts.stage import SpeechStage
+
+    events = []
+    synth = _FakeSynth()
+    stage = SpeechStage(
+        SpeechOptions(),
+        emit=events.append,
+        speech_output=tmp_path / "s.wav",
+        lang="en",
+        synthesizer=synth,
+        warm_up=False,
+    )
+    stage.speak(_final(0, 0.5, "Hello there. How are you?"))
+    translation = Translation(
+        1, 3.0, 4.0, "Hola.", "es", "Hi.", "en", None, "m", {}, StageTimes(translation_done_at=2.0)
+    )
+    stage.speak(_final(1, 3.0, "Hola.", "es"), translation)
+    stage.speak(_final(2, 5.0, "   "))  # nothing to say
+    stage.drain(total_duration=6.0)
+    assert [c[:2] for c in synth.calls] == [("Hello there. How are you?", "en"), ("Hi.", "en")]
+    assert [(e.segment_id, e.text, e.skipped) for e in events] == [
+        (0, "Hello there. How are you?", False),
+        (1, "Hi.", False),
+    ]
+    assert events[0].voice == "en_US-x-medium" and events[0].duration == pytest.approx(1.0)
+    assert events[1].times.translation_done_at == 2.0
+    for e in events:
+        assert e.times.synthesis_done_at >= e.times.synthesis_start_at
+        assert e.times.playback_start_at is None
+    audio, rate = sf.read(tmp_path / "s.wav", dtype="float32")
+    assert rate == 22_050 and len(audio) == 6 * rate  # padded to the source length
+    voiced = np.abs(audio) > 0.01
+    assert not voiced[: int(0.45 * rate)].any() and voiced[int(0.55 * rate)]
+    assert voiced[int(3.05 * rate)] and not voiced[int(4.1 * rate) :].any()
+    assert stage.backlog == 0
+
+
+def test_speech_stage_reports_playback_start_and_skips() -> None:
+    from engine.tts.stage import SpeechStage
+
+    events = []
+    player = _FakePlayer()
+    stage = SpeechStage(
+        SpeechOptions(play=True, echo_guard="correlate"),
+        emit=events.append,
+        synthesizer=_FakeSynth(),
+        player=player,
+        warm_up=False,
+    )
+    assert stage.echo_guard.policy == "correlate" and stage.echo_guard.log is player.log
+    stage.speak(_final(1, 0.0, "One."))
+    stage.speak(_final(2, 2.0, "Two."))
+    stage.drain()
+    assert player.stopped is True
+    assert [(e.segment_id, e.skipped, e.times.playback_start_at) for e in events] == [
+        (1, False, 1001.0),
+        (2, True, None),
+    ]
