@@ -173,7 +173,7 @@ def build_config(args: argparse.Namespace) -> EngineConfig:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from engine.audio.sources import open_source
+    from engine.audio.sources import FileSource, open_source
     from engine.pipeline import Pipeline
 
     config = build_config(args)
@@ -206,6 +206,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
+    if not isinstance(source, FileSource) and not args.quiet:
+        print(f"dragoman: listening on {source.name} (Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:
         pipeline.run(source, realtime=getattr(source, "realtime", True))
     finally:

@@ -1,0 +1,78 @@
+"""`dragoman run mic` on a real capture device (PulseAudio null sink monitor): speech played into
+the sink is captioned, and Ctrl-C stops cleanly and flushes the subtitles."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.audio_env import pulse_available, pulse_server
+
+
+@pytest.fixture(scope="module")
+def pulse(tmp_path_factory):
+    if not pulse_available():
+        pytest.skip("needs pulseaudio, pactl, pacat and PortAudio (installed by CI)")
+    with pulse_server(tmp_path_factory.mktemp("pulse")) as server:
+        yield server
+
+
+def wait_for_line(stream, needle: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        seen.append(line)
+        if needle in line:
+            return line
+    raise AssertionError(f"{needle!r} not seen; got {''.join(seen)!r}")
+
+
+def test_mic_capture_and_ctrl_c_flush(pulse, tmp_path, speech_dir):
+    srt, jsonl = tmp_path / "mic.srt", tmp_path / "mic.jsonl"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "run",
+            "mic",
+            "--source",
+            "en",
+            "--speakers",
+            "off",
+            "--subtitles",
+            str(srt),
+            "--jsonl",
+            str(jsonl),
+        ],
+        env=pulse.env | {"PYTHONUNBUFFERED": "1", "DRAGOMAN_HOME": os.environ["DRAGOMAN_HOME"]},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_line(proc.stderr, "listening on", timeout=120)
+        pulse.play_file(speech_dir / "goforward.wav")
+        time.sleep(0.3)
+        pulse.play_file(speech_dir / "forever.wav")  # still speaking when Ctrl-C arrives
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    text = srt.read_text().lower()
+    print(text)
+    assert "forward" in text
+    assert "forever" in text  # the open segment was flushed at Ctrl-C
+    finals = [json.loads(x) for x in jsonl.read_text().splitlines()]
+    assert [r for r in finals if r["type"] == "final"]
