@@ -259,3 +259,39 @@ def test_echo_guard_ignores_our_own_voice_but_not_a_person(pulse) -> None:
             corr.last_similarity
         )
     assert corr.dropped_segments == len(echo)
+
+
+@pytest.mark.slow
+def test_speech_stage_speaks_finals_in_order_and_reports_speech_timing(pulse, tmp_path) -> None:
+    from engine.events import Final, StageTimes
+    from engine.tts.stage import SpeechStage
+
+    lines = ["First line.", "Here is the second line.", "And this is the third one."]
+    events = []
+    recording = tmp_path / "monitor.wav"
+    recorder = pulse.start_recording(recording)
+    stage = SpeechStage(
+        SpeechOptions(play=True), emit=events.append, speech_output=tmp_path / "speech.wav"
+    )
+    for i, text in enumerate(lines):
+        stage.speak(Final(i, 2.0 * i, 2.0 * i + 1.5, text, "en", StageTimes()))
+    stage.drain()
+    time.sleep(0.3)
+    pulse.stop_recording(recorder)
+
+    assert [(e.segment_id, e.text, e.skipped) for e in events] == [
+        (i, text, False) for i, text in enumerate(lines)
+    ]
+    assert all(e.voice == "en_US-joe-medium" and e.lang == "en" for e in events)
+    starts = [e.times.playback_start_at for e in events]
+    assert starts == sorted(starts)
+    for e in events:
+        assert e.times.synthesis_start_at < e.times.playback_start_at
+        assert e.times.synthesis_done_at >= e.times.synthesis_start_at
+    assert stage.echo_guard.policy == "mute-capture" and len(stage.echo_guard.log.items()) == 3
+    audio, rate = sf.read(recording, dtype="float32")
+    frame = rate // 50
+    loud = np.abs(audio[: len(audio) // frame * frame].reshape(-1, frame)).max(axis=1) > 0.05
+    assert loud.sum() / 50 > 0.6 * sum(e.duration for e in events)  # the speech was heard
+    speech, speech_rate = sf.read(tmp_path / "speech.wav", dtype="float32")
+    assert len(speech) / speech_rate >= 4.0 + events[-1].duration - 0.05
