@@ -534,6 +534,8 @@ class M2M100OnnxModel:
             )
             tokens = scores.argmax(axis=-1)
             token_lp = _log_softmax(logits)[np.arange(len(active)), tokens]
+            if cur_len == 1:
+                token_lp[:] = 0.0  # forced language token, as beam search scores it
             seqs[active, cur_len] = tokens
             logprobs[active, cur_len] = token_lp
             lengths[active] = cur_len + 1
