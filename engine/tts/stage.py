@@ -6,6 +6,8 @@ translation), synthesises sentence by sentence and hands each sentence to the `S
 WAV (`speech_output`). It emits one `SpeechOutput` event per segment, once synthesis is done
 and (when playing) playback has started, or when the player skipped it (`skipped=True`).
 Its `echo_guard` (policy from `options.echo_guard`) reads what the player made audible.
+When the output device fails mid-session, the next `speak` raises its DeviceError once and
+the stage carries on without playback.
 """
 
 from __future__ import annotations
@@ -120,6 +122,9 @@ class SpeechStage:
             text, lang, times = final.text, final.lang or self.default_lang, final.times
         if not text.strip():
             return
+        if self.player is not None and self.player.error is not None:
+            error, self.player = self.player.error, None  # the device is gone: WAV/events only
+            raise error
         voice = self.synth.voice_for_speaker(lang, final.speaker)
         started = time.monotonic()
         entry = _Pending(text, lang, voice or "", replace(times, synthesis_start_at=started))

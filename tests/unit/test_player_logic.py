@@ -304,6 +304,7 @@ class _FakePlayer:
         self.log = PlaybackLog(RATE)
         self.on_event = None
         self.stopped = None
+        self.error = None
 
     def play(self, segment_id, chunks, *, source_start, source_end=None):
         from engine.audio.player import PlaybackEvent
@@ -384,3 +385,23 @@ def test_speech_stage_reports_playback_start_and_skips() -> None:
         (1, False, 1001.0),
         (2, True, None),
     ]
+
+
+def test_speech_stage_reports_a_lost_device_once_then_goes_on_without_it() -> None:
+    from engine.errors import DeviceError
+    from engine.tts.stage import SpeechStage
+
+    events = []
+    player = _FakePlayer()
+    player.error = DeviceError("The audio output stopped unexpectedly (device removed?).")
+    stage = SpeechStage(
+        SpeechOptions(play=True),
+        emit=events.append,
+        synthesizer=_FakeSynth(),
+        player=player,
+        warm_up=False,
+    )
+    with pytest.raises(DeviceError, match="stopped unexpectedly"):
+        stage.speak(_final(1, 0.0, "One."))
+    stage.speak(_final(2, 2.0, "Two."))
+    assert [(e.segment_id, e.skipped) for e in events] == [(2, False)]
