@@ -151,6 +151,8 @@ def _open_session(path: Path, model_dir: Path, threads: int) -> Any:
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
+    # no busy-waiting: the translator shares the cores with capture and ASR
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception classes
@@ -209,6 +211,7 @@ class _Decoder:
         self.heads = heads
         self.head_dim = head_dim
         self.calls = 0
+        self._io: dict[int, tuple[set[str], list[str]]] = {}
 
     @staticmethod
     def _present(past_name: str) -> str:
@@ -220,8 +223,13 @@ class _Decoder:
 
     def _run(self, session: Any, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         self.calls += 1
-        wanted = {i.name for i in session.get_inputs()}
-        names = [o.name for o in session.get_outputs()]
+        key = id(session)
+        if key not in self._io:
+            self._io[key] = (
+                {i.name for i in session.get_inputs()},
+                [o.name for o in session.get_outputs()],
+            )
+        wanted, names = self._io[key]
         values = session.run(names, {k: v for k, v in feeds.items() if k in wanted})
         return dict(zip(names, values, strict=True))
 
