@@ -295,3 +295,25 @@ def test_speech_stage_speaks_finals_in_order_and_reports_speech_timing(pulse, tm
     assert loud.sum() / 50 > 0.6 * sum(e.duration for e in events)  # the speech was heard
     speech, speech_rate = sf.read(tmp_path / "speech.wav", dtype="float32")
     assert len(speech) / speech_rate >= 4.0 + events[-1].duration - 0.05
+
+
+def test_losing_the_output_device_mid_speech_is_reported(tmp_path) -> None:
+    if not pulse_available():
+        pytest.fail("needs pulseaudio, pactl, pacat, parecord and libportaudio2 (see .ci/run)")
+    with pulse_server(tmp_path / "own-server") as server:
+        events: list[PlaybackEvent] = []
+        player = SpeechPlayer(on_event=events.append)
+        player.start()
+        try:
+            player.enqueue(tone_item(0, 0.0, FREQS[0], 5.0))
+            deadline = time.monotonic() + 5
+            while not events and time.monotonic() < deadline:
+                time.sleep(0.02)
+            server.daemon.kill()  # the sound server (the device) disappears mid-utterance
+            server.daemon.wait()
+            assert not player.wait_idle(timeout=5.0)  # gives up at once instead of hanging
+            assert isinstance(player.error, DeviceError)
+            assert "stopped unexpectedly" in str(player.error)
+            assert [e.kind for e in events] == ["start", "error"]
+        finally:
+            player.stop()
