@@ -163,7 +163,7 @@ def _open_session(path: Path, model_dir: Path, threads: int) -> Any:
         ) from exc
 
 
-_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+_DTYPES: dict[str, type[Any]] = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
 
 class _Cache:
@@ -202,7 +202,7 @@ class _Decoder:
         probe = merged if merged is not None else with_past
         names = [i.name for i in probe.get_inputs()] if probe is not None else []
         self.past_names = [n for n in names if n.startswith("past_key_values.")]
-        self.dtype = np.float32
+        self.dtype: type[Any] = np.float32
         if probe is not None:
             for i in probe.get_inputs():
                 if i.name.startswith("past_key_values."):
@@ -425,7 +425,7 @@ class M2M100OnnxModel:
             self.decoder = _Decoder(
                 _open_session(merged_file, self.model_dir, threads), None, None, heads, head_dim
             )
-            self.files = (encoder_file.name, merged_file.name)
+            self.files: tuple[str, ...] = (encoder_file.name, merged_file.name)
         else:
             assert first_file is not None and past_file is not None
             self.decoder = _Decoder(
@@ -436,8 +436,6 @@ class M2M100OnnxModel:
                 head_dim,
             )
             self.files = (encoder_file.name, first_file.name, past_file.name)
-        # a decoder without a no-cache graph (merged only) still supports the no-cache path
-        self._full_decoder = self.decoder
         self.name = f"{self.kind}:{self.model_dir.name}{'-int8' if self.quantized else ''}"
 
     def _choose_precision(self, quantized: bool | None) -> bool:
@@ -562,7 +560,7 @@ class M2M100OnnxModel:
                     seqs[active, cur_len - 1 : cur_len], hidden, mask, cache
                 )
             else:
-                logits = self._full_decoder.full(seqs[active, :cur_len], hidden, mask)
+                logits = self.decoder.full(seqs[active, :cur_len], hidden, mask)
         return [
             self._hypothesis(seqs[i], logprobs[i], int(lengths[i]), settings, None)
             for i in range(n)
@@ -637,7 +635,7 @@ class M2M100OnnxModel:
             # finished hypotheses: only the top nb candidates may finish
             just_finished = hits & (np.arange(k) < nb)[None, :]
             fin = top_scores / np.float32((cur_len + 1 - 1) ** pen)
-            full = is_finished[active].all(axis=-1) & (early is True)
+            full = np.asarray(is_finished[active].all(axis=-1) & (early is True))
             fin = fin + full[:, None].astype(np.float32) * BIG_NEG
             fin = fin + (~unsatisfied[active])[:, None].astype(np.float32) * BIG_NEG
             fin = fin + (~just_finished).astype(np.float32) * BIG_NEG
@@ -683,7 +681,7 @@ class M2M100OnnxModel:
                 logits, cache = self.decoder.step(tokens, hidden, mask, cache)
             else:
                 prefix = running[active][:, :, :cur_len].reshape(len(active) * nb, cur_len)
-                logits = self._full_decoder.full(prefix, hidden, mask)
+                logits = self.decoder.full(prefix, hidden, mask)
 
         return [
             self._hypothesis(

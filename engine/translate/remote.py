@@ -53,14 +53,15 @@ class RemoteTranslator:
         timings = TranslationTimings(decode_s=time.perf_counter() - start, batch_size=len(texts))
         results = []
         for item in items:
+            text: object = None
+            metrics: object = {}
+            model = str(data.get("model") or self.name)
             if isinstance(item, str):
-                text, metrics, model = item, {}, self.name
+                text = item
             elif isinstance(item, dict):
                 text = item.get("text", item.get("translation"))
                 metrics = item.get("quality_metrics") or {}
-                model = str(item.get("model") or data.get("model") or self.name)
-            else:
-                text = None
+                model = str(item.get("model") or model)
             if not isinstance(text, str) or not isinstance(metrics, dict):
                 raise RemoteServiceError(
                     f"The translation service at {self.url} answered an unexpected item: "
