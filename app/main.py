@@ -31,8 +31,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from app import settings as settings_mod
     from app.controller import AppController
+    from app.qt_compat import guard_none_refcount
     from app.theme import apply_theme
 
+    guard_none_refcount()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Dragoman")
     app.setApplicationDisplayName("Dragoman")

@@ -61,7 +61,7 @@ QFrame#errorBanner {{
     background: {WARNING_BG}; border: 1px solid {WARNING_BORDER}; border-radius: 6px;
 }}
 QFrame#errorBanner QLabel {{ color: #ffdcd8; }}
-QScrollArea#subtitleView, QWidget#subtitleCanvas {{ background: {SUBTITLE_BG}; border: none; }}
+QListView#subtitleView {{ background: {SUBTITLE_BG}; border: none; border-radius: 6px; }}
 QProgressBar#levelMeter {{
     background: #111317; border: 1px solid #343942; border-radius: 3px;
 }}

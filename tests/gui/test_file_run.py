@@ -16,7 +16,6 @@ import pysubs2
 import pytest
 from gui_helpers import DelayProbe, clip, close_controller, wait_until, words
 
-from app import theme
 from app.settings import Settings
 from app.worker import IDLE
 
@@ -49,16 +48,10 @@ def run(themed_app: object) -> Run:
     seen: list[tuple[str, int, str, bool, bool, int]] = []
 
     def note(kind: str, event: object) -> None:
-        row = view.row(event.segment_id)  # type: ignore[attr-defined]
+        row = view.row_state(event.segment_id)  # type: ignore[attr-defined]
         assert row is not None, "the controller shows every line before others see it"
-        seen.append((
-            kind,
-            event.segment_id,  # type: ignore[attr-defined]
-            row.original.text(),
-            not row.live.isHidden(),
-            theme.TEXT_DIM in row.original.styleSheet(),
-            view.row_count(),
-        ))
+        seen.append((kind, event.segment_id, row.original, row.live,  # type: ignore[attr-defined]
+                     row.dimmed, view.row_count()))
 
     class Recorder(QObject):  # lives on the UI thread, like the controller
         @Slot(object)
@@ -103,10 +96,10 @@ def test_lanes_fill_with_the_clips_words_partial_then_final(run: Run) -> None:
     for word in ("go", "forward", "ten"):
         assert word in said, lines[0].text
     assert any(w.startswith("met") for w in said), lines[0].text
-    row = c.window.subtitles.row(lines[0].segment_id)
-    assert row is not None and row.original.text() == lines[0].text
-    assert row.live.isHidden() and theme.TEXT_DIM not in row.original.styleSheet()
-    assert row.chip.button.text()  # the speaker label is shown
+    row = c.window.subtitles.row_state(lines[0].segment_id)
+    assert row is not None and row.original == lines[0].text and row.original_visible
+    assert not row.live and not row.dimmed
+    assert row.header_visible and row.speaker  # the speaker label is shown
 
     kinds = [k for k, *_ in run.seen]
     assert "partial" in kinds and kinds[-1] == "final", run.seen
@@ -157,13 +150,15 @@ def test_rename_speaker_by_clicking_the_label(run: Run, tmp_path: Path) -> None:
 
     c = run.controller
     (line,) = c.session.lines()
-    chip = c.window.subtitles.row(line.segment_id).chip
-    QTest.mouseClick(chip.button, Qt.MouseButton.LeftButton)
-    assert chip.edit.isVisible() and not chip.button.isVisible()
-    chip.edit.clear()
-    QTest.keyClicks(chip.edit, "Alice")
-    QTest.keyClick(chip.edit, Qt.Key.Key_Return)
-    assert chip.button.isVisible() and chip.button.text() == "Alice"
+    view = c.window.subtitles
+    name = view.speaker_rect(line.segment_id)
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=name.center())
+    assert view.editor.isVisible()
+    view.editor.clear()
+    QTest.keyClicks(view.editor, "Alice")
+    QTest.keyClick(view.editor, Qt.Key.Key_Return)
+    assert not view.editor.isVisible()
+    assert view.row_state(line.segment_id).speaker == "Alice"
     assert [ln.speaker for ln in c.session.lines()] == ["Alice"]
     saved = json.loads(c.session.path.read_text())  # autosaved at once
     assert [ln["speaker"] for ln in saved["lines"]] == ["Alice"]
