@@ -69,6 +69,8 @@ class TranslationOptions:
     model: catalogue id or local directory of an ONNX export.
     quantized: use the int8 ONNX files (None = fp32 when the export has it, else int8).
     cpu_threads: onnxruntime intra-op threads per session (explicit budget; inter-op is 1).
+    max_length_ratio: loop guard: a sentence's translation stops after ratio x its source
+        tokens + 10 (None = only max_length, the reference behaviour).
     """
 
     target_lang: str | None = None
@@ -78,6 +80,7 @@ class TranslationOptions:
     max_length: int = 200
     quantized: bool | None = None
     cpu_threads: int = 2
+    max_length_ratio: float | None = 3.0
     remote_url: str = "http://127.0.0.1:5008"
     remote_timeout_s: float = 5.0
 

@@ -122,6 +122,7 @@ def create_translator(
         cpu_threads=options.cpu_threads,
         num_beams=options.beam_size,
         max_length=options.max_length,
+        max_length_ratio=options.max_length_ratio,
     )
 
 

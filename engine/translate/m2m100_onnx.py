@@ -65,6 +65,8 @@ class GenerationSettings:
     max_length counts the decoder start token (so at most max_length - 1 tokens are generated);
     early_stopping: False (heuristic), True (stop when `num_beams` hypotheses are finished) or
     "never". no_repeat_ngram_size / min_length / forced_eos_token_id: 0 / 0 / None = off.
+    max_length_ratio: also cap each sentence at ceil(ratio * its source tokens) + 10 tokens, a
+    guard against endless loops on garbage input; None = transformers' behaviour (parity).
     """
 
     num_beams: int = 1
@@ -77,6 +79,7 @@ class GenerationSettings:
     decoder_start_token_id: int = 2
     eos_token_id: int = EOS_ID
     pad_token_id: int = 1
+    max_length_ratio: float | None = None
 
     @classmethod
     def from_configs(
@@ -311,9 +314,11 @@ def _process(
     cur_len: int,
     forced: np.ndarray,
     settings: GenerationSettings,
-    max_length: int,
+    limits: np.ndarray,
 ) -> np.ndarray:
-    """transformers' logits processors, in its order, on (rows, vocab) scores (in place)."""
+    """transformers' logits processors, in its order, on (rows, vocab) scores (in place).
+
+    limits: each row's max_length."""
     if settings.no_repeat_ngram_size > 0:
         for row in range(scores.shape[0]):
             banned = _banned_ngram_tokens(
@@ -326,9 +331,11 @@ def _process(
     if cur_len == 1:  # ForcedBOSTokenLogitsProcessor: the target-language token
         scores[:] = NEG_INF
         scores[np.arange(scores.shape[0]), forced] = 0.0
-    if settings.forced_eos_token_id is not None and cur_len == max_length - 1:
-        scores[:] = NEG_INF
-        scores[:, settings.forced_eos_token_id] = 0.0
+    if settings.forced_eos_token_id is not None:
+        last = cur_len == limits - 1
+        if last.any():
+            scores[last] = NEG_INF
+            scores[last, settings.forced_eos_token_id] = 0.0
     return scores
 
 
@@ -478,6 +485,16 @@ class M2M100OnnxModel:
             raise ConfigError(f"max_length must be at least 2, not {settings.max_length}.")
         return min(settings.max_length, self.max_positions)
 
+    def _limits(self, mask: np.ndarray, settings: GenerationSettings) -> np.ndarray:
+        """Each sentence's max_length (the global one, or the loop guard's when smaller)."""
+        max_length = self.effective_max_length(settings)
+        limits = np.full(mask.shape[0], max_length, dtype=np.int64)
+        if settings.max_length_ratio is not None:
+            source = mask.sum(axis=1)
+            guard = np.ceil(settings.max_length_ratio * source).astype(np.int64) + 10
+            limits = np.clip(guard, 2, max_length)
+        return limits
+
     def generate(
         self,
         batch: Sequence[Sequence[int]],
@@ -521,6 +538,7 @@ class M2M100OnnxModel:
         use_cache: bool,
     ) -> list[Hypothesis]:
         max_length = self.effective_max_length(settings)
+        limits = self._limits(mask, settings)
         n = hidden.shape[0]
         seqs = np.full((n, max_length), settings.pad_token_id, dtype=np.int64)
         seqs[:, 0] = settings.decoder_start_token_id
@@ -536,7 +554,7 @@ class M2M100OnnxModel:
                 cur_len,
                 forced[active],
                 settings,
-                max_length,
+                limits[active],
             )
             tokens = scores.argmax(axis=-1)
             token_lp = _log_softmax(logits)[np.arange(len(active)), tokens]
@@ -546,8 +564,8 @@ class M2M100OnnxModel:
             logprobs[active, cur_len] = token_lp
             lengths[active] = cur_len + 1
             cur_len += 1
-            keep = tokens != settings.eos_token_id
-            if cur_len >= max_length or not keep.any():
+            keep = (tokens != settings.eos_token_id) & (cur_len < limits[active])
+            if not keep.any():
                 break
             if not keep.all():
                 rows = np.flatnonzero(keep)
@@ -575,6 +593,7 @@ class M2M100OnnxModel:
         use_cache: bool,
     ) -> list[Hypothesis]:
         max_length = self.effective_max_length(settings)
+        limits = self._limits(mask, settings)
         nb = settings.num_beams
         k = 2 * nb  # max(2, 1 + number of EOS ids) * num_beams
         n = hidden.shape[0]
@@ -608,7 +627,7 @@ class M2M100OnnxModel:
                 cur_len,
                 np.repeat(forced[active], nb),
                 settings,
-                max_length,
+                np.repeat(limits[active], nb),
             )
             vocab = lp.shape[-1]
             lp = lp.reshape(na, nb, vocab)
@@ -622,7 +641,7 @@ class M2M100OnnxModel:
             top_seq[:, :, cur_len] = top_tok
             top_lp = running_lp[active][rows, top_beam]
             top_lp[:, :, cur_len] = lp[rows, top_beam, top_tok]
-            hits = (top_tok == settings.eos_token_id) | (cur_len + 1 >= max_length)
+            hits = (top_tok == settings.eos_token_id) | (cur_len + 1 >= limits[active])[:, None]
 
             # running beams for the next step: the best nb candidates that did not finish
             cand_running = top_scores + hits.astype(np.float32) * BIG_NEG
@@ -659,14 +678,19 @@ class M2M100OnnxModel:
             cur_len += 1
 
             # can a running beam still beat the worst finished one?
-            best_len = max_length - 1 if early == "never" and pen > 0.0 else cur_len - 1
-            best_possible = running_scores[active][:, :1] / np.float32(best_len**pen)
+            if early == "never" and pen > 0.0:
+                best_lens = [int(x) - 1 for x in limits[active]]
+            else:
+                best_lens = [cur_len - 1] * na
+            denominators = np.array([b**pen for b in best_lens], dtype=np.float32)
+            best_possible = running_scores[active][:, :1] / denominators[:, None]
             worst = np.where(
                 is_finished[active], beam_scores[active].min(axis=1, keepdims=True), BIG_NEG
             )
             unsatisfied[active] &= (best_possible > worst).any(axis=-1)
             done = ~unsatisfied[active] | (is_finished[active].all(axis=-1) & (early is True))
-            if cur_len >= max_length or done.all():
+            done |= cur_len >= limits[active]
+            if done.all():
                 break
 
             keep = np.flatnonzero(~done)
@@ -718,6 +742,7 @@ class M2M100OnnxTranslator:
 
     num_beams / max_length override generation_config.json (None = keep the file's values,
     which for the real M2M100 means 5 beams with early stopping).
+    max_length_ratio: loop guard, see GenerationSettings (None = off: exact reference output).
     max_batch: sentences per model call; None = 16 for fp32 and 1 for int8: dynamically
     quantised graphs scale activations per tensor, so with int8 a sentence's translation would
     otherwise depend on the other sentences (and padding) in its batch.
@@ -733,6 +758,7 @@ class M2M100OnnxTranslator:
         cpu_threads: int = 2,
         num_beams: int | None = None,
         max_length: int | None = None,
+        max_length_ratio: float | None = None,
         max_batch: int | None = None,
     ) -> None:
         self.model = M2M100OnnxModel(
@@ -751,6 +777,8 @@ class M2M100OnnxTranslator:
             settings = replace(settings, num_beams=num_beams)
         if max_length is not None:
             settings = replace(settings, max_length=max_length)
+        if max_length_ratio is not None:
+            settings = replace(settings, max_length_ratio=max_length_ratio)
         self.settings = settings
         self.model.effective_max_length(settings)  # validates max_length
         if max_batch is None:

@@ -254,6 +254,28 @@ def test_lengths_are_capped_by_max_position_embeddings() -> None:
     assert result.text.startswith("the cat")
 
 
+@pytest.mark.parametrize("case", ["greedy", "beam4"])
+def test_loop_guard_only_cuts_long_outputs(case: str) -> None:
+    """max_length_ratio caps each sentence at ceil(ratio * source) + 10 tokens; shorter outputs
+    stay exactly the reference's, longer ones are its prefix (greedy)."""
+    model = load("m2m100", "fp32", "merged")
+    data = VARIANTS["m2m100"]
+    settings = replace(settings_for(model, "m2m100", case), max_length_ratio=0.5)
+    batch = [x["input_ids"] for x in data["inputs"]]
+    hyps = model.generate(batch, [x["target_lang_id"] for x in data["inputs"]], settings)
+    cut = 0
+    for ids, hyp, want in zip(batch, hyps, data["fp32"][case], strict=True):
+        limit = min(data["max_length"], -(-len(ids) // 2) + 10)
+        got = [2, *hyp.token_ids]
+        assert len(got) <= limit
+        if len(want) <= limit and case == "greedy":
+            assert got == want
+        elif case == "greedy":
+            assert got == want[:limit]
+            cut += 1
+    assert case != "greedy" or cut >= 1
+
+
 # ---------------------------------------------------------------------------- bad input
 
 
