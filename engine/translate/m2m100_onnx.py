@@ -332,7 +332,7 @@ def _process(
         scores[:] = NEG_INF
         scores[np.arange(scores.shape[0]), forced] = 0.0
     if settings.forced_eos_token_id is not None:
-        last = cur_len == limits - 1
+        last = np.asarray(limits - 1 == cur_len)
         if last.any():
             scores[last] = NEG_INF
             scores[last, settings.forced_eos_token_id] = 0.0
