@@ -1,5 +1,6 @@
 """Client of the Piper HTTP service: `POST {url}/tts` JSON {"text", "voice"} -> WAV bytes.
 
+Request JSON also carries "lang" (the server picks that language's voice when voice is null).
 One request per sentence, so playback still starts after the first sentence. A failed or slow
 service (timeout `remote_timeout_s`) falls back to local Piper when a local voice exists for
 the language (the service is tried again after `retry_after_s`); `backend_in_use` says which
@@ -73,11 +74,13 @@ class RemoteSynthesizer:
     def voice_for_speaker(self, lang: str, speaker: str | None) -> str | None:
         return None  # the service chooses; one voice per language
 
-    def _request(self, sentence: str, voice: str | None) -> tuple[np.ndarray, int]:
+    def _request(self, sentence: str, voice: str | None, lang: str) -> tuple[np.ndarray, int]:
         import httpx
 
         try:
-            response = self._http().post(self.url, json={"text": sentence, "voice": voice})
+            response = self._http().post(
+                self.url, json={"text": sentence, "voice": voice, "lang": lang}
+            )
         except httpx.TimeoutException as exc:
             raise RemoteServiceError(
                 f"The speech service at {self.url} did not answer within "
@@ -103,7 +106,7 @@ class RemoteSynthesizer:
                 self.backend_in_use = "remote"  # give the service another chance
             if self.backend_in_use == "remote":
                 try:
-                    samples, rate = self._request(sentence, remote_voice)
+                    samples, rate = self._request(sentence, remote_voice, lang)
                 except RemoteServiceError:
                     if not self.fallback:
                         raise

@@ -1,8 +1,8 @@
 """Real Piper speech, heard back by real Whisper: the English voice must be intelligible.
 
-Also covers the speech WAV timeline (`--speech OUT.wav`), the speaking rate, and the remote
-Piper client against a real HTTP server on 127.0.0.1 (good answers, then a dead service with
-the local fallback).
+Also covers the speech WAV timeline (`--speech OUT.wav`), the speaking rate, the reference
+speech service (FastAPI on 127.0.0.1) and its client (good answers, then a dead service with the
+local fallback).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import io
 import re
 import threading
 import unicodedata
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -120,67 +120,64 @@ def test_speaking_rate_changes_duration(synth: Synthesizer) -> None:
     assert slow > 1.3 * normal
 
 
-class _PiperService(BaseHTTPRequestHandler):
-    """POST /tts {"text", "voice"} -> WAV, synthesised by the local voice (a real server)."""
+@pytest.fixture(scope="module")
+def tts_server() -> Iterator[str]:
+    """The real speech service (FastAPI + uvicorn) on a free local port."""
+    import time
 
-    synth: Synthesizer
-    requests: list[dict] = []
+    import uvicorn
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server API
-        import json
+    from engine.tts.service import create_app
 
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append(body)
-        if self.path != "/tts":
-            self.send_error(404)
-            return
-        chunks = list(self.synth.synthesize(body["text"], "en"))
-        buf = io.BytesIO()
-        sf.write(
-            buf,
-            np.concatenate([c.samples for c in chunks]),
-            chunks[0].sample_rate,
-            format="WAV",
-            subtype="PCM_16",
-        )
-        data = buf.getvalue()
-        self.send_response(200)
-        self.send_header("Content-Type", "audio/wav")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def test_remote_piper_client_and_local_fallback(synth: Synthesizer) -> None:
-    _PiperService.synth = synth
-    _PiperService.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _PiperService)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=0, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        options = SpeechOptions(
-            backend="remote", remote_url=url, remote_timeout_s=20.0, voice="en_US-joe-medium"
-        )
-        remote = create_synthesizer(options)
-        assert isinstance(remote, RemoteSynthesizer)
-        chunks = list(remote.synthesize(" ".join(SENTENCES[:2]), "en"))
-        assert [c.text for c in chunks] == SENTENCES[:2]
-        assert remote.backend_in_use == "remote"
-        assert [r["text"] for r in _PiperService.requests] == SENTENCES[:2]
-        assert _PiperService.requests[0]["voice"] == "en_US-joe-medium"
-        assert chunks[0].sample_rate == 22_050 and chunks[0].duration > 1.0
-    finally:
-        server.shutdown()
-        server.server_close()
-    # The service is gone now: a strict client says so, the default one falls back to Piper.
-    options = SpeechOptions(backend="remote", remote_url=url, remote_timeout_s=2.0)
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "speech service did not start"
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_speech_service_answers_wav_and_rejects_bad_input(tts_server: str) -> None:
+    import httpx
+
+    assert httpx.get(tts_server + "/health").json()["status"] == "ok"
+    url = tts_server + "/tts"
+    ok = httpx.post(url, json={"text": SENTENCES[0], "voice": None}, timeout=30)
+    assert ok.status_code == 200 and ok.headers["content-type"] == "audio/wav"
+    audio, rate = sf.read(io.BytesIO(ok.content), dtype="float32")
+    assert rate == 22_050 and 1.0 < len(audio) / rate < 5.0
+    assert httpx.post(url, json={"text": "  "}).status_code == 422
+    assert httpx.post(url, json={"voice": "x"}).status_code == 422
+    path = httpx.post(url, json={"text": "Hi.", "voice": "/etc/passwd"})
+    assert path.status_code == 422 and "not a path" in path.json()["detail"]
+    no_voice = httpx.post(url, json={"text": "Hallo.", "lang": "de"})
+    assert no_voice.status_code == 422 and "de_DE-thorsten-medium" in no_voice.json()["detail"]
+    assert httpx.post(url, json={"text": "a" * 6000}).status_code == 413
+
+
+def test_remote_piper_client_and_local_fallback(tts_server: str) -> None:
+    options = SpeechOptions(
+        backend="remote", remote_url=tts_server, remote_timeout_s=20.0, voice="en_US-joe-medium"
+    )
+    remote = create_synthesizer(options)
+    assert isinstance(remote, RemoteSynthesizer)
+    chunks = list(remote.synthesize(" ".join(SENTENCES[:2]), "en"))
+    assert [c.text for c in chunks] == SENTENCES[:2]
+    assert remote.backend_in_use == "remote"
+    assert chunks[0].sample_rate == 22_050 and chunks[0].duration > 1.0
+    remote.close()
+    # No service there: a strict client says so, the default one falls back to local Piper.
+    dead = SpeechOptions(backend="remote", remote_url="http://127.0.0.1:9", remote_timeout_s=2.0)
     with pytest.raises(RemoteServiceError, match="speech service"):
-        list(RemoteSynthesizer(options, fallback=False).synthesize(SENTENCES[0], "en"))
-    fallback = RemoteSynthesizer(options)
+        list(RemoteSynthesizer(dead, fallback=False).synthesize(SENTENCES[0], "en"))
+    fallback = RemoteSynthesizer(dead)
     chunks = list(fallback.synthesize(SENTENCES[0], "en"))
     assert fallback.backend_in_use == "local"
     assert len(chunks) == 1 and chunks[0].duration > 1.0
