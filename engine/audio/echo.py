@@ -185,9 +185,11 @@ class EchoGuard:
             # No stamps: search the whole recent history that could hold this segment.
             start_at, end_at = last - duration - self.unstamped_search_s, last
         elif end_at is None:
-            end_at = start_at + duration  # type: ignore[operator]
+            assert start_at is not None
+            end_at = start_at + duration
         elif start_at is None:
             start_at = end_at - duration
+        assert start_at is not None and end_at is not None
         reference = self.log.reference(start_at - self.search_s, end_at + self.search_s)
         if not np.any(reference):
             return 0.0
