@@ -60,10 +60,48 @@ class Synthesizer(Protocol):
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|(?<=[。！？；])")
 
 
+_ABBREVIATIONS = frozenset(
+    [
+        "mr.",
+        "mrs.",
+        "ms.",
+        "dr.",
+        "prof.",
+        "st.",
+        "sr.",
+        "jr.",
+        "vs.",
+        "etc.",
+        "e.g.",
+        "i.e.",
+        "no.",
+        "fig.",
+        "approx.",
+        "sra.",
+        "dra.",
+        "hr.",
+        "fr.",
+        "mme.",
+        "mlle.",
+    ]
+)
+
+
 def split_sentences(text: str) -> list[str]:
-    """Split text into sentences (non-empty, stripped); a text without an end mark is one."""
+    """Split text into sentences (non-empty, stripped); a text without an end mark is one.
+
+    A period after a common title or abbreviation ("Dr.", "e.g.") does not end a sentence.
+    """
     parts = [p.strip() for p in _SENTENCE_END.split(text.strip())]
-    return [p for p in parts if p]
+    sentences: list[str] = []
+    for part in parts:
+        if not part:
+            continue
+        if sentences and sentences[-1].split()[-1].lower() in _ABBREVIATIONS:
+            sentences[-1] = f"{sentences[-1]} {part}"
+        else:
+            sentences.append(part)
+    return sentences
 
 
 def create_synthesizer(options: SpeechOptions | None = None) -> Synthesizer:

@@ -197,6 +197,10 @@ def test_split_sentences() -> None:
     ]
     assert split_sentences("你好。今天天气很好！") == ["你好。", "今天天气很好！"]
     assert split_sentences("  ") == []
+    assert split_sentences("Dr. Smith met Mr. Jones. They talked.") == [
+        "Dr. Smith met Mr. Jones.",
+        "They talked.",
+    ]
 
 
 def test_voice_refs() -> None:
