@@ -149,10 +149,13 @@ def build_config(args: argparse.Namespace) -> EngineConfig:
             raise ConfigError(f"--translator whisper only translates into English, not {target!r}")
         target = "en"
         task = "translate"
-    if target and translator != "whisper":
-        from engine.translate.languages import check_pair
+    if target and translator in ("m2m100", "nllb"):
+        from engine.translate.languages import check_pair, to_backend
 
-        check_pair(source, target, translator)
+        if source:
+            check_pair(source, target, translator)
+        else:  # auto: each utterance's language is checked when it is translated
+            to_backend(target, translator)
     asr = AsrOptions(
         model=args.model,
         language=source,
@@ -160,7 +163,9 @@ def build_config(args: argparse.Namespace) -> EngineConfig:
         cpu_threads=args.threads,
         beam_size=args.beam_size,
     )
-    translation = TranslationOptions(target_lang=target, backend=translator or "m2m100")
+    translation = TranslationOptions(
+        target_lang=target, backend=translator or "m2m100", model=args.translation_model
+    )
     speech = SpeechOptions(
         enabled=bool(args.speech or args.play),
         play=args.play,
@@ -262,6 +267,9 @@ def _add_run_parser(sub: Any) -> None:
     run.add_argument("--jsonl", type=Path, help="write one JSON object per event")
     run.add_argument("--target", help="translate into this language")
     run.add_argument("--translator", choices=["m2m100", "nllb", "whisper", "remote"])
+    run.add_argument(
+        "--translation-model", help="translation model: catalogue id or ONNX export directory"
+    )
     run.add_argument("--translated-subtitles", type=Path, help="subtitles of the translation")
     run.add_argument("--speech", type=Path, help="write the synthesised speech as WAV")
     run.add_argument("--play", action="store_true", help="speak through the output device")
