@@ -193,7 +193,7 @@ class SpeechStage:
                 lang=entry.lang,
                 voice=voice_name(entry.voice),
                 duration=round(entry.duration, 3),
-                times=entry.times,
+                times=replace(entry.times, emitted_at=time.monotonic()),
                 skipped=entry.skipped,
             )
         )
