@@ -129,6 +129,13 @@ CASES = {
     "beam5_early": {"num_beams": 5, "early_stopping": True, "length_penalty": 1.0},
     "beam3_lp2": {"num_beams": 3, "early_stopping": False, "length_penalty": 2.0},
     "greedy_norepeat2": {"num_beams": 1, "no_repeat_ngram_size": 2},
+    "greedy_minlen12": {"num_beams": 1, "min_length": 12},
+    "beam4_never_forcedeos": {
+        "num_beams": 4,
+        "early_stopping": "never",
+        "length_penalty": 1.0,
+        "forced_eos_token_id": 2,
+    },
 }
 
 M2M_CODES = {

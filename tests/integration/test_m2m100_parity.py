@@ -364,3 +364,6 @@ def test_factory_builds_local_translators_and_refuses_whisper(tmp_path: Path) ->
         create_translator(replace(options, backend="marian"))
     with pytest.raises(ModelError, match="does not exist"):
         M2M100OnnxTranslator(tmp_path / "nowhere")
+    # the default model goes through the model store; never downloaded implicitly
+    with pytest.raises(ModelError, match="'m2m100-418m-onnx' is not installed"):
+        create_translator(TranslationOptions(target_lang="de", backend="m2m100"))
