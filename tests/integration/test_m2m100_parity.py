@@ -131,6 +131,7 @@ def test_fixture_is_a_meaningful_oracle(variant: str, precision: str) -> None:
 def test_translate_end_to_end_matches_reference_text() -> None:
     translator = M2M100OnnxTranslator(FIXTURE / "m2m100", num_beams=1, max_length=40)
     assert isinstance(translator, Translator)
+    translator.warm_up()
     data = VARIANTS["m2m100"]
     pairs: dict[tuple[str, str], list[int]] = {}
     for i, item in enumerate(data["inputs"]):
