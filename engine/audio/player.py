@@ -309,6 +309,11 @@ class SpeechPlayer:
         for thread in self._threads:
             thread.join(timeout=2.0)
         self._threads = []
+        while True:  # audio prepared but never played must not leak into a restart
+            try:
+                self._blocks.get_nowait()
+            except queue.Empty:
+                break
 
     def __enter__(self) -> SpeechPlayer:
         self.start()

@@ -314,6 +314,9 @@ def test_losing_the_output_device_mid_speech_is_reported(tmp_path) -> None:
             assert not player.wait_idle(timeout=5.0)  # gives up at once instead of hanging
             assert isinstance(player.error, DeviceError)
             assert "stopped unexpectedly" in str(player.error)
+            deadline = time.monotonic() + 5  # the event comes from the dispatcher thread
+            while len(events) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
             assert [e.kind for e in events] == ["start", "error"]
         finally:
             player.stop()
