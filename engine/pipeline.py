@@ -51,6 +51,7 @@ from engine.vad import WINDOW, Segmenter, SileroVad
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
+STATS_INTERVAL_S = 0.5  # while draining after the source ended
 SPECULATIVE_DELAY_S = 0.1  # silence heard before the speculative final decode starts
 FIRST_PARTIAL_S = 0.5  # segment audio (pre-padding included) before the first partial
 LANGUAGE_LOCK_MIN_S = 1.0  # auto language: a segment keeps the language detected on ...
@@ -334,6 +335,7 @@ class Pipeline:
         self._downstream: _Downstream | None = None
         self.backends: dict[str, str] = {"vad": "local", "asr": "local"}
         self.loaded = False
+        self._consumed = 0  # samples read from the source so far
 
     # ----------------------------------------------------------------- loading
     def load(self) -> None:
@@ -416,13 +418,14 @@ class Pipeline:
             error = exc
         finally:
             self._recogniser.close()
-            self._recogniser.join()
+            self._join_reporting(self._recogniser, source)
             if self._downstream is not None:
                 self._downstream.close()
-                self._downstream.join()
+                self._join_reporting(self._downstream, source)
             if self.speech is not None and hasattr(self.speech, "drain"):
                 self.speech.drain(stop=self._stop.is_set() or error is not None)
             source.close()
+            self._emit_stats(source, self._consumed, 0.0, 0)  # everything drained
         if error is not None:
             message = str(error) if isinstance(error, DragomanError) else repr(error)
             self._emit(EngineError(message, "audio", fatal=True, at=time.monotonic()))
@@ -478,6 +481,7 @@ class Pipeline:
         for block in source.blocks():
             samples = block.samples
             history.append(samples)
+            self._consumed = history.total
             arrivals.append((history.total, block.received_at))
             level_sum += float(np.dot(samples, samples))
             level_n += len(samples)
@@ -555,6 +559,14 @@ class Pipeline:
             else:
                 recogniser.submit(_Job("drop", segment_id, np.zeros(0, np.float32), 0, 0))
         self._emit_stats(source, history.total, level_sum, level_n)
+
+    def _join_reporting(self, thread: threading.Thread, source: FrameSource) -> None:
+        """Wait for a stage to finish its queue, reporting the backlog as it drains."""
+        while True:
+            thread.join(timeout=STATS_INTERVAL_S)
+            if not thread.is_alive():
+                return
+            self._emit_stats(source, self._consumed, 0.0, 0)
 
     def _emit_stats(self, source: FrameSource, total: int, level_sum: float, level_n: int) -> None:
         rms = math.sqrt(level_sum / level_n) if level_n else 0.0
