@@ -268,9 +268,11 @@ class AppController(QObject):
         self.overlay.set_lines(self.session.lines()[-2:])
         times = event.times
         if isinstance(event, Final) and times.asr_done_at is not None:
-            end = times.vad_end_at or times.audio_end_at
+            # what the user waits for: end of speech -> final text on screen
+            end = times.audio_end_at or times.vad_end_at
+            done = times.emitted_at or max(times.asr_done_at, times.vad_end_at or 0.0)
             if end is not None:
-                self._latency = {"ASR": max(times.asr_done_at - end, 0.0)}
+                self._latency = {"ASR": max(done - end, 0.0)}
                 self._show_latency()
         elif (
             isinstance(event, Translation)
@@ -319,8 +321,9 @@ class AppController(QObject):
         late = stats.asr_backlog_s > 3.0 or stats.dropped_blocks > 0
         win.backlog_label.setStyleSheet(f"color: {'#d29922' if late else theme.TEXT_DIM};")
         if stats.stage_backends:
-            win.backends_label.setText(" · ".join(
-                f"{STAGE_NAMES.get(k, k)} {v}" for k, v in stats.stage_backends.items()))
+            text, tip = backends_text(stats.stage_backends)
+            win.backends_label.setText(text)
+            win.backends_label.setToolTip(tip)
 
     @Slot(object)
     def _on_error(self, error: EngineError) -> None:
@@ -634,6 +637,16 @@ class AppController(QObject):
         self.overlay.hide()
         self.overlay.close()
         self.tray.hide()
+
+
+def backends_text(backends: dict[str, str]) -> tuple[str, str]:
+    """Short status text and a per-stage tooltip of where each stage runs."""
+    tip = "\n".join(f"{STAGE_NAMES.get(k, k)}: {v}" for k, v in backends.items())
+    remote = [k for k, v in backends.items() if v != "local"]
+    if not remote:
+        return "All stages on this computer", tip
+    parts = [f"{STAGE_NAMES.get(k, k)} {backends[k]}" for k in remote]
+    return " · ".join(parts) + " · rest local", tip
 
 
 def _select_data(combo: Any, value: Any) -> None:

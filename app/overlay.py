@@ -151,7 +151,7 @@ class CaptionOverlay(QWidget):
                 label.setVisible(False)
                 continue
             label.setVisible(True)
-            color = self.colors.color(line.speaker)
+            color = self.colors.color(line.speaker) if line.speaker else theme.TEXT_DIM
             text_color = "#ffffff" if line.final else "#c3c7cd"
             who = html.escape(line.speaker) + "&nbsp;&nbsp;" if line.speaker else ""
             label.setText(

@@ -75,7 +75,15 @@ def _clock(seconds: float) -> str:
 
 
 def speaker_name(line: SessionLine) -> str:
+    if line.speaker is None and not line.final:
+        return "…"  # the speaker is known only once the sentence is final
     return line.speaker or DEFAULT_SPEAKER
+
+
+def speaker_color(colors: theme.SpeakerColors, line: SessionLine) -> str:
+    if line.speaker is None and not line.final:
+        return theme.TEXT_DIM  # don't give a palette colour to "not known yet"
+    return colors.color(line.speaker)
 
 
 @dataclass(frozen=True)
@@ -263,7 +271,7 @@ class LineDelegate(QStyledItemDelegate):
         rect = option.rect
         rects = self.layout(line, header, rect.width(), rect.top())
         original_font, tr_font, header_font, small = self.fonts()
-        color = self.view.colors.color(line.speaker)
+        color = speaker_color(self.view.colors, line)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if option.state & QStyle.StateFlag.State_Selected:
@@ -423,7 +431,7 @@ class SubtitleView(QListView):
             return None
         line = self.model_.line_at(row)
         show_orig, show_tr = self.delegate.parts(line)
-        return RowState(speaker_name(line), self.colors.color(line.speaker),
+        return RowState(speaker_name(line), speaker_color(self.colors, line),
                         self.model_.header_visible(row), line.text, show_orig,
                         line.translation or "", show_tr, not line.final, not line.final)
 
@@ -445,6 +453,8 @@ class SubtitleView(QListView):
         if rect is None or row is None:
             return False
         line = self.model_.line_at(row)
+        if line.speaker is None and not line.final:
+            return False  # no speaker yet to rename
         self._edit_for = (segment_id, line.speaker)
         self.editor.setText(line.speaker or "")
         self.editor.setGeometry(rect.left() - 4, rect.top() - 3, max(rect.width() + 60, 160),

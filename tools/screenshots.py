@@ -150,9 +150,11 @@ def inner(out: Path, audio: Path, target: str | None) -> int:
 
     def shoot() -> None:
         nonlocal live_taken
-        rows = controller.window.subtitles.rows()
-        if (not live_taken and controller.state == "running" and len(rows) >= 2
-                and not rows[-1].live.isHidden()):
+        view = controller.window.subtitles
+        n = view.row_count()
+        last = view.row_state(view.model_.line_at(n - 1).segment_id) if n else None
+        if (not live_taken and controller.state == "running" and n >= 2
+                and last is not None and last.live):
             live_taken = True  # mid-sentence: a dimmed partial and a moving level meter
             out.mkdir(parents=True, exist_ok=True)
             controller.window.grab().save(str(out / "main-window-live.png"))
@@ -180,9 +182,17 @@ def inner(out: Path, audio: Path, target: str | None) -> int:
         controller.shutdown()
         app.quit()
 
+    def step() -> None:
+        try:
+            start_when_ready()
+            shoot()
+        except Exception:
+            poll.stop()
+            app.exit(1)
+            raise
+
     poll = QTimer()
-    poll.timeout.connect(start_when_ready)
-    poll.timeout.connect(shoot)
+    poll.timeout.connect(step)
     poll.start(100)
     return app.exec()
 

@@ -112,7 +112,8 @@ def test_lanes_fill_with_the_clips_words_partial_then_final(run: Run) -> None:
             assert not live and not dimmed
     # the status bar shows the last utterance's latency and where each stage runs
     assert "ASR" in c.window.latency_label.text()
-    assert "ASR local" in c.window.backends_label.text()
+    assert c.window.backends_label.text() == "All stages on this computer"
+    assert "ASR: local" in c.window.backends_label.toolTip()
 
 
 def test_event_loop_stays_responsive_during_the_run(run: Run) -> None:
