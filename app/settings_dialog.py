@@ -37,6 +37,18 @@ ECHO_GUARDS = (("Ignore the microphone while speaking", "mute-capture"),
                ("Drop what matches the played speech", "correlate"), ("Off", "off"))
 
 
+def installed_models(stage: str) -> list[tuple[str, str]]:
+    """(label, id) of the models of `stage` usable offline (installed or built in)."""
+    try:
+        from engine.models.store import ModelStore
+
+        rows = ModelStore(offline=True).statuses()
+    except Exception:  # the list is a convenience; typing an id or folder always works
+        return []
+    return [(f"{r.model_id} — {r.description}" if r.description else r.model_id, r.model_id)
+            for r in rows if r.stage == stage and r.state in ("installed", "packaged")]
+
+
 def _combo(items: tuple[tuple[str, object], ...] | list[tuple[str, object]], value: object,
            name: str, *, editable: bool = False) -> QComboBox:
     combo = QComboBox()
@@ -57,6 +69,10 @@ def _combo_value(combo: QComboBox) -> object:
         index = combo.findText(combo.currentText())
         return combo.itemData(index) if index >= 0 else (combo.currentText().strip() or None)
     return combo.currentData()
+
+
+def _opt_str(value: object) -> str | None:
+    return str(value) if value else None
 
 
 def _spin(value: float, lo: float, hi: float, step: float, name: str, *, decimals: int = 2,
@@ -133,7 +149,9 @@ class SettingsDialog(QDialog):
         form.addRow("", self.network)
 
         form = _form(tabs, "Recognition")
-        self.asr_model = _combo(list(ASR_MODELS), cfg.asr.model, "Speech recognition model",
+        asr_items = list(ASR_MODELS) + [m for m in installed_models("asr")
+                                        if m[1] not in ("whisper-base", "whisper-tiny.en")]
+        self.asr_model = _combo(asr_items, cfg.asr.model, "Speech recognition model",
                                 editable=True)
         self.asr_model.setToolTip("A model from the list, a model id, or a folder with a "
                                   "faster-whisper model")
@@ -165,8 +183,9 @@ class SettingsDialog(QDialog):
         self.tr_backend = _combo(TRANSLATION_BACKENDS, cfg.translation.backend,
                                  "Translation engine")
         form.addRow("Engine", self.tr_backend)
-        self.tr_model = _line(cfg.translation.model, "Translation model",
-                              "default model of the engine")
+        self.tr_model = _combo([("Default model of the engine", None),
+                                *installed_models("nmt")], cfg.translation.model,
+                               "Translation model", editable=True)
         form.addRow("Model", self.tr_model)
         self.tr_url = _line(cfg.translation.remote_url, "Translation service URL")
         form.addRow("Service URL", self.tr_url)
@@ -178,7 +197,8 @@ class SettingsDialog(QDialog):
         self.speech_on = _check("Speak the translation aloud",
                                 cfg.speech.enabled and cfg.speech.play)
         form.addRow("", self.speech_on)
-        self.voice = _line(cfg.speech.voice, "Voice", "default voice of the language")
+        self.voice = _combo([("Default voice of the language", None), *installed_models("tts")],
+                            cfg.speech.voice, "Voice", editable=True)
         form.addRow("Voice", self.voice)
         self.speed = _spin(1.0 / max(cfg.speech.length_scale, 0.1), 0.5, 2.0, 0.05,
                            "Speaking speed", suffix="×")
@@ -255,11 +275,11 @@ class SettingsDialog(QDialog):
                     max_segment_s=self.max_segment.value()),
             translation=rep(cfg.translation, target_lang=self.target_lang.currentData(),
                             backend=self.tr_backend.currentData(),
-                            model=self.tr_model.text().strip() or None,
+                            model=_opt_str(_combo_value(self.tr_model)),
                             remote_url=self.tr_url.text().strip() or cfg.translation.remote_url,
                             remote_timeout_s=self.tr_timeout.value()),
             speech=rep(cfg.speech, enabled=speech_on, play=speech_on,
-                       voice=self.voice.text().strip() or None,
+                       voice=_opt_str(_combo_value(self.voice)),
                        length_scale=round(1.0 / self.speed.value(), 3),
                        per_speaker_voices=self.per_speaker.isChecked(),
                        echo_guard=self.echo.currentData(), max_lag_s=self.max_lag.value(),

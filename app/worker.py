@@ -9,6 +9,7 @@ thread-safe: it asks the pipeline to flush the last segment and return.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -131,17 +132,24 @@ class EngineWorker(QObject):
                 log.exception("pipeline.rename_speaker failed")
 
     def set_volume(self, volume: float) -> bool:
-        """Change the speech volume live when the engine supports it; False otherwise."""
+        """Change the speech volume live; False when it can only apply from the next start.
+
+        Uses `Pipeline.set_volume` when the engine has it, else swaps the options of the
+        running speech player (it reads `options.volume` for every block it plays)."""
         pipeline = self._pipeline
         setter = getattr(pipeline, "set_volume", None)
-        if setter is None:
-            return False
         try:
-            setter(volume)
+            if setter is not None:
+                setter(volume)
+                return True
+            player = getattr(getattr(pipeline, "speech", None), "player", None)
+            options = getattr(player, "options", None)
+            if options is not None and hasattr(options, "volume"):
+                player.options = dataclasses.replace(options, volume=volume)
+                return True
         except Exception:
-            log.exception("pipeline.set_volume failed")
-            return False
-        return True
+            log.exception("changing the volume failed")
+        return False
 
     def reset(self) -> None:
         """Forget the loaded pipeline (e.g. after models changed); the next run reloads."""

@@ -112,3 +112,19 @@ def test_changing_the_language_while_running_restarts_cleanly(make_controller) -
     assert all(ln.final for ln in lines)
     assert not c.window.banner.isVisible(), c.window.banner.text()
     recorder.deleteLater()
+
+
+@pytest.mark.slow
+def test_closing_the_window_mid_sentence_flushes_and_saves(make_controller) -> None:  # noqa: ANN001
+    import json
+
+    c = make_controller(_settings(str(clip("chan3.wav"))))
+    c.show()
+    assert c.start()
+    wait_until(lambda: any(not ln.final for ln in c.session.lines()), 120,
+               "a sentence in progress")
+    c.window.close()  # stops capture, flushes the open sentence, saves
+    assert c.state == IDLE or c.worker.state == IDLE
+    saved = json.loads(c.session.path.read_text())
+    assert saved["lines"] and all(ln["final"] for ln in saved["lines"]), saved["lines"]
+    assert saved["lines"][-1]["text"]
