@@ -126,7 +126,7 @@ class AppController(QObject):
         win.act_about.triggered.connect(self._about)
         win.mode_changed.connect(self.set_view_mode)
         win.closing.connect(self._on_window_closing)
-        win.refresh_inputs.clicked.connect(self.refresh_devices)
+        win.refresh_inputs.clicked.connect(self._rescan_devices)
         win.input_combo.activated.connect(self._on_input_chosen)
         win.source_lang.activated.connect(lambda _i: self._on_language_changed())
         win.target_lang.activated.connect(lambda _i: self._on_language_changed())
@@ -468,6 +468,12 @@ class AppController(QObject):
             out.addItem(f"{device} (not found)", device)
         _select_data(out, device)
         out.blockSignals(False)
+
+    def _rescan_devices(self) -> None:
+        if self.state == IDLE:
+            devices.rescan()  # plugged-in devices appear without restarting the app
+        self.refresh_devices()
+        self.window.notify(f"{self.window.input_combo.count() - 1} audio inputs found.", 4000)
 
     def _set_source(self, spec: str) -> None:
         self.settings.ui.source = spec
