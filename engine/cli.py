@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,15 @@ from engine.config import (
     TranslationOptions,
 )
 from engine.errors import ConfigError, DragomanError
-from engine.events import Final, Finished, Partial, Translation, event_to_dict
+from engine.events import (
+    EngineError,
+    Final,
+    Finished,
+    Partial,
+    SpeechOutput,
+    Translation,
+    event_to_dict,
+)
 
 # huggingface_hub phones home once a day unless told not to; a local app must not.
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -39,12 +48,20 @@ def _fmt_clock(seconds: float) -> str:
     return f"{int(minutes):02d}:{sec:05.2f}"
 
 
+@dataclass
+class _HeldFinal:
+    final: Final
+    translation: Translation | None = None
+    speech: SpeechOutput | None = None
+
+
 class CliSink:
     """Turns engine events into terminal lines, subtitle files and a JSONL log.
 
-    With a translation target, a final line is written to the JSONL log once its translation is
-    known (so the log's final objects carry `translation`); the original subtitles are written at
-    once either way.
+    The subtitle files get each line the moment it is final. In the JSONL log a final object is
+    written once what belongs to it is known — its translation (with a target) and its speech
+    timing (with speech) — so each final line carries `translation`, `target_lang`,
+    `quality_metrics` and `speech`.
     """
 
     def __init__(
@@ -54,6 +71,7 @@ class CliSink:
         translated_subtitles: Path | None,
         jsonl: Path | None,
         translating: bool,
+        speaking: bool = False,
         quiet: bool = False,
         show_partials: bool = False,
     ) -> None:
@@ -63,9 +81,10 @@ class CliSink:
         self.translated = SubtitleFile(translated_subtitles) if translated_subtitles else None
         self.jsonl = JsonlLog(jsonl) if jsonl else None
         self.translating = translating
+        self.speaking = speaking
         self.quiet = quiet
         self.show_partials = show_partials
-        self._held: dict[int, Final] = {}
+        self._held: dict[int, _HeldFinal] = {}
         self._lock = threading.Lock()
         self.finals = 0
         self.errors: list[str] = []
@@ -92,31 +111,42 @@ class CliSink:
                     f"[{_fmt_clock(event.start)} → {_fmt_clock(event.end)}] {who}{event.text}",
                     flush=True,
                 )
-            if self.translating:
-                self._held[event.segment_id] = event
-            elif self.jsonl:
-                self.jsonl.write(self._record(event))
+            self._held[event.segment_id] = _HeldFinal(event)
+            self._write_ready(event.segment_id)
         elif isinstance(event, Translation):
             if self.translated:
                 self.translated.add(Cue(event.start, event.end, event.text, event.speaker))
             if not self.quiet:
                 print(f"    ⇒ [{event.target_lang}] {event.text}", flush=True)
-            final = self._held.pop(event.segment_id, None)
-            if final is not None and self.jsonl:
-                self.jsonl.write(self._record(final, event))
+            if event.segment_id in self._held:
+                self._held[event.segment_id].translation = event
+                self._write_ready(event.segment_id)
+        elif isinstance(event, SpeechOutput):
+            if event.segment_id in self._held:
+                self._held[event.segment_id].speech = event
+                self._write_ready(event.segment_id)
         elif isinstance(event, Finished):
-            for final in sorted(self._held.values(), key=lambda f: f.segment_id):
-                if self.jsonl:
-                    self.jsonl.write(self._record(final))
-            self._held.clear()
-        elif getattr(event, "type", "") == "error":
+            for segment_id in sorted(self._held):
+                self._write_ready(segment_id, force=True)
+        elif isinstance(event, EngineError):
             self.errors.append(event.message)
             print(f"dragoman: {event.stage}: {event.message}", file=sys.stderr, flush=True)
-        elif getattr(event, "type", "") == "speech" and self.jsonl:
-            self.jsonl.write(self._record(event))
+
+    def _write_ready(self, segment_id: int, *, force: bool = False) -> None:
+        held = self._held[segment_id]
+        waiting = (self.translating and held.translation is None) or (
+            self.speaking and held.speech is None
+        )
+        if waiting and not force:
+            return
+        del self._held[segment_id]
+        if self.jsonl:
+            self.jsonl.write(self._record(held.final, held.translation, held.speech))
 
     @staticmethod
-    def _record(event: Any, translation: Translation | None = None) -> dict[str, Any]:
+    def _record(
+        event: Any, translation: Translation | None = None, speech: SpeechOutput | None = None
+    ) -> dict[str, Any]:
         record = event_to_dict(event)
         if isinstance(event, Partial):
             record["text"] = event.text
@@ -125,8 +155,23 @@ class CliSink:
             record["translation"] = translation.text if translation else None
             record["target_lang"] = translation.target_lang if translation else None
             record["quality_metrics"] = translation.quality_metrics if translation else None
+            times = dict(record["times"])
             if translation is not None:
-                record["times"] = {**record["times"], **translation.times.as_dict()}
+                times.update(translation.times.as_dict())
+            record["speech"] = None
+            if speech is not None:
+                times.update({k: v for k, v in speech.times.as_dict().items() if k != "emitted_at"})
+                record["speech"] = {
+                    "text": speech.text,
+                    "lang": speech.lang,
+                    "voice": speech.voice,
+                    "duration": speech.duration,
+                    "skipped": speech.skipped,
+                    "synthesis_start_at": speech.times.synthesis_start_at,
+                    "playback_start_at": speech.times.playback_start_at,
+                }
+            times["emitted_at"] = event.times.emitted_at
+            record["times"] = times
         return record
 
     def close(self) -> None:
@@ -200,6 +245,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         translated_subtitles=args.translated_subtitles,
         jsonl=args.jsonl,
         translating=bool(config.translation.target_lang),
+        speaking=config.speech.enabled,
         quiet=args.quiet,
         show_partials=args.partials,
     )

@@ -67,6 +67,7 @@ class _Job:
     start_sample: int
     end_sample: int
     speech_end_at: float | None = None  # monotonic time the last speech sample arrived
+    start_at: float | None = None  # monotonic capture time of the first sample
     vad_end_at: float | None = None
     reuse_length: int | None = None  # final: reuse a speculative decode of exactly this length
     language: str | None = None
@@ -194,6 +195,12 @@ class _Recogniser(threading.Thread):
         )
 
     def _finalize(self, job: _Job, state: _SegmentState) -> None:
+        guard = self.p.echo_guard
+        if guard is not None and guard.should_drop_segment(
+            job.audio, job.start_at, job.speech_end_at
+        ):
+            log.info("segment %d dropped: it is our own speech (echo)", job.segment_id)
+            return
         spec = state.speculative
         if spec is not None and job.reuse_length is not None and spec[0] == job.reuse_length:
             _, hyp, started, done = spec
@@ -365,6 +372,15 @@ class Pipeline:
             except Exception:  # a broken consumer must not kill the engine
                 log.exception("event consumer failed on %s", type(event).__name__)
 
+    @property
+    def echo_guard(self) -> Any:
+        """The speech stage's echo guard, when Dragoman speaks (None otherwise)."""
+        return getattr(self.speech, "echo_guard", None) if self.speech is not None else None
+
+    def source_clock(self) -> float:
+        """Seconds of source audio consumed so far (the player's lag reference)."""
+        return self._consumed / SAMPLE_RATE
+
     def _final_ready(self, final: Final, audio: np.ndarray) -> None:
         if self._downstream is not None:
             self._downstream.submit(final, audio)
@@ -423,7 +439,10 @@ class Pipeline:
                 self._downstream.close()
                 self._join_reporting(self._downstream, source)
             if self.speech is not None and hasattr(self.speech, "drain"):
-                self.speech.drain(stop=self._stop.is_set() or error is not None)
+                self.speech.drain(
+                    stop=self._stop.is_set() or error is not None,
+                    total_duration=self._consumed / SAMPLE_RATE,
+                )
             source.close()
             self._emit_stats(source, self._consumed, 0.0, 0)  # everything drained
         if error is not None:
@@ -473,6 +492,7 @@ class Pipeline:
                     seg_start,
                     end,
                     speech_end_at=arrival_of(speech_end),
+                    start_at=arrival_of(seg_start),
                     vad_end_at=vad_end_at,
                     reuse_length=spec_length,
                 )
@@ -480,6 +500,11 @@ class Pipeline:
 
         for block in source.blocks():
             samples = block.samples
+            guard = self.echo_guard
+            if guard is not None:
+                samples = guard.filter_frame(
+                    samples, block.received_at - len(samples) / SAMPLE_RATE
+                )
             history.append(samples)
             self._consumed = history.total
             arrivals.append((history.total, block.received_at))

@@ -19,6 +19,17 @@ log = logging.getLogger(__name__)
 
 def load_optional(pipeline: Pipeline) -> None:
     cfg = pipeline.config
+    if cfg.speech.enabled and pipeline.speech is None:
+        from engine.tts.stage import SpeechStage
+
+        pipeline.speech = SpeechStage(
+            cfg.speech,
+            emit=pipeline._emit,
+            speech_output=pipeline.speech_output,
+            lang=cfg.translation.target_lang or cfg.asr.language,
+            source_clock=pipeline.source_clock,
+        )
+        pipeline.backends["tts"] = pipeline.speech.backend_in_use
     if cfg.speakers.mode != "off" and pipeline.speaker_identifier is None:
         from engine.speakers import create_identifier
 
