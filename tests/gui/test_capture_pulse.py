@@ -33,6 +33,43 @@ def _play(server, path: Path) -> subprocess.Popen:  # noqa: ANN001
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def test_speech_output_plays_into_the_chosen_device(pulse, make_controller,  # noqa: ANN001
+                                                    tmp_path: Path) -> None:
+    """The speak toggle, output picker and volume drive real playback on the null sink."""
+    import soundfile as sf
+
+    settings = Settings()
+    settings.ui.preload_models = False
+    settings.ui.realtime_files = False
+    settings.ui.source = str(clip("goforward.wav"))
+    c = make_controller(settings)
+    c.show()
+    out = c.window.output_combo
+    index = out.findData(f"pulse:{pulse.sink}")
+    assert index >= 0, [out.itemData(i) for i in range(out.count())]
+    out.setCurrentIndex(index)
+    out.activated.emit(index)
+    c.window.speak_check.setChecked(True)
+    c.window.volume.setValue(80)
+    assert c.settings.engine.speech.enabled and c.settings.engine.speech.play
+    assert c.settings.engine.speech.output_device == f"pulse:{pulse.sink}"
+    assert c.settings.engine.speech.volume == 0.8
+    recording = tmp_path / "played.wav"
+    recorder = pulse.start_recording(recording)
+    try:
+        assert c.start()
+        wait_until(lambda: c.state != IDLE, 30, "the run to start")
+        wait_until(lambda: c.state == IDLE, 180, "the run to finish")
+    finally:
+        pulse.stop_recording(recorder)
+    if getattr(c.worker._pipeline, "speech", None) is None:
+        pytest.skip("the engine does not build a speech stage from SpeechOptions yet")
+    assert not c.window.banner.isVisible(), c.window.banner.text()
+    assert "Speech" in c.window.latency_label.text()
+    audio, rate = sf.read(recording, dtype="float32")
+    assert rate == pulse.rate and float(abs(audio).max()) > 0.05  # speech reached the sink
+
+
 def test_capture_from_monitor_then_device_disappears(pulse, make_controller) -> None:  # noqa: ANN001
     settings = Settings()
     settings.ui.preload_models = False

@@ -20,7 +20,7 @@ from app.settings import Settings
 from app.worker import IDLE, RUNNING
 
 
-def test_tray_menu_toggles_overlay_and_start_stop(make_controller) -> None:  # noqa: ANN001
+def test_tray_menu_toggles_overlay_and_start_stop(make_controller, qtbot) -> None:  # noqa: ANN001
     settings = Settings()
     settings.ui.preload_models = False
     settings.ui.source = str(clip("chan3.wav"))  # 21 s of speech: long enough to stop mid-way
@@ -45,7 +45,9 @@ def test_tray_menu_toggles_overlay_and_start_stop(make_controller) -> None:  # n
     wait_until(lambda: len(c.session) > 0, 60, "the first words")
     # the overlay shows the last lines as they come
     wait_until(lambda: bool(c.overlay.text_lines()), 10, "the overlay to show captions")
-    tray.start_stop.trigger()
+    with qtbot.waitSignal(c.worker.finished, timeout=60_000) as finished:
+        tray.start_stop.trigger()
+    assert finished.args[0].reason == "stopped"
     wait_until(lambda: c.state == IDLE, 60, "interpreting to stop")
     assert tray.start_stop.text() == "Start interpreting"
     lines = c.session.lines()
