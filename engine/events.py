@@ -31,14 +31,6 @@ class StageTimes:
 
 
 @dataclass(frozen=True, slots=True)
-class Word:
-    text: str
-    start: float
-    end: float
-    probability: float = 1.0
-
-
-@dataclass(frozen=True, slots=True)
 class SpeechStarted:
     """The VAD heard speech begin (segment `segment_id`)."""
 
@@ -81,7 +73,6 @@ class Final:
     text: str
     lang: str | None
     times: StageTimes
-    words: tuple[Word, ...] = ()
     speaker: str | None = None
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
