@@ -50,7 +50,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         metavar="ID|PATH",
         help="catalogue id or ONNX export directory (default: the translator's default model)",
     )
-    p.add_argument("--beam-size", type=int, default=TranslationOptions.beam_size)
+    p.add_argument(
+        "--beam-size", type=int, default=TranslationOptions.beam_size, help="1 = greedy (default)"
+    )
     p.add_argument(
         "--threads",
         type=int,
