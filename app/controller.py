@@ -573,7 +573,10 @@ class AppController(QObject):
         self._update_placeholder()
         self.save_settings()
         if engine_changed:
-            self.restart_if_running()
+            if self.running:
+                self.restart_if_running()
+            elif new.ui.preload_models:
+                self.preload()  # load changed models now, not when Start is pressed
 
     def open_model_manager(self) -> None:
         from app.model_manager import ModelManagerDialog

@@ -9,6 +9,7 @@ thread-safe: it asks the pipeline to flush the last segment and return.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import threading
@@ -291,15 +292,46 @@ _stage_cache: dict[str, tuple[Any, Any]] = {}
 _stage_lock = threading.Lock()
 
 
+# AsrOptions fields that need the Whisper model loaded again; the others (language, task, beam
+# size, partial cadence, guards) are read at decode time.
+_ASR_LOAD_FIELDS = ("model", "device", "compute_type", "cpu_threads")
+
+
 def cached_stages(config: EngineConfig) -> dict[str, Any]:
     """Loaded stages whose options equal this config's (to pass to a new Pipeline)."""
     with _stage_lock:
         found = {}
         for attr, section in _STAGES:
             entry = _stage_cache.get(attr)
-            if entry is not None and entry[0] == getattr(config, section):
+            if entry is None:
+                continue
+            if entry[0] == getattr(config, section):
                 found[attr] = entry[1]
+            elif attr == "transcriber":
+                derived = _derive_transcriber(entry[0], entry[1], config.asr)
+                if derived is not None:
+                    found[attr] = derived
         return found
+
+
+def _derive_transcriber(old_options: Any, transcriber: Any, options: Any) -> Any:
+    """The loaded transcriber with other decode-time options (a new spoken language, task...),
+    sharing its model; None when the model itself must be loaded again."""
+    if any(getattr(old_options, f) != getattr(options, f) for f in _ASR_LOAD_FIELDS):
+        return None
+    with_options = getattr(transcriber, "with_options", None)
+    if with_options is not None:
+        return with_options(options)
+    if type(transcriber).__name__ != "WhisperTranscriber":
+        return None
+    from engine.asr.whisper import check_language
+
+    derived = copy.copy(transcriber)  # shares the loaded model, tokenizer and suppress list
+    derived.options = options
+    derived.language = check_language(options.language)
+    if not derived.multilingual and derived.language not in (None, "en"):
+        return None  # let a full load report the English-only model clearly
+    return derived
 
 
 def remember_stages(pipeline: Any, config: EngineConfig) -> None:

@@ -93,6 +93,7 @@ def test_changing_the_language_while_running_restarts_cleanly(make_controller) -
     assert c.start()
     wait_until(lambda: c.state == RUNNING and len(c.session) > 0, 120, "the first words")
     first = c.session.lines()
+    whisper = c.worker._pipeline.transcriber.model
     combo = c.window.source_lang
     index = combo.findData("en")
     combo.setCurrentIndex(index)
@@ -101,6 +102,9 @@ def test_changing_the_language_while_running_restarts_cleanly(make_controller) -
     wait_until(lambda: "stopping" in states and states[-1] == RUNNING, 60,
                "the engine to restart with the new language")
     assert c.worker._pipeline_config.asr.language == "en"
+    transcriber = c.worker._pipeline.transcriber
+    assert transcriber.language == "en"  # decodes in the new language...
+    assert transcriber.model is whisper  # ...with the model already loaded (no reload gap)
     wait_until(lambda: len(c.session) > len(first), 60, "words after the restart")
     c.stop()
     wait_until(lambda: c.state == IDLE, 60, "stop")
