@@ -116,6 +116,7 @@ class AppController(QObject):
         win.act_new_session.triggered.connect(self.new_session)
         win.act_open_file.triggered.connect(self.choose_file_and_start)
         win.act_sessions_folder.triggered.connect(self._open_sessions_folder)
+        win.act_open_session.triggered.connect(self.open_session_dialog)
         win.act_quit.triggered.connect(self.quit)
         win.act_overlay.toggled.connect(self.set_overlay_visible)
         win.act_click_through.toggled.connect(self.overlay.set_click_through)
@@ -401,6 +402,35 @@ class AppController(QObject):
         self.window.subtitles.clear()
         self.overlay.set_lines([])
         self.window.session_label.setText(self._session_text())
+
+    def open_session(self, path: Path) -> bool:
+        """Show a saved session (to read, rename speakers, export, or continue it)."""
+        if self.running:
+            self.window.notify("Stop interpreting before opening another session.", 5000)
+            return False
+        try:
+            session = Session.load(Path(path))
+        except DragomanError as exc:
+            self.window.banner.show_message("Cannot open the session", str(exc))
+            return False
+        self.session.save()
+        self.session = session
+        self._session_started_at = time.monotonic()
+        self.colors = self.colors.__class__()
+        self.window.subtitles.colors = self.colors
+        self.overlay.colors = self.colors
+        self.window.subtitles.set_lines(session.lines())
+        self.overlay.set_lines(session.lines()[-2:])
+        self.window.session_label.setText(self._session_text())
+        self.window.notify(f"Opened {Path(path).name} ({len(session)} lines).", 6000)
+        return True
+
+    def open_session_dialog(self) -> None:
+        folder = paths.sessions_dir()
+        name, _ = QFileDialog.getOpenFileName(self.window, "Open a saved session", str(folder),
+                                              "Dragoman sessions (*.json)")
+        if name:
+            self.open_session(Path(name))
 
     def export(self, path: Path, content: str | None = None) -> Path:
         """Export the transcript (.srt/.vtt/.txt/.json by suffix)."""

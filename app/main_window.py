@@ -133,6 +133,8 @@ class MainWindow(QMainWindow):
         self.act_new_session.setShortcut(QKeySequence("Ctrl+N"))
         self.act_open_file = QAction("Interpret an audio &file…", self)
         self.act_open_file.setShortcut(QKeySequence("Ctrl+O"))
+        self.act_open_session = QAction("Open a saved &session…", self)
+        self.act_open_session.setShortcut(QKeySequence("Ctrl+Shift+O"))
         self.act_sessions_folder = QAction("Show sessions &folder", self)
         self.act_quit = QAction("&Quit", self)
         self.act_quit.setShortcut(QKeySequence("Ctrl+Q"))
@@ -164,7 +166,8 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file = bar.addMenu("&File")
         for act in (self.act_start, self.act_open_file, None, self.act_new_session,
-                    self.act_export, self.act_sessions_folder, None, self.act_quit):
+                    self.act_open_session, self.act_export, self.act_sessions_folder, None,
+                    self.act_quit):
             file.addSeparator() if act is None else file.addAction(act)
         view = bar.addMenu("&View")
         for act in self.mode_actions.values():

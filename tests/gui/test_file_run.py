@@ -213,3 +213,19 @@ def test_missing_input_device_shows_banner_and_keeps_transcript(run: Run) -> Non
     assert "No Such Microphone 42" in banner.text() or "audio" in banner.text().lower()
     assert c.session.lines() == before
     assert c.window.start_button.isEnabled() and c.window.start_button.text() == "Start"
+
+
+def test_a_saved_session_opens_again(run: Run, make_controller, tmp_path: Path) -> None:  # noqa: ANN001
+    c = run.controller
+    c.session.save()
+    other = make_controller()
+    other.show()
+    assert other.open_session(c.session.path)
+    assert other.session.lines() == c.session.lines()
+    assert other.window.subtitles.row_count() == len(c.session)
+    first = c.session.lines()[0]
+    assert other.window.subtitles.row_state(first.segment_id).speaker == (first.speaker
+                                                                          or "Speaker")
+    a = c.export(tmp_path / "a.srt").read_text()
+    b = other.export(tmp_path / "b.srt").read_text()
+    assert a == b
