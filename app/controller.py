@@ -88,6 +88,10 @@ class AppController(QObject):
             click_through=self.settings.ui.overlay_click_through,
         )
         self.tray = TrayController(self.icon, self)
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(1500)
+        self._save_timer.timeout.connect(self.save_settings)
         self._connect_worker()
         self._connect_views()
         self._load_settings_into_views()
@@ -355,6 +359,7 @@ class AppController(QObject):
 
     # ------------------------------------------------------------------ user actions
     def set_view_mode(self, mode: str) -> None:
+        self._schedule_save()
         if mode not in settings_mod.VIEW_MODES:
             return
         self.settings.ui.view_mode = mode
@@ -506,6 +511,7 @@ class AppController(QObject):
         self.window.notify(f"{self.window.input_combo.count() - 1} audio inputs found.", 4000)
 
     def _set_source(self, spec: str) -> None:
+        self._schedule_save()
         self.settings.ui.source = spec
         if not spec.startswith(("mic", "pulse:")):
             recent = [spec] + [p for p in self.settings.ui.recent_files if p != spec]
@@ -524,6 +530,7 @@ class AppController(QObject):
             self.restart_if_running()
 
     def _on_language_changed(self) -> None:
+        self._schedule_save()
         cfg = self.settings.engine
         self.settings.engine = dataclasses.replace(
             cfg,
@@ -534,12 +541,14 @@ class AppController(QObject):
         self.restart_if_running()
 
     def _on_speech_toggled(self, on: bool) -> None:
+        self._schedule_save()
         cfg = self.settings.engine
         self.settings.engine = dataclasses.replace(
             cfg, speech=dataclasses.replace(cfg.speech, enabled=on, play=on))
         self.restart_if_running()
 
     def _on_output_chosen(self) -> None:
+        self._schedule_save()
         cfg = self.settings.engine
         device = self.window.output_combo.currentData()
         if device != cfg.speech.output_device:
@@ -549,6 +558,7 @@ class AppController(QObject):
                 self.restart_if_running()
 
     def _on_volume(self) -> None:
+        self._schedule_save()
         volume = self.window.volume.value() / 100.0
         cfg = self.settings.engine
         if abs(volume - cfg.speech.volume) < 1e-3:
@@ -560,17 +570,21 @@ class AppController(QObject):
                                                 4000)
 
     def _zoom(self, step: int) -> None:
+        self._schedule_save()
         ui = self.settings.ui
         ui.subtitle_font_px = max(11, min(ui.subtitle_font_px + step * 2, 40))
         self.window.subtitles.set_font_px(ui.subtitle_font_px)
 
     def _on_overlay_geometry(self, rect: QRect) -> None:
+        self._schedule_save()
         self.settings.ui.overlay_geometry = [rect.x(), rect.y(), rect.width(), rect.height()]
 
     def _on_overlay_font(self, size: int) -> None:
+        self._schedule_save()
         self.settings.ui.overlay_font_size = size
 
     def _on_click_through(self, on: bool) -> None:
+        self._schedule_save()
         self.settings.ui.overlay_click_through = on
         act = self.window.act_click_through
         if act.isChecked() != on:
@@ -643,6 +657,11 @@ class AppController(QObject):
         self.window.session_label.setToolTip(f"The transcript is saved as it grows in\n"
                                              f"{self.session.path}")
         return "Autosave on"
+
+    def _schedule_save(self) -> None:
+        """Settings reach the disk shortly after each change (not only at exit)."""
+        if not self._shut_down and hasattr(self, "_save_timer"):
+            self._save_timer.start()
 
     def save_settings(self) -> None:
         g = self.window.normalGeometry() if self.window.isVisible() else self.window.geometry()
