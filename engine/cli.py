@@ -211,12 +211,21 @@ def build_config(args: argparse.Namespace) -> EngineConfig:
     translation = TranslationOptions(
         target_lang=target, backend=translator or "m2m100", model=args.translation_model
     )
+    if args.nmt_url:
+        translation = dataclasses.replace(translation, remote_url=args.nmt_url)
+        if translation.backend != "whisper":
+            translation = dataclasses.replace(translation, backend="remote")
     speech = SpeechOptions(
         enabled=bool(args.speech or args.play),
         play=args.play,
         voice=args.voice,
+        output_device=args.output_device,
     )
+    if args.tts_url:
+        speech = dataclasses.replace(speech, backend="remote", remote_url=args.tts_url)
     speakers = SpeakerOptions(mode=args.speakers)
+    if args.speaker_url:
+        speakers = dataclasses.replace(speakers, backend="remote", remote_url=args.speaker_url)
     return dataclasses.replace(
         EngineConfig(), asr=asr, translation=translation, speech=speech, speakers=speakers
     )
@@ -320,7 +329,11 @@ def _add_run_parser(sub: Any) -> None:
     run.add_argument("--speech", type=Path, help="write the synthesised speech as WAV")
     run.add_argument("--play", action="store_true", help="speak through the output device")
     run.add_argument("--voice", help="Piper voice id or .onnx path")
+    run.add_argument("--output-device", help="speech output device (name, index or pulse:SINK)")
     run.add_argument("--speakers", choices=["auto", "off"], default="auto")
+    run.add_argument("--nmt-url", help="use the translation service at this URL")
+    run.add_argument("--tts-url", help="use the speech service at this URL (local fallback)")
+    run.add_argument("--speaker-url", help="use the embedding service at this URL (local fallback)")
     run.add_argument("--partials", action="store_true", help="print partial hypotheses")
     run.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     run.set_defaults(func=cmd_run)

@@ -1,0 +1,113 @@
+"""`dragoman run` with stages on HTTP services: a live translation service is used, and a dead
+one loses nothing — the subtitles are still written and the failure is said plainly."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "m2m100" / "m2m100"
+
+
+@pytest.fixture(scope="module")
+def nmt_service():
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "serve",
+            "nmt",
+            "--model",
+            str(FIXTURE),
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = None
+    for _ in range(200):
+        line = proc.stdout.readline()
+        if not line:
+            break
+        found = re.search(r"http://127\.0\.0\.1:\d+", line)
+        if found and "service on" in line:
+            url = found.group(0)
+            break
+    if url is None:
+        proc.kill()
+        pytest.fail("translation service did not start")
+    yield url
+    proc.send_signal(signal.SIGINT)
+    proc.wait(30)
+
+
+def run(args, tmp_path):
+    jsonl = tmp_path / "out.jsonl"
+    srt = tmp_path / "out.srt"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "run",
+            *args,
+            "--jsonl",
+            str(jsonl),
+            "--subtitles",
+            str(srt),
+            "--speakers",
+            "off",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    finals = [json.loads(x) for x in jsonl.read_text().splitlines()] if jsonl.exists() else []
+    return proc, [r for r in finals if r["type"] == "final"], srt
+
+
+def test_translation_through_the_live_service(nmt_service, tmp_path, speech_dir):
+    proc, finals, _ = run(
+        [
+            str(speech_dir / "goforward.wav"),
+            "--source",
+            "en",
+            "--target",
+            "fr",
+            "--nmt-url",
+            nmt_service,
+        ],
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert finals and all(r["translation"] and r["target_lang"] == "fr" for r in finals)
+    assert "mean_token_logprob" in finals[0]["quality_metrics"]
+
+
+def test_dead_translation_service_keeps_the_subtitles(tmp_path, speech_dir):
+    proc, finals, srt = run(
+        [
+            str(speech_dir / "goforward.wav"),
+            "--source",
+            "en",
+            "--target",
+            "fr",
+            "--nmt-url",
+            "http://127.0.0.1:9",
+        ],
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "forward" in srt.read_text().lower()
+    assert finals and finals[0]["translation"] is None
+    assert "nmt" in proc.stderr and "127.0.0.1:9" in proc.stderr
+    assert "Traceback" not in proc.stderr
