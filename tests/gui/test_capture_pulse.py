@@ -58,7 +58,11 @@ def test_speech_output_plays_into_the_chosen_device(pulse, make_controller,  # n
     recorder = pulse.start_recording(recording)
     try:
         assert c.start()
-        wait_until(lambda: c.state != IDLE, 30, "the run to start")
+        wait_until(lambda: c.state == RUNNING, 120, "the run to start")
+        speech = getattr(c.worker._pipeline, "speech", None)
+        if speech is not None:  # the volume changes while speaking
+            c.window.volume.setValue(50)
+            assert speech.player.options.volume == 0.5
         wait_until(lambda: c.state == IDLE, 180, "the run to finish")
     finally:
         pulse.stop_recording(recorder)
