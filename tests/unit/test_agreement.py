@@ -65,3 +65,10 @@ def test_characters_are_units_for_chinese():
     assert units == ["你", "好", "世", "界"]
     assert join_units(units, "zh") == "你好世界"
     assert split_units("hello world", "en") == ["hello", "world"]
+
+
+def test_latin_words_inside_unspaced_scripts_stay_whole():
+    units = split_units("我们用 Zoom 开会", "zh")
+    assert units == ["我", "们", "用", "Zoom", "开", "会"]
+    # a misdetected language must not glue English words together
+    assert join_units(split_units("Go forward 10 meters.", "ja"), "ja") == "Go forward 10 meters."
