@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Dragoman — live interpreter")
         if icon is not None:
             self.setWindowIcon(icon)
-        self.setMinimumSize(720, 460)
+        self.setMinimumSize(800, 460)
         self.resize(1100, 720)
         self._build_actions()
         self._build_menus()
@@ -201,8 +201,8 @@ class MainWindow(QMainWindow):
         self.input_combo.setAccessibleName("Audio input")
         self.input_combo.setToolTip("Where to listen: a microphone, system audio or a file")
         self.input_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.input_combo.setMinimumWidth(200)
-        self.input_combo.setMaximumWidth(340)
+        self.input_combo.setMinimumWidth(180)
+        self.input_combo.setMaximumWidth(300)
         self.refresh_inputs = QToolButton()
         self.refresh_inputs.setText("⟳")
         self.refresh_inputs.setAccessibleName("Refresh audio inputs")
@@ -220,7 +220,8 @@ class MainWindow(QMainWindow):
         for code, name in sorted_languages():
             self.source_lang.addItem(name, code)
             self.target_lang.addItem(name, code)
-        top.addWidget(_caption("Language"))
+        self.source_lang.setToolTip("The language people speak")
+        self.target_lang.setToolTip("The language to translate into")
         top.addWidget(self.source_lang)
         top.addWidget(_caption("→"))
         top.addWidget(self.target_lang)
@@ -230,7 +231,6 @@ class MainWindow(QMainWindow):
         second = QToolBar("View and speech", self)
         second.setObjectName("secondToolbar")
         second.setMovable(False)
-        second.addWidget(_caption("Show"))
         self.mode_buttons: dict[str, QToolButton] = {}
         self.mode_group = QButtonGroup(self)
         segmented = QWidget()
@@ -255,32 +255,33 @@ class MainWindow(QMainWindow):
         self.overlay_button = QToolButton()
         self.overlay_button.setDefaultAction(self.act_overlay)
         self.overlay_button.setObjectName("overlayButton")
-        self.overlay_button.setText("Caption overlay")
+        self.overlay_button.setText("Overlay")
+        self.overlay_button.setToolTip("Caption overlay on top of other windows (Ctrl+Shift+C)")
         self.overlay_button.setAccessibleName("Show caption overlay")
         second.addWidget(self.overlay_button)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         second.addWidget(spacer)
-        self.speak_check = QCheckBox("Speak translation")
+        self.speak_check = QCheckBox("Speak")
+        self.speak_check.setToolTip("Speak the translation aloud (the original when there is no "
+                                    "translation)")
         self.speak_check.setAccessibleName("Speak the translation aloud")
         second.addWidget(self.speak_check)
         self.output_combo = QComboBox()
         self.output_combo.setAccessibleName("Speech output device")
         self.output_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.output_combo.setMinimumWidth(150)
+        self.output_combo.setMinimumWidth(130)
         self.output_combo.setMaximumWidth(220)
-        second.addWidget(_caption("Output"))
         second.addWidget(self.output_combo)
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setAccessibleName("Speech volume")
         self.volume.setRange(0, 100)
-        self.volume.setFixedWidth(90)
+        self.volume.setFixedWidth(80)
+        self.volume.setToolTip("Speech volume")
         second.addWidget(_caption("Volume"))
         second.addWidget(self.volume)
-        self.volume_label = QLabel("100%")
-        self.volume_label.setMinimumWidth(40)
-        second.addWidget(self.volume_label)
-        self.volume.valueChanged.connect(lambda v: self.volume_label.setText(f"{v}%"))
+        self.volume_label = QLabel("100%")  # shown as the slider's tooltip
+        self.volume.valueChanged.connect(self._volume_changed)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, second)
 
     def _build_status(self) -> None:
@@ -316,6 +317,11 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.notice_label)
         status.addPermanentWidget(self.session_label)
         self.setStatusBar(status)
+
+    def _volume_changed(self, value: int) -> None:
+        self.volume_label.setText(f"{value}%")
+        self.volume.setToolTip(f"Speech volume {value}%")
+        self.volume.setAccessibleDescription(f"{value} percent")
 
     # ------------------------------------------------------------------ view updates
     def notify(self, text: str, msecs: int = 6000) -> None:

@@ -43,7 +43,7 @@ QPushButton#startButton[running="true"] {{ background: {DANGER}; }}
 QPushButton#startButton[running="true"]:hover {{ background: #f0645c; }}
 QPushButton#startButton:disabled {{ background: #4a4f57; color: #aab0b8; }}
 QToolButton#modeButton {{
-    border: 1px solid #3a3f48; padding: 4px 12px; color: {TEXT_DIM}; background: transparent;
+    border: 1px solid #3a3f48; padding: 4px 10px; color: {TEXT_DIM}; background: transparent;
 }}
 QToolButton#modeButton[segment="left"] {{
     border-top-left-radius: 6px; border-bottom-left-radius: 6px; border-right: none;
