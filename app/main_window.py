@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         self.act_overlay = QAction("Caption &overlay", self)
         self.act_overlay.setCheckable(True)
         self.act_overlay.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        self.act_overlay.setIconText("Overlay")  # the toolbar button's text
         self.act_click_through = QAction("Overlay &click-through", self)
         self.act_click_through.setCheckable(True)
         self.act_zoom_in = QAction("&Larger text", self)
