@@ -69,6 +69,7 @@ class AppController(QObject):
         self.colors = theme.SpeakerColors()
         self.icon = app_icon()
         self.session = session or Session.new_autosaved()
+        self.session.use_background_writer()  # a slow disk never stalls the UI thread
         self.state = IDLE
         self._restart_pending = False
         self._run_started_at: float | None = None
@@ -401,8 +402,9 @@ class AppController(QObject):
             self.window.notify("Stop interpreting before starting a new "
                                                 "session.", 5000)
             return
-        self.session.save()
+        self.session.close()
         self.session = Session.new_autosaved()
+        self.session.use_background_writer()
         self._session_started_at = time.monotonic()
         self.window.subtitles.clear()
         self.overlay.set_lines([])
@@ -418,8 +420,9 @@ class AppController(QObject):
         except DragomanError as exc:
             self.window.banner.show_message("Cannot open the session", str(exc))
             return False
-        self.session.save()
+        self.session.close()
         self.session = session
+        self.session.use_background_writer()
         self._session_started_at = time.monotonic()
         self.colors = self.colors.__class__()
         self.window.subtitles.colors = self.colors
@@ -689,7 +692,8 @@ class AppController(QObject):
         # deliver the queued last events (final of the flushed segment) before saving
         QCoreApplication.sendPostedEvents(self)
         QCoreApplication.processEvents()
-        self.session.save()
+        self.session.close()  # saved and on disk before the app goes
+        self._save_timer.stop()
         self.save_settings()
         self.window.allow_close = True
         self.overlay.hide()

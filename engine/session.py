@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +23,8 @@ from engine import paths
 from engine.errors import ConfigError, InputError
 from engine.events import Final, Partial, SpeakerChanged, Translation
 from engine.subtitles import Cue, atomic_write_text, write_cues
+
+log = logging.getLogger(__name__)
 
 SESSION_VERSION = 1
 EXPORT_FORMATS = (".srt", ".vtt", ".txt", ".json")
@@ -42,12 +46,65 @@ class SessionLine:
     target_lang: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # not dataclasses.asdict: that deep-copies, and autosave calls this for every line
+        return {name: getattr(self, name) for name in _LINE_FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SessionLine:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_LINE_FIELDS = tuple(f.name for f in dataclasses.fields(SessionLine))
+
+
+class _BackgroundWriter:
+    """Writes the latest text given to it, on its own thread (a slow disk or fsync never
+    stalls the caller); versions superseded before they were written are skipped."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._cond = threading.Condition()
+        self._pending: str | None = None
+        self._busy = False
+        self._closed = False
+        self.error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, name="session-autosave", daemon=True)
+        self._thread.start()
+
+    def submit(self, text: str) -> None:
+        with self._cond:
+            self._pending = text
+            self._cond.notify_all()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self._pending is None and not self._busy,
+                                       timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        self.flush(timeout)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending is not None or self._closed)
+                if self._pending is None:
+                    return
+                text, self._pending, self._busy = self._pending, None, True
+            try:
+                atomic_write_text(self.path, text)
+                self.error = None
+            except OSError as exc:  # keep going: the next save may succeed (disk full, ...)
+                log.warning("autosave to %s failed: %s", self.path, exc)
+                self.error = exc
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
 
 
 class Session:
@@ -74,6 +131,7 @@ class Session:
         self._dirty = False
         self._id_offset = 0  # engine segment ids and times restart with every run
         self._time_offset = 0.0
+        self._writer: _BackgroundWriter | None = None
 
     # ------------------------------------------------------------------ creation
     @classmethod
@@ -257,11 +315,33 @@ class Session:
         if final or now - self._last_save >= self.partial_save_interval_s:
             self.save()
 
+    def use_background_writer(self) -> None:
+        """Write autosaves on a background thread from now on (GUI: the disk never stalls the
+        UI thread); `flush()` waits for the last one."""
+        if self.path is not None and self._writer is None:
+            self._writer = _BackgroundWriter(self.path)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until the latest autosave is on disk (True), or the timeout passed."""
+        return self._writer.flush(timeout) if self._writer is not None else True
+
+    def close(self) -> None:
+        """Save, wait for the file, and stop the background writer."""
+        self.save()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
     def save(self) -> Path | None:
-        """Write the autosave file now (atomic); returns its path (None when in memory only)."""
+        """Write the autosave file (atomic); returns its path (None when in memory only).
+        With a background writer the write happens shortly after; `flush()` waits for it."""
         if self.path is None:
             return None
-        atomic_write_text(self.path, json.dumps(self.to_dict(), ensure_ascii=False, indent=1))
+        text = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        if self._writer is not None:
+            self._writer.submit(text)
+        else:
+            atomic_write_text(self.path, text)
         self._last_save = time.monotonic()
         self._dirty = False
         return self.path

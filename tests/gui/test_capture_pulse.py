@@ -110,6 +110,7 @@ def test_capture_from_monitor_then_device_disappears(pulse, make_controller) -> 
     assert "kept" in banner, banner
     assert [ln for ln in c.session.lines() if ln.final] == [ln for ln in kept if ln.final]
     assert c.window.subtitles.row_count() >= rows_before
+    assert c.session.flush()
     saved = c.session.path.read_text()
     assert kept[0].text in saved  # on disk too
 

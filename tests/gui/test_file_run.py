@@ -141,6 +141,7 @@ def test_export_srt_vtt_txt_json(run: Run, tmp_path: Path) -> None:
     assert data["lines"][0]["text"] == line.text and data["lines"][0]["final"] is True
     assert data["source"] is None or data["source"].endswith("goforward.wav")
     # the autosave on disk already holds the same transcript
+    assert c.session.flush()
     saved = json.loads(c.session.path.read_text())
     assert saved["lines"] == data["lines"]
 
@@ -161,7 +162,8 @@ def test_rename_speaker_by_clicking_the_label(run: Run, tmp_path: Path) -> None:
     assert not view.editor.isVisible()
     assert view.row_state(line.segment_id).speaker == "Alice"
     assert [ln.speaker for ln in c.session.lines()] == ["Alice"]
-    saved = json.loads(c.session.path.read_text())  # autosaved at once
+    assert c.session.flush()  # autosaved at once (on the background writer)
+    saved = json.loads(c.session.path.read_text())
     assert [ln["speaker"] for ln in saved["lines"]] == ["Alice"]
     srt = pysubs2.load(str(c.export(tmp_path / "renamed.srt")))
     assert srt[0].plaintext == f"Alice: {line.text}"
@@ -218,6 +220,7 @@ def test_missing_input_device_shows_banner_and_keeps_transcript(run: Run) -> Non
 def test_a_saved_session_opens_again(run: Run, make_controller, tmp_path: Path) -> None:  # noqa: ANN001
     c = run.controller
     c.session.save()
+    assert c.session.flush()
     other = make_controller()
     other.show()
     assert other.open_session(c.session.path)

@@ -141,3 +141,17 @@ def test_second_run_continues_after_the_first() -> None:
         (0, 0.0, "first run", None),
         (1, 3.5, "second run", "segunda"),
     ]
+
+
+def test_background_autosave_writes_the_latest_version(tmp_path: Path) -> None:
+    path = tmp_path / "bg.json"
+    s = Session(path)
+    s.use_background_writer()
+    for i in range(50):
+        s.apply(final(i, f"line {i}", start=float(i), end=i + 0.5))
+    assert s.flush()
+    assert len(json.loads(path.read_text())["lines"]) == 50
+    s.rename_speaker("S1", "Ann")
+    s.close()
+    assert {ln["speaker"] for ln in json.loads(path.read_text())["lines"]} == {"Ann"}
+    assert not list(tmp_path.glob(".bg.json.*"))
