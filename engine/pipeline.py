@@ -18,11 +18,10 @@ from __future__ import annotations
 import collections
 import logging
 import math
-import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +45,7 @@ from engine.events import (
     Stats,
     Translation,
 )
+from engine.sentences import split_sentences
 from engine.vad import WINDOW, Segmenter, SileroVad
 
 log = logging.getLogger(__name__)
@@ -249,14 +249,6 @@ class _Recogniser(threading.Thread):
         )
         self.p._emit(final)
         self.p._final_ready(final, job.audio)
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split committed text into sentences (keeps every character, drops empty pieces)."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
 class _Downstream(threading.Thread):
@@ -610,8 +602,3 @@ class Pipeline:
                 stage_backends=dict(self.backends),
             )
         )
-
-
-def with_times(event: Any, **stamps: float | None) -> Any:
-    """A copy of `event` with more stage stamps."""
-    return replace(event, times=replace(event.times, **stamps))

@@ -7,7 +7,6 @@ lazily so that importing this package never loads onnxruntime or httpx.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -15,6 +14,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from engine.config import SpeechOptions
+from engine.sentences import split_sentences
 
 
 @dataclass(frozen=True)
@@ -54,54 +54,6 @@ class Synthesizer(Protocol):
         Distinct speakers get distinct voices, stably, while the language has voices left.
         """
         raise NotImplementedError
-
-
-# Sentence ends: . ! ? … followed by space/end (not inside numbers like 3.5), or CJK ends.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|(?<=[。！？；])")
-
-
-_ABBREVIATIONS = frozenset(
-    [
-        "mr.",
-        "mrs.",
-        "ms.",
-        "dr.",
-        "prof.",
-        "st.",
-        "sr.",
-        "jr.",
-        "vs.",
-        "etc.",
-        "e.g.",
-        "i.e.",
-        "no.",
-        "fig.",
-        "approx.",
-        "sra.",
-        "dra.",
-        "hr.",
-        "fr.",
-        "mme.",
-        "mlle.",
-    ]
-)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split text into sentences (non-empty, stripped); a text without an end mark is one.
-
-    A period after a common title or abbreviation ("Dr.", "e.g.") does not end a sentence.
-    """
-    parts = [p.strip() for p in _SENTENCE_END.split(text.strip())]
-    sentences: list[str] = []
-    for part in parts:
-        if not part:
-            continue
-        if sentences and sentences[-1].split()[-1].lower() in _ABBREVIATIONS:
-            sentences[-1] = f"{sentences[-1]} {part}"
-        else:
-            sentences.append(part)
-    return sentences
 
 
 def create_synthesizer(options: SpeechOptions | None = None) -> Synthesizer:
