@@ -78,6 +78,7 @@ class AppController(QObject):
         self._shut_down = False
         self.last_error: EngineError | None = None
         self.preloading = False
+        self._reported_save_error: Exception | None = None
 
         self.worker = worker or EngineWorker()
         self.worker_thread = WorkerThread(self.worker)
@@ -314,6 +315,12 @@ class AppController(QObject):
     @Slot(object)
     def _on_stats(self, stats: Stats) -> None:
         win = self.window
+        error = self.session.save_error
+        if error is not None and error is not self._reported_save_error:
+            self._reported_save_error = error
+            win.banner.show_message("The transcript cannot be saved",
+                                    f"Writing {self.session.path} failed: {error}. Interpreting "
+                                    "goes on; export the transcript to keep it.")
         if self.state == RUNNING:
             win.level.set_db(stats.input_level_db)
         backlog = f"Backlog  audio {stats.asr_backlog_s:.1f} s"

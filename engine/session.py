@@ -315,6 +315,11 @@ class Session:
         if final or now - self._last_save >= self.partial_save_interval_s:
             self.save()
 
+    @property
+    def save_error(self) -> Exception | None:
+        """The last background autosave failure (None once a save succeeds again)."""
+        return self._writer.error if self._writer is not None else None
+
     def use_background_writer(self) -> None:
         """Write autosaves on a background thread from now on (GUI: the disk never stalls the
         UI thread); `flush()` waits for the last one."""
