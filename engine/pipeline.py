@@ -29,6 +29,7 @@ import numpy as np
 
 from engine.asr.agreement import LocalAgreement
 from engine.asr.text import join_units, split_units
+from engine.asr.whisper import Hypothesis
 from engine.audio.history import AudioHistory
 from engine.audio.sources import FrameSource
 from engine.config import EngineConfig
@@ -73,10 +74,18 @@ class _Job:
     language: str | None = None
 
 
+@dataclass(frozen=True)
+class _Decoded:
+    length: int  # samples of audio decoded
+    hypothesis: Hypothesis
+    started: float
+    done: float
+
+
 @dataclass
 class _SegmentState:
     agreement: LocalAgreement = field(default_factory=LocalAgreement)
-    speculative: tuple[int, Any] | None = None  # (audio length, Hypothesis)
+    speculative: _Decoded | None = None  # the decode made when the speaker paused
     lang: str | None = None
     partial_emitted: bool = False
 
@@ -147,7 +156,9 @@ class _Recogniser(threading.Thread):
                 with self._cond:
                     self.busy = False
 
-    def _decode(self, job: _Job, state: _SegmentState, final: bool) -> tuple[Any, float, float]:
+    def _decode(
+        self, job: _Job, state: _SegmentState, final: bool
+    ) -> tuple[Hypothesis, float, float]:
         start = time.monotonic()
         hyp = self.p.transcriber.transcribe(job.audio, language=state.lang, final=final)
         done = time.monotonic()
@@ -174,7 +185,7 @@ class _Recogniser(threading.Thread):
             return
         hyp, started, done = self._decode(job, state, final=job.kind == "speculative")
         if job.kind == "speculative":
-            state.speculative = (len(job.audio), hyp, started, done)
+            state.speculative = _Decoded(len(job.audio), hyp, started, done)
         if hyp.rejected or not hyp.text:
             return
         agreed = state.agreement.update(split_units(hyp.text, hyp.lang))
@@ -202,14 +213,14 @@ class _Recogniser(threading.Thread):
             log.info("segment %d dropped: it is our own speech (echo)", job.segment_id)
             return
         spec = state.speculative
-        if spec is not None and job.reuse_length is not None and spec[0] == job.reuse_length:
-            _, hyp, started, done = spec
+        if spec is not None and spec.length == job.reuse_length:
+            hyp, started, done = spec.hypothesis, spec.started, spec.done
             log.debug("segment %d: final reuses the speculative decode", job.segment_id)
         else:
             log.debug(
                 "segment %d: final decode (speculative %s, wanted %s)",
                 job.segment_id,
-                spec[0] if spec else None,
+                spec.length if spec else None,
                 job.reuse_length,
             )
             hyp, started, done = self._decode(job, state, final=True)
