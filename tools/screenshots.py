@@ -6,7 +6,7 @@ Starts Xvfb (1280x800x24), a system tray (trayer) and a compositor (xcompmgr, so
 translucency blends), then runs the app in a child process on that display: it interprets the
 clips (joined with pauses, played at real-time pace), and saves `main-window.png`,
 `main-window-live.png` (mid-sentence), `overlay.png` (the overlay as composited over the
-desktop) and `desktop.png` into DIR
+desktop), `tray-menu.png` and `desktop.png` into DIR
 (default: ./screenshots). Also used by tests/gui/test_tray.py for a real tray.
 """
 
@@ -112,7 +112,7 @@ def join_clips(names: list[str], out: Path, pause_s: float = 1.2) -> Path:
 # --------------------------------------------------------------------------- inside Xvfb
 def inner(out: Path, audio: Path, target: str | None) -> int:
     """Runs on the Xvfb display: the real app, one run, then the pictures."""
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QPoint, QTimer
     from PySide6.QtWidgets import QApplication
 
     from app.controller import AppController
@@ -171,6 +171,15 @@ def inner(out: Path, audio: Path, target: str | None) -> int:
         screen.grabWindow(0, g.x() - 20, g.y() - 20, g.width() + 40, g.height() + 40).save(
             str(out / "overlay.png"))
         screen.grabWindow(0).save(str(out / "desktop.png"))
+        menu = controller.tray.menu  # the tray menu as it pops up under the tray icon
+        menu.popup(QPoint(screen.geometry().width() - menu.sizeHint().width() - 8, 26))
+        app.processEvents()
+        time.sleep(0.3)
+        app.processEvents()
+        g = menu.geometry()
+        screen.grabWindow(0, g.x() - 10, 0, g.width() + 20, g.bottom() + 10).save(
+            str(out / "tray-menu.png"))
+        menu.hide()
         lines = controller.session.lines()
         print(f"tray available: {controller.tray.available()}, icon visible: "
               f"{controller.tray.icon.isVisible()}")
