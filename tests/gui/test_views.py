@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from gui_helpers import wait_until
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -155,3 +156,38 @@ def test_render_for_review(view: SubtitleView, tmp_path) -> None:  # noqa: ANN00
     target = os.environ.get("DRAGOMAN_REVIEW_DIR")
     if target:
         image.save(os.path.join(target, "subtitle-view.png"))
+
+
+def test_overlay_moves_by_dragging_and_resizes_by_its_grip(themed_app: object) -> None:
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QMouseEvent
+
+    colors = theme.SpeakerColors()
+    overlay = CaptionOverlay(colors)
+    moved: list[object] = []
+    overlay.geometry_changed.connect(moved.append)
+    try:
+        overlay.setGeometry(100, 100, 500, 120)
+        overlay.show()
+        QApplication.processEvents()
+        start = overlay.pos()
+
+        def send(kind: QMouseEvent.Type, local: QPoint, buttons: Qt.MouseButton) -> None:
+            global_pos = overlay.mapToGlobal(local)
+            event = QMouseEvent(kind, local, global_pos, Qt.MouseButton.LeftButton, buttons,
+                                Qt.KeyboardModifier.NoModifier)
+            QApplication.sendEvent(overlay, event)
+
+        left = Qt.MouseButton.LeftButton
+        send(QMouseEvent.Type.MouseButtonPress, QPoint(50, 50), left)
+        send(QMouseEvent.Type.MouseMove, QPoint(90, 20), left)
+        send(QMouseEvent.Type.MouseButtonRelease, QPoint(90, 20), Qt.MouseButton.NoButton)
+        QApplication.processEvents()
+        assert overlay.pos() - start == QPoint(40, -30)
+        overlay.resize(640, 150)  # what the corner grip does
+        wait_until(lambda: bool(moved), 3, "the geometry to be reported for saving")
+        assert moved[-1].size().width() == 640
+        assert not overlay.grip.isHidden()
+    finally:
+        overlay.close()
+        overlay.deleteLater()
