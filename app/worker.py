@@ -9,8 +9,6 @@ thread-safe: it asks the pipeline to flush the last segment and return.
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import logging
 import threading
 import time
@@ -20,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine.config import EngineConfig
-from engine.errors import DragomanError
+from engine.errors import ConfigError, DragomanError
 from engine.events import (
     EngineError,
     Final,
@@ -133,24 +131,17 @@ class EngineWorker(QObject):
                 log.exception("pipeline.rename_speaker failed")
 
     def set_volume(self, volume: float) -> bool:
-        """Change the speech volume live; False when it can only apply from the next start.
-
-        Uses `Pipeline.set_volume` when the engine has it, else swaps the options of the
-        running speech player (it reads `options.volume` for every block it plays)."""
+        """Change the speech volume live; False when no run is loaded (applies from the next
+        start)."""
         pipeline = self._pipeline
-        setter = getattr(pipeline, "set_volume", None)
+        if pipeline is None:
+            return False
         try:
-            if setter is not None:
-                setter(volume)
-                return True
-            player = getattr(getattr(pipeline, "speech", None), "player", None)
-            options = getattr(player, "options", None)
-            if options is not None and hasattr(options, "volume"):
-                player.options = dataclasses.replace(options, volume=volume)
-                return True
+            pipeline.set_volume(volume)
+            return True
         except Exception:
             log.exception("changing the volume failed")
-        return False
+            return False
 
     def reset(self) -> None:
         """Forget the loaded pipeline (e.g. after models changed); the next run reloads."""
@@ -191,8 +182,9 @@ class EngineWorker(QObject):
             return
         except Exception as exc:
             log.exception("preloading the models failed")
-            self.error.emit(EngineError(f"The engine could not start: {exc}", "load", False,
-                                        time.monotonic()))
+            self.error.emit(
+                EngineError(f"The engine could not start: {exc}", "load", False, time.monotonic())
+            )
             self.preloaded.emit(False)
             return
         self._loaded(pipeline, config)
@@ -319,19 +311,10 @@ def _derive_transcriber(old_options: Any, transcriber: Any, options: Any) -> Any
     sharing its model; None when the model itself must be loaded again."""
     if any(getattr(old_options, f) != getattr(options, f) for f in _ASR_LOAD_FIELDS):
         return None
-    with_options = getattr(transcriber, "with_options", None)
-    if with_options is not None:
-        return with_options(options)
-    if type(transcriber).__name__ != "WhisperTranscriber":
-        return None
-    from engine.asr.whisper import check_language
-
-    derived = copy.copy(transcriber)  # shares the loaded model, tokenizer and suppress list
-    derived.options = options
-    derived.language = check_language(options.language)
-    if not derived.multilingual and derived.language not in (None, "en"):
-        return None  # let a full load report the English-only model clearly
-    return derived
+    try:
+        return transcriber.with_options(options)
+    except ConfigError:
+        return None  # let a full load report the problem clearly
 
 
 def remember_stages(pipeline: Any, config: EngineConfig) -> None:

@@ -21,7 +21,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -393,6 +393,13 @@ class Pipeline:
 
         return stages.translate_final(self, final)
 
+    def set_volume(self, volume: float) -> None:
+        """Speech volume (0..1+), applied live to the playing speech."""
+        self.config = replace(self.config, speech=replace(self.config.speech, volume=volume))
+        player = getattr(self.speech, "player", None)
+        if player is not None:
+            player.options = replace(player.options, volume=volume)
+
     def rename_speaker(self, old: str, new: str) -> None:
         """Rename a speaker label for the rest of the session (raises ConfigError if unknown)."""
         if self.speaker_identifier is not None:
@@ -448,12 +455,14 @@ class Pipeline:
                 )
             source.close()
             self._emit_stats(source, self._consumed, 0.0, 0)  # everything drained
+        stopped = self._stop.is_set()
+        self._stop.clear()  # a loaded pipeline may run another source
         if error is not None:
             message = str(error) if isinstance(error, DragomanError) else repr(error)
             self._emit(EngineError(message, "audio", fatal=True, at=time.monotonic()))
             self._emit(Finished(time.monotonic(), reason="error"))
             raise error
-        self._emit(Finished(time.monotonic(), reason="stopped" if self._stop.is_set() else "end"))
+        self._emit(Finished(time.monotonic(), reason="stopped" if stopped else "end"))
 
     def _frame_loop(self, source: FrameSource, realtime: bool) -> None:
         assert self.vad is not None and self._recogniser is not None

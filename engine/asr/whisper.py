@@ -10,6 +10,7 @@ default, never conditioned on earlier text, with the usual hallucination guards.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -147,6 +148,28 @@ class WhisperTranscriber:
         )
         self._suppress = get_suppressed_tokens(base_tokenizer, [-1])
         self.warm_up()
+
+    def with_options(self, options: AsrOptions) -> WhisperTranscriber:
+        """This transcriber with other decode-time options (language, task, thresholds...),
+        sharing the loaded model. Options that need another model raise ConfigError."""
+        if (options.model, options.device, options.compute_type, options.cpu_threads) != (
+            self.options.model,
+            self.options.device,
+            self.options.compute_type,
+            self.options.cpu_threads,
+        ):
+            raise ConfigError("a different model or thread budget needs a new transcriber")
+        if options.task not in ("transcribe", "translate"):
+            raise ConfigError(f"Unknown task {options.task!r}: use transcribe or translate")
+        language = check_language(options.language)
+        if not self.multilingual and language not in (None, "en"):
+            raise ConfigError(
+                f"Model {options.model!r} is English-only; it cannot transcribe {language!r}"
+            )
+        derived = copy.copy(self)  # shares the model, tokenizer and suppress list
+        derived.options = options
+        derived.language = language
+        return derived
 
     def warm_up(self) -> None:
         """One decode so the first real utterance does not pay for lazy initialisation."""

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
+
+from engine.metrics import normalize_text
 
 REPO = Path(__file__).resolve().parents[2]
 SPEECH = REPO / ".." / "shared" / "data" / "speech"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # tests.audio_env
 
-_NUMBERS = {"10": "ten", "4": "four", "7": "seven", "8": "eight", "5": "five", "2": "two"}
-
-
 def words(text: str) -> list[str]:
-    """Lower-case words without punctuation; digits spelled out (Whisper writes "10")."""
-    out = []
-    for w in re.findall(r"[a-z0-9']+", text.lower()):
-        out.append(_NUMBERS.get(w, w))
-    return out
+    """Lower-case words without punctuation; digits spelled out (Whisper writes "10", "10m")."""
+    return normalize_text(text)
 
 
 def clip(name: str) -> Path:
