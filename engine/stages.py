@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from engine.errors import ConfigError
-from engine.events import Final, StageTimes, Translation
+from engine.events import Final, Translation
+from engine.sentences import split_sentences
 
 if TYPE_CHECKING:
     from engine.pipeline import Pipeline
@@ -58,50 +60,39 @@ def load_optional(pipeline: Pipeline) -> None:
 
 def translate_final(pipeline: Pipeline, final: Final) -> Translation | None:
     """Translate one final segment sentence by sentence (every sentence exactly once)."""
-    from engine.pipeline import split_sentences
 
     cfg = pipeline.config.translation
     target = cfg.target_lang
     assert target
     if cfg.backend == "whisper":
         # Whisper already produced English text (task=translate).
-        return Translation(
-            segment_id=final.segment_id,
-            start=final.start,
-            end=final.end,
-            source_text=final.text,
-            source_lang=final.lang,
-            text=final.text,
-            target_lang=target,
-            speaker=final.speaker,
-            model="whisper-translate",
-            quality_metrics={"avg_logprob": final.avg_logprob or 0.0},
-            times=StageTimes(**{**final.times.as_dict(), "translation_done_at": time.monotonic()}),
-        )
-    sentences = split_sentences(final.text)
-    if not sentences:
-        return None
-    source = final.lang or pipeline.config.asr.language or "en"
-    if source == target:
-        texts, metrics, model = sentences, {}, "identity"
+        text, model = final.text, "whisper-translate"
+        metrics = {"avg_logprob": final.avg_logprob or 0.0}
     else:
-        results = pipeline.translator.translate(sentences, source, target)
-        texts = [r.text for r in results]
-        model = results[0].model if results else ""
-        metrics = _mean_metrics([r.quality_metrics for r in results])
-    joiner = "" if target in ("zh", "ja", "th") else " "
+        sentences = split_sentences(final.text)
+        if not sentences:
+            return None
+        source = final.lang or pipeline.config.asr.language or "en"
+        if source == target:
+            texts, metrics, model = sentences, {}, "identity"
+        else:
+            results = pipeline.translator.translate(sentences, source, target)
+            texts = [r.text for r in results]
+            model = results[0].model if results else ""
+            metrics = _mean_metrics([r.quality_metrics for r in results])
+        text = ("" if target in ("zh", "ja", "th") else " ").join(texts)
     return Translation(
         segment_id=final.segment_id,
         start=final.start,
         end=final.end,
         source_text=final.text,
         source_lang=final.lang,
-        text=joiner.join(texts),
+        text=text,
         target_lang=target,
         speaker=final.speaker,
         model=model,
         quality_metrics=metrics,
-        times=StageTimes(**{**final.times.as_dict(), "translation_done_at": time.monotonic()}),
+        times=replace(final.times, translation_done_at=time.monotonic()),
     )
 
 

@@ -13,15 +13,6 @@ from engine.audio.sources import MicrophoneSource
 from engine.config import AsrOptions, AudioOptions, EngineConfig, SpeakerOptions, SpeechOptions
 from engine.events import Final, SpeechOutput
 from engine.pipeline import Pipeline
-from tests.audio_env import pulse_available, pulse_server
-
-
-@pytest.fixture(scope="module")
-def pulse(tmp_path_factory):
-    if not pulse_available():
-        pytest.skip("needs pulseaudio, pactl, pacat and PortAudio (installed by CI)")
-    with pulse_server(tmp_path_factory.mktemp("pulse")) as server:
-        yield server
 
 
 @pytest.mark.parametrize("policy", ["mute-capture", "correlate", "off"])

