@@ -5,8 +5,9 @@ end of speech to the final subtitle, the time to the first partial, and the real
 
 With no clip: every clip of ../shared/data/speech played back to back with --gap seconds of
 silence between them (sentence pauses inside a monologue), then chan3.wav on its own.
-"End of speech" is where the VAD heard the last speech of the segment; the delay is measured
-from the moment that audio reached the engine (paced like a microphone) to the Final event.
+"End of speech" is measured two ways: where the VAD heard the last speech of the segment, and
+(independently of Silero) the last 10 ms frame within 30 dB of the segment's loudest frame. The
+delay runs from the moment that audio reached the engine (paced like a microphone) to the Final.
 """
 
 from __future__ import annotations
@@ -33,6 +34,16 @@ from engine.pipeline import Pipeline  # noqa: E402
 SPEECH = ROOT.parent / "shared" / "data" / "speech"
 
 
+def acoustic_end(audio: np.ndarray, start_s: float, end_s: float) -> float:
+    """Source time of the last 10 ms frame within 30 dB of the loudest frame in [start, end]."""
+    hop = 160
+    first = int(start_s * 16000) // hop
+    frames = audio[first * hop : int(end_s * 16000) // hop * hop].reshape(-1, hop)
+    rms = np.sqrt((frames**2).mean(axis=1)) + 1e-9
+    loud = np.nonzero(rms > rms.max() * 10 ** (-30 / 20))[0]
+    return (first + loud[-1] + 1) * hop / 16000
+
+
 def replay(name: str, audio: np.ndarray, transcriber: WhisperTranscriber, language: str | None):
     config = EngineConfig(asr=AsrOptions(language=language), speakers=SpeakerOptions(mode="off"))
     events: list[tuple[float, object]] = []
@@ -55,9 +66,10 @@ def replay(name: str, audio: np.ndarray, transcriber: WhisperTranscriber, langua
         f"\n== {name}: {len(audio) / 16000:.1f} s audio, {len(finals)} finals, "
         f"wall {wall:.1f} s, CPU {cpu / wall:.2f} cores"
     )
-    delays, partial_delays, decodes = [], [], []
+    delays, acoustic, partial_delays, decodes = [], [], [], []
     for f in finals:
         delay = f.times.emitted_at - f.times.audio_end_at
+        acoustic.append(f.times.emitted_at - (t0 + acoustic_end(audio, f.start, f.end)))
         decode = f.times.asr_done_at - f.times.asr_start_at
         delays.append(delay)
         decodes.append(decode)
@@ -70,10 +82,11 @@ def replay(name: str, audio: np.ndarray, transcriber: WhisperTranscriber, langua
             fp = f"first partial {d:5.2f} s after speech start"
         speculative = "yes" if f.times.asr_start_at < f.times.vad_end_at else "no"
         print(
-            f"  [{f.start:6.2f}-{f.end:6.2f}] end→final {delay:5.2f} s  "
+            f"  [{f.start:6.2f}-{f.end:6.2f}] end→final {delay:5.2f} s "
+            f"(acoustic end→final {acoustic[-1]:4.2f} s)  "
             f"(decode {decode:4.2f} s, speculative={speculative})  {fp}  {f.text}"
         )
-    return delays, partial_delays, decodes, [f.text for f in finals]
+    return delays, acoustic, partial_delays, decodes
 
 
 def main() -> None:
@@ -103,10 +116,11 @@ def main() -> None:
             (f"monologue of {len(clips)} clips, {args.gap} s pauses", np.concatenate(pieces)),
             ("chan3.wav", load_audio(SPEECH / "chan3.wav")),
         ]
-    all_delays, all_partials, all_decodes = [], [], []
+    all_delays, all_acoustic, all_partials, all_decodes = [], [], [], []
     for name, audio in runs:
-        d, p, dec, _ = replay(name, audio, transcriber, args.language)
+        d, a, p, dec = replay(name, audio, transcriber, args.language)
         all_delays += d
+        all_acoustic += a
         all_partials += p
         all_decodes += dec
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -114,6 +128,10 @@ def main() -> None:
     print(
         f"  end of speech → final: median {statistics.median(all_delays):.2f} s, "
         f"max {max(all_delays):.2f} s over {len(all_delays)} utterances"
+    )
+    print(
+        f"  acoustic end of speech → final: median {statistics.median(all_acoustic):.2f} s, "
+        f"max {max(all_acoustic):.2f} s"
     )
     if all_partials:
         print(f"  speech start → first partial: median {statistics.median(all_partials):.2f} s")
