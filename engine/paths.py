@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -47,9 +48,12 @@ def sessions_dir() -> Path:
 
 
 def resources_dir() -> Path:
-    """The repository's / installed package's `resources/` folder."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "resources", here / "resources"):
-        if candidate.is_dir():
-            return candidate
-    return here.parent / "resources"
+    """The `resources/` folder: beside the `engine` package in a checkout or a Briefcase bundle,
+    else the installed data package `dragoman_resources` (a wheel install)."""
+    beside = Path(__file__).resolve().parent.parent / "resources"
+    if beside.is_dir():
+        return beside
+    spec = importlib.util.find_spec("dragoman_resources")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return beside
