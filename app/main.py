@@ -35,7 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app.theme import apply_theme
 
     guard_none_refcount()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Dragoman")
     app.setApplicationDisplayName("Dragoman")
     app.setDesktopFileName("dragoman")

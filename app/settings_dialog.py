@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Sequence
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -49,7 +50,7 @@ def installed_models(stage: str) -> list[tuple[str, str]]:
             for r in rows if r.stage == stage and r.state in ("installed", "packaged")]
 
 
-def _combo(items: tuple[tuple[str, object], ...] | list[tuple[str, object]], value: object,
+def _combo(items: Sequence[tuple[str, object]], value: object,
            name: str, *, editable: bool = False) -> QComboBox:
     combo = QComboBox()
     combo.setAccessibleName(name)

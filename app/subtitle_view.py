@@ -240,8 +240,9 @@ class LineDelegate(QStyledItemDelegate):
         rects["row"] = QRect(0, top, width, y - GAP + PAD_Y - top)
         return rects
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex  # noqa: N802
-                 ) -> QSize:
+    def sizeHint(  # noqa: N802
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
         return QSize(self.view.viewport().width(), self.height_of(index.row()))
 
     def height_of(self, row: int) -> int:
@@ -264,8 +265,12 @@ class LineDelegate(QStyledItemDelegate):
         self._cache.clear()
 
     # -------------------------------------------------------------- painting
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex
-              ) -> None:
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
         line: SessionLine = index.data(LINE_ROLE)
         header: bool = index.data(HEADER_ROLE)
         rect = option.rect

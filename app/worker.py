@@ -254,7 +254,7 @@ class EngineWorker(QObject):
 
     def _on_event(self, event: Any) -> None:
         """Called on engine threads: only emits (queued to the receivers' threads)."""
-        kind = getattr(event, "type", None)
+        kind = str(getattr(event, "type", ""))
         signal = {
             "speech_started": self.speech_started,
             "partial": self.partial,

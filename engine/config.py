@@ -160,9 +160,10 @@ class EngineConfig:
     def from_dict(cls, data: dict[str, Any]) -> EngineConfig:
         """Build from a (possibly partial, possibly older) dict; unknown keys are ignored."""
         kwargs = {}
+        defaults = cls()
         for f in dataclasses.fields(cls):
             section = data.get(f.name)
-            default = f.default_factory()  # type: ignore[misc]
+            default = getattr(defaults, f.name)
             if isinstance(section, dict):
                 known = {x.name for x in dataclasses.fields(default)}
                 default = dataclasses.replace(

@@ -156,8 +156,17 @@ class Finished:
     type: str = field(default="finished", init=False)
 
 
-Event = SpeechStarted | Partial | Final | Translation | SpeechOutput | SpeakerChanged | Stats
-Event = Event | EngineError | Finished
+Event = (
+    SpeechStarted
+    | Partial
+    | Final
+    | Translation
+    | SpeechOutput
+    | SpeakerChanged
+    | Stats
+    | EngineError
+    | Finished
+)
 
 
 def event_to_dict(event: Any) -> dict[str, Any]:

