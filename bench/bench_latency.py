@@ -62,9 +62,12 @@ def replay(name: str, audio: np.ndarray, transcriber: WhisperTranscriber, langua
     for t, e in events:
         if isinstance(e, Partial) and e.segment_id not in first_partial:
             first_partial[e.segment_id] = t
+    duration = len(audio) / 16000
+    decode_total = sum(f.times.asr_done_at - f.times.asr_start_at for f in finals)
     print(
-        f"\n== {name}: {len(audio) / 16000:.1f} s audio, {len(finals)} finals, "
-        f"wall {wall:.1f} s, CPU {cpu / wall:.2f} cores"
+        f"\n== {name}: {duration:.1f} s audio, {len(finals)} finals, wall {wall:.1f} s, "
+        f"CPU {cpu / wall:.2f} cores; real-time factor {decode_total / duration:.3f} "
+        f"(final decodes) / {cpu / duration:.2f} (all CPU, partials included)"
     )
     delays, acoustic, partial_delays, decodes = [], [], [], []
     for f in finals:
