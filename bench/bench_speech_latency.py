@@ -18,12 +18,9 @@ import argparse
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -31,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from engine.audio.player import SpeechPlayer  # noqa: E402
 from engine.config import SpeechOptions  # noqa: E402
 from engine.tts import create_synthesizer  # noqa: E402
+from tests.audio_env import MonitorCapture  # noqa: E402
 
 LINES = [
     "Good morning and welcome to the conference.",
@@ -46,51 +44,12 @@ LINES = [
 ]
 
 
-class Capture:
-    """Monitor capture with per-block monotonic stamps (first sample of each block)."""
-
-    def __init__(self, rate: int = 16_000, block: int = 256) -> None:
-        import sounddevice as sd
-
-        self.rate = rate
-        self.blocks: list[tuple[float, np.ndarray]] = []
-        self.lock = threading.Lock()
-        self.stream = sd.InputStream(
-            samplerate=rate,
-            channels=1,
-            dtype="float32",
-            blocksize=block,
-            device="pulse",
-            latency=0.05,
-            callback=self._callback,
-        )
-
-    def _callback(self, indata, frames, time_info, status) -> None:
-        now = time.monotonic()
-        age = time_info.currentTime - time_info.inputBufferAdcTime
-        if not 0.0 <= age < 2.0 or time_info.currentTime <= 0:
-            age = frames / self.rate
-        with self.lock:
-            self.blocks.append((now - age, indata[:, 0].copy()))
-
-    def first_loud_after(self, t0: float, level: float = 0.05) -> float | None:
-        with self.lock:
-            blocks = [b for b in self.blocks if b[0] + len(b[1]) / self.rate >= t0]
-        for stamp, block in blocks:
-            loud = np.nonzero(np.abs(block) > level)[0]
-            if len(loud):
-                at = stamp + loud[0] / self.rate
-                if at >= t0:
-                    return at
-        return None
-
-
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def run(threads: int, runs: int, device: str | None, capture: Capture | None) -> None:
+def run(threads: int, runs: int, device: str | None, capture: MonitorCapture | None) -> None:
     options = SpeechOptions(cpu_threads=threads)
     synth = create_synthesizer(options)
     t = time.monotonic()
@@ -157,10 +116,7 @@ def main() -> None:
                 sys.exit("needs pulseaudio + PortAudio, or --device")
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             stack.enter_context(pulse_server(tmp))
-            capture = Capture()
-            capture.stream.start()
-            stack.callback(capture.stream.close)
-            stack.callback(capture.stream.stop)
+            capture = stack.enter_context(MonitorCapture(block=256, latency=0.05))
         for threads in args.threads:
             run(threads, args.runs, args.device, capture)
 

@@ -30,6 +30,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -248,3 +249,52 @@ def band_energies(
         near = np.abs(bins - f) <= max(30.0, rate / n)
         cols.append(spectrum[:, near].max(axis=1))
     return np.stack(cols, axis=1)
+
+
+class MonitorCapture:
+    """Captures the default source (the sink's monitor) at 16 kHz like the app's microphone
+    input, stamping each block with the monotonic time of its first sample."""
+
+    def __init__(self, rate: int = 16_000, block: int = 512, latency: float = 0.1) -> None:
+        import sounddevice as sd
+
+        self.rate = rate
+        self.blocks: list[tuple[float, np.ndarray]] = []
+        self._lock = threading.Lock()
+        self.stream = sd.InputStream(
+            samplerate=rate,
+            channels=1,
+            dtype="float32",
+            blocksize=block,
+            device="pulse",
+            latency=latency,
+            callback=self._callback,
+        )
+
+    def _callback(self, indata, frames, time_info, status) -> None:
+        now = time.monotonic()
+        age = time_info.currentTime - time_info.inputBufferAdcTime
+        if not 0.0 <= age < 2.0 or time_info.currentTime <= 0:
+            age = frames / self.rate + self.stream.latency
+        with self._lock:
+            self.blocks.append((now - age, indata[:, 0].copy()))
+
+    def first_loud_after(self, t0: float, level: float = 0.05) -> float | None:
+        """Monotonic time of the first sample louder than `level` at or after t0."""
+        with self._lock:
+            blocks = [b for b in self.blocks if b[0] + len(b[1]) / self.rate >= t0]
+        for stamp, block in blocks:
+            loud = np.nonzero(np.abs(block) > level)[0]
+            if len(loud):
+                at = stamp + loud[0] / self.rate
+                if at >= t0:
+                    return at
+        return None
+
+    def __enter__(self) -> MonitorCapture:
+        self.stream.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stream.stop()
+        self.stream.close()

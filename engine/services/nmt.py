@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from engine.config import TranslationOptions
 from engine.errors import ConfigError, DragomanError
+from engine.services import limit_request_size
 from engine.translate import TranslationResult, Translator, create_translator
 from engine.translate import languages as lang_table
 
@@ -145,15 +146,7 @@ def create_app(
         version="1",
     )
 
-    @app.middleware("http")
-    async def limit_size(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > max_request_bytes:
-            return JSONResponse(
-                status_code=413,
-                content={"detail": f"request body larger than {max_request_bytes} bytes"},
-            )
-        return await call_next(request)
+    limit_request_size(app, max_request_bytes)
 
     @app.exception_handler(RequestValidationError)
     async def readable_validation_error(request: Request, exc: RequestValidationError) -> Any:

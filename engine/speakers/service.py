@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from engine.services import limit_request_size
 from engine.speakers.base import SpeakerEmbedder
 
 DEFAULT_MAX_SECONDS = 120.0
@@ -34,8 +35,7 @@ def create_app(
 ) -> Any:
     """The FastAPI app (the local encoder is loaded on the first request unless given)."""
     try:
-        from fastapi import FastAPI, HTTPException, Request
-        from fastapi.responses import JSONResponse
+        from fastapi import FastAPI, HTTPException
     except ImportError as exc:  # pragma: no cover - fastapi is a runtime dependency
         from engine.errors import ConfigError
 
@@ -58,15 +58,7 @@ def create_app(
         version="1",
     )
 
-    @app.middleware("http")
-    async def limit_size(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > max_request_bytes:
-            return JSONResponse(
-                status_code=413,
-                content={"detail": f"request larger than {max_request_bytes} bytes"},
-            )
-        return await call_next(request)
+    limit_request_size(app, max_request_bytes)
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -8,7 +8,6 @@ the `pulse` device, whose default source is the monitor: our own voice comes str
 from __future__ import annotations
 
 import os
-import threading
 import time
 from itertools import groupby
 from pathlib import Path
@@ -22,7 +21,7 @@ from engine.audio.echo import EchoGuard
 from engine.audio.player import PlaybackEvent, SpeechItem, SpeechPlayer
 from engine.config import SpeechOptions
 from engine.errors import DeviceError
-from tests.audio_env import band_energies, pulse_available, pulse_server, tone
+from tests.audio_env import MonitorCapture, band_energies, pulse_available, pulse_server, tone
 
 pytestmark = [pytest.mark.audio]
 
@@ -143,43 +142,6 @@ def test_a_named_pulse_sink_plays_and_a_missing_device_is_a_clear_error(pulse, t
 
 
 # ------------------------------------------------------------------ echo guard
-
-
-class MonitorCapture:
-    """Captures the default source (the sink's monitor) at 16 kHz like the app's microphone
-    input, stamping each block with the monotonic time of its first sample."""
-
-    def __init__(self, rate: int = 16_000, block: int = 512) -> None:
-        import sounddevice as sd
-
-        self.rate = rate
-        self.blocks: list[tuple[float, np.ndarray]] = []
-        self._lock = threading.Lock()
-        self.stream = sd.InputStream(
-            samplerate=rate,
-            channels=1,
-            dtype="float32",
-            blocksize=block,
-            device="pulse",
-            latency=0.1,
-            callback=self._callback,
-        )
-
-    def _callback(self, indata, frames, time_info, status) -> None:
-        now = time.monotonic()
-        age = time_info.currentTime - time_info.inputBufferAdcTime
-        if not 0.0 <= age < 2.0 or time_info.currentTime <= 0:
-            age = frames / self.rate + self.stream.latency
-        with self._lock:
-            self.blocks.append((now - age, indata[:, 0].copy()))
-
-    def __enter__(self) -> MonitorCapture:
-        self.stream.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stream.stop()
-        self.stream.close()
 
 
 def speech_segments(audio: np.ndarray) -> list[tuple[int, int]]:
