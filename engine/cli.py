@@ -130,7 +130,8 @@ class CliSink:
                 self._write_ready(segment_id, force=True)
         elif isinstance(event, EngineError):
             self.errors.append(event.message)
-            print(f"dragoman: {event.stage}: {event.message}", file=sys.stderr, flush=True)
+            if not event.fatal:  # a fatal one ends the run: main() prints it once
+                print(f"dragoman: {event.stage}: {event.message}", file=sys.stderr, flush=True)
 
     def _write_ready(self, segment_id: int, *, force: bool = False) -> None:
         held = self._held[segment_id]

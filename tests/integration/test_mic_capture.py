@@ -64,3 +64,48 @@ def test_mic_capture_and_ctrl_c_flush(pulse, tmp_path, speech_dir):
     assert "forever" in text  # the open segment was flushed at Ctrl-C
     finals = [json.loads(x) for x in jsonl.read_text().splitlines()]
     assert [r for r in finals if r["type"] == "final"]
+
+
+def test_device_lost_mid_session_keeps_the_subtitles(tmp_path, speech_dir):
+    """The capture device disappears while Dragoman listens: one clear error line, exit 2,
+    and every line already final stays in the subtitle file."""
+    from tests.audio_env import pulse_server
+
+    srt = tmp_path / "lost.srt"
+    with pulse_server(tmp_path / "own-server") as server:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "engine.cli",
+                "run",
+                "mic",
+                "--source",
+                "en",
+                "--speakers",
+                "off",
+                "--subtitles",
+                str(srt),
+            ],
+            env=server.env
+            | {"PYTHONUNBUFFERED": "1", "DRAGOMAN_HOME": os.environ["DRAGOMAN_HOME"]},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_for_line(proc.stderr, "listening on", timeout=120)
+            server.play_file(speech_dir / "goforward.wav")
+            time.sleep(1.5)  # the line becomes final
+            server.pactl("unload-module", "module-null-sink")
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    print(err)
+    assert proc.returncode == 2, err
+    ours = [line for line in err.splitlines() if line.startswith("dragoman:")]
+    assert len(ours) == 2 and "listening on" in ours[0], err  # PortAudio may add its own
+    assert ours[1].startswith("dragoman: error:") and "device" in ours[1].lower(), err
+    assert "Traceback" not in err
+    assert "forward" in srt.read_text().lower()
