@@ -7,25 +7,45 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dragoman", description="Dragoman live interpreter")
-    parser.add_argument("--tray", action="store_true",
-                        help="start in the system tray with the caption overlay")
-    parser.add_argument("--input", metavar="SPEC",
-                        help="audio input: mic, mic:NAME, pulse:SOURCE or a file path")
+    parser.add_argument(
+        "--tray", action="store_true", help="start in the system tray with the caption overlay"
+    )
+    parser.add_argument(
+        "--input", metavar="SPEC", help="audio input: mic, mic:NAME, pulse:SOURCE or a file path"
+    )
     parser.add_argument("--start", action="store_true", help="start interpreting right away")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     return parser
 
 
+def no_display() -> bool:
+    """True on Linux/BSD when there is no screen to open a window on (and Qt was not told to
+    render elsewhere): Qt would abort with a confusing plugin message."""
+    if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(argv) if argv is not None else sys.argv[1:])
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if no_display():
+        print(
+            "dragoman: error: no display to open the window on (DISPLAY and WAYLAND_DISPLAY "
+            "are unset); for headless captioning use `dragoman run INPUT`",
+            file=sys.stderr,
+        )
+        return 2
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 

@@ -59,3 +59,19 @@ def test_bad_inputs_exit_2_with_one_line(bad_inputs, tmp_path):
         assert expected.lower() in lines[0].lower(), (name, lines[0])
         assert "Traceback" not in proc.stderr
         assert not srt.exists() and not jsonl.exists(), name
+
+
+def test_app_without_a_display_says_so(tmp_path):
+    import os
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.cli"], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert "no display" in proc.stderr and "dragoman run" in proc.stderr
