@@ -318,7 +318,12 @@ def _add_run_parser(sub: Any) -> None:
         help="faster-whisper size name, catalogue id or model directory",
     )
     run.add_argument("--threads", type=int, default=2, help="CPU threads for the recogniser")
-    run.add_argument("--beam-size", type=int, default=1)
+    run.add_argument(
+        "--beam-size",
+        type=int,
+        default=AsrOptions.beam_size,
+        help="beam of final decodes (partials are greedy)",
+    )
     run.add_argument("--subtitles", type=Path, help="write subtitles (.srt or .vtt)")
     run.add_argument("--jsonl", type=Path, help="write one JSON object per event")
     run.add_argument("--target", help="translate into this language")

@@ -216,7 +216,7 @@ class WhisperTranscriber:
             result = self.model.model.generate(
                 encoder_output,
                 [prompt],
-                beam_size=self.options.beam_size if temperature == 0 else 1,
+                beam_size=self.options.beam_size if final and temperature == 0 else 1,
                 num_hypotheses=1,
                 sampling_temperature=max(temperature, 1e-5) if temperature else 1.0,
                 sampling_topk=0 if temperature else 1,
