@@ -104,6 +104,7 @@ class _Recogniser(threading.Thread):
         self._closing = False
         self.busy = False
         self.segments: dict[int, _SegmentState] = {}
+        self.languages: dict[str, None] = {}  # heard clearly in this session, in order
         self.last_rtf: float | None = None
 
     # -- producer side (frame thread) --
@@ -160,7 +161,9 @@ class _Recogniser(threading.Thread):
         self, job: _Job, state: _SegmentState, final: bool
     ) -> tuple[Hypothesis, float, float]:
         start = time.monotonic()
-        hyp = self.p.transcriber.transcribe(job.audio, language=state.lang, final=final)
+        hyp = self.p.transcriber.transcribe(
+            job.audio, language=state.lang, final=final, session_languages=tuple(self.languages)
+        )
         done = time.monotonic()
         if hyp.audio_s > 0:
             self.last_rtf = hyp.decode_s / max(hyp.audio_s, 1e-3)
@@ -172,6 +175,7 @@ class _Recogniser(threading.Thread):
             and (hyp.lang_probability or 0.0) >= LANGUAGE_LOCK_MIN_PROB
         ):
             state.lang = hyp.lang  # keep one language per segment once it is heard clearly
+            self.languages[hyp.lang] = None  # and let them guide unsure guesses later
         return hyp, start, done
 
     def _handle(self, job: _Job) -> None:

@@ -14,9 +14,10 @@ import copy
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import ctranslate2
 import numpy as np
@@ -31,7 +32,9 @@ SAMPLE_RATE = 16_000
 MIN_CONTEXT_S = 3.0  # shorter encoder windows make Whisper noticeably less reliable
 TAIL_PAD_S = 1.5  # silence after the speech: with less, Whisper tends to loop
 TIMESTAMP_SLACK_S = 0.5
-FALLBACK_SEED = 1234  # text timestamped this far past the end of the audio is invented
+FALLBACK_SEED = 1234
+UNSURE_LANGUAGE_PROB = 0.5  # below this a new language guess yields to the session's languages
+PLAUSIBLE_PRIOR_PROB = 0.01  # text timestamped this far past the end of the audio is invented
 MAX_CONTEXT_S = 30.0
 
 WHISPER_LANGUAGES: frozenset[str] = frozenset()
@@ -77,7 +80,12 @@ class Hypothesis:
 
 class Transcriber(Protocol):
     def transcribe(
-        self, audio: np.ndarray, *, language: str | None = None, final: bool = True
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None = None,
+        final: bool = True,
+        session_languages: Sequence[str] = (),
     ) -> Hypothesis:
         raise NotImplementedError
 
@@ -176,16 +184,35 @@ class WhisperTranscriber:
         rng = np.random.default_rng(0)
         self.transcribe(rng.normal(0, 1e-3, SAMPLE_RATE).astype(np.float32), language="en")
 
-    def detect_language(self, encoder_output) -> tuple[str, float]:  # noqa: ANN001
+    def detect_language(
+        self, encoder_output: Any, session_languages: Sequence[str] = ()
+    ) -> tuple[str, float]:
+        """The most likely language and its probability.
+
+        session_languages: languages already heard clearly in this session. Whisper's guess on
+        a second of speech is often a wild one ("bn" 0.18 for English); when it is unsure and
+        names a language the session has not had, the likeliest session language wins.
+        """
         results = self.model.model.detect_language(encoder_output)[0]
-        token, prob = results[0]
-        return token[2:-2], float(prob)
+        probs = {token[2:-2]: float(prob) for token, prob in results}
+        best = max(probs, key=probs.__getitem__)
+        unsure = probs[best] < UNSURE_LANGUAGE_PROB
+        if session_languages and best not in session_languages and unsure:
+            known = max(session_languages, key=lambda code: probs.get(code, 0.0))
+            if probs.get(known, 0.0) >= PLAUSIBLE_PRIOR_PROB:
+                return known, probs[known]
+        return best, probs[best]
 
     def transcribe(
-        self, audio: np.ndarray, *, language: str | None = None, final: bool = True
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None = None,
+        final: bool = True,
+        session_languages: Sequence[str] = (),
     ) -> Hypothesis:
-        """Decode `audio` (16 kHz mono float32). `final=False` (partials) skips the
-        temperature fallback to stay cheap."""
+        """Decode `audio` (16 kHz mono float32). `final=False` (partials) is greedy and skips
+        the temperature fallback to stay cheap. session_languages: see `detect_language`."""
         t0 = time.perf_counter()
         audio = np.asarray(audio, dtype=np.float32)
         n = len(audio)
@@ -199,7 +226,7 @@ class WhisperTranscriber:
         if not self.multilingual:
             language = "en"
         elif language is None:
-            language, lang_prob = self.detect_language(encoder_output)
+            language, lang_prob = self.detect_language(encoder_output, session_languages)
 
         tokenizer = self._tokenizer_cls(
             self.model.hf_tokenizer, self.multilingual, task=self.options.task, language=language
