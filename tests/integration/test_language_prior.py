@@ -1,5 +1,5 @@
-"""Auto language: on a second of speech Whisper's guess can be wild; the session's languages
-wins when Whisper is unsure, and never overrides a confident guess."""
+"""Auto language: on a second of speech Whisper's guess can be wild; the languages the session
+already had win when Whisper is unsure, and never override a confident guess."""
 
 import numpy as np
 
