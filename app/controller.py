@@ -31,6 +31,7 @@ from engine.events import (
     Final,
     Finished,
     Partial,
+    SegmentDiscarded,
     SpeakerChanged,
     SpeechOutput,
     Stats,
@@ -40,16 +41,26 @@ from engine.session import Session
 
 log = logging.getLogger(__name__)
 
-STAGE_NAMES = {"asr": "ASR", "vad": "VAD", "nmt": "MT", "translation": "MT", "tts": "Speech",
-               "speech": "Speech", "speaker": "Speakers", "speakers": "Speakers"}
+STAGE_NAMES = {
+    "asr": "ASR",
+    "vad": "VAD",
+    "nmt": "MT",
+    "translation": "MT",
+    "tts": "Speech",
+    "speech": "Speech",
+    "speaker": "Speakers",
+    "speakers": "Speakers",
+}
 ERROR_TITLES = {
     "load": "The models could not be loaded",
     "audio": "Audio input problem",
     "capture": "Audio input problem",
     "engine": "Interpreting stopped",
 }
-EXPORT_FILTERS = "SubRip subtitles (*.srt);;WebVTT subtitles (*.vtt);;Plain text (*.txt);;" \
-                 "JSON transcript (*.json)"
+EXPORT_FILTERS = (
+    "SubRip subtitles (*.srt);;WebVTT subtitles (*.vtt);;Plain text (*.txt);;"
+    "JSON transcript (*.json)"
+)
 
 
 class AppController(QObject):
@@ -107,6 +118,7 @@ class AppController(QObject):
         w.state_changed.connect(self._on_state, queued)
         w.partial.connect(self._on_line_event, queued)
         w.final.connect(self._on_line_event, queued)
+        w.discarded.connect(self._on_discarded, queued)
         w.translation.connect(self._on_line_event, queued)
         w.speech.connect(self._on_speech, queued)
         w.speaker_changed.connect(self._on_speaker_changed, queued)
@@ -140,8 +152,9 @@ class AppController(QObject):
         win.speak_check.toggled.connect(self._on_speech_toggled)
         win.output_combo.activated.connect(lambda _i: self._on_output_chosen())
         win.volume.sliderReleased.connect(self._on_volume)
-        win.volume.valueChanged.connect(lambda _v: None if win.volume.isSliderDown()
-                                        else self._on_volume())
+        win.volume.valueChanged.connect(
+            lambda _v: None if win.volume.isSliderDown() else self._on_volume()
+        )
         win.subtitles.rename_requested.connect(self.rename_speaker)
         win.banner.action_button.clicked.connect(self.open_model_manager)
         self.overlay.geometry_changed.connect(self._on_overlay_geometry)
@@ -231,8 +244,9 @@ class AppController(QObject):
         elapsed = time.monotonic() - self._session_started_at if len(self.session) else 0.0
         self.session.begin_run(None if is_file else elapsed)
         self._run_started_at = time.monotonic()
-        ok = self.worker.start(self.settings.engine, spec,
-                               realtime=self.settings.ui.realtime_files or not is_file)
+        ok = self.worker.start(
+            self.settings.engine, spec, realtime=self.settings.ui.realtime_files or not is_file
+        )
         if ok:
             self.state = LOADING
             self._show_state(LOADING)
@@ -266,6 +280,14 @@ class AppController(QObject):
         self.window.source_lang.setEnabled(True)
 
     # ------------------------------------------------------------------ engine events
+    @Slot(object)
+    def _on_discarded(self, event: SegmentDiscarded) -> None:
+        """A partial line that never became final (a cough, our own echo) disappears."""
+        self.session.apply(event)
+        lines = self.session.lines()
+        self.window.subtitles.set_lines(lines)
+        self.overlay.set_lines(lines[-2:])
+
     @Slot(object)
     def _on_line_event(self, event: Partial | Final | Translation) -> None:
         line = self.session.apply(event)
@@ -301,8 +323,7 @@ class AppController(QObject):
 
     def _show_latency(self) -> None:
         parts = [f"{k} {v:.2f} s" for k, v in self._latency.items()]
-        self.window.latency_label.setText("Latency  " + " · ".join(parts) if parts
-                                          else "Latency —")
+        self.window.latency_label.setText("Latency  " + " · ".join(parts) if parts else "Latency —")
 
     @Slot(object)
     def _on_speaker_changed(self, event: SpeakerChanged) -> None:
@@ -318,9 +339,11 @@ class AppController(QObject):
         error = self.session.save_error
         if error is not None and error is not self._reported_save_error:
             self._reported_save_error = error
-            win.banner.show_message("The transcript cannot be saved",
-                                    f"Writing {self.session.path} failed: {error}. Interpreting "
-                                    "goes on; export the transcript to keep it.")
+            win.banner.show_message(
+                "The transcript cannot be saved",
+                f"Writing {self.session.path} failed: {error}. Interpreting "
+                "goes on; export the transcript to keep it.",
+            )
         if self.state == RUNNING:
             win.level.set_db(stats.input_level_db)
         backlog = f"Backlog  audio {stats.asr_backlog_s:.1f} s"
@@ -343,8 +366,10 @@ class AppController(QObject):
         self.last_error = error
         log.warning("engine error (%s, fatal=%s): %s", error.stage, error.fatal, error.message)
         title = ERROR_TITLES.get(error.stage) or (
-            "Interpreting stopped" if error.fatal else
-            f"Problem with {STAGE_NAMES.get(error.stage, error.stage)}")
+            "Interpreting stopped"
+            if error.fatal
+            else f"Problem with {STAGE_NAMES.get(error.stage, error.stage)}"
+        )
         banner = self.window.banner
         model_problem = error.stage == "load" or "model" in error.message.lower()
         banner.action_button.setText("Open model manager")
@@ -406,8 +431,7 @@ class AppController(QObject):
 
     def new_session(self) -> None:
         if self.running:
-            self.window.notify("Stop interpreting before starting a new "
-                                                "session.", 5000)
+            self.window.notify("Stop interpreting before starting a new session.", 5000)
             return
         self.session.close()
         self.session = Session.new_autosaved()
@@ -442,8 +466,9 @@ class AppController(QObject):
 
     def open_session_dialog(self) -> None:
         folder = paths.sessions_dir()
-        name, _ = QFileDialog.getOpenFileName(self.window, "Open a saved session", str(folder),
-                                              "Dragoman sessions (*.json)")
+        name, _ = QFileDialog.getOpenFileName(
+            self.window, "Open a saved session", str(folder), "Dragoman sessions (*.json)"
+        )
         if name:
             self.open_session(Path(name))
 
@@ -459,7 +484,8 @@ class AppController(QObject):
         folder = Path(self.settings.ui.export_dir or Path.home())
         stem = self.session.path.stem if self.session.path else "transcript"
         name, chosen = QFileDialog.getSaveFileName(
-            self.window, "Export transcript", str(folder / f"{stem}.srt"), EXPORT_FILTERS)
+            self.window, "Export transcript", str(folder / f"{stem}.srt"), EXPORT_FILTERS
+        )
         if not name:
             return
         path = Path(name)
@@ -475,8 +501,11 @@ class AppController(QObject):
 
     def choose_file_and_start(self) -> None:
         name, _ = QFileDialog.getOpenFileName(
-            self.window, "Interpret an audio file", str(Path.home()),
-            "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.opus);;All files (*)")
+            self.window,
+            "Interpret an audio file",
+            str(Path.home()),
+            "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.opus);;All files (*)",
+        )
         if name:
             if self.running:
                 self.stop()
@@ -546,7 +575,8 @@ class AppController(QObject):
             cfg,
             asr=dataclasses.replace(cfg.asr, language=self.window.source_lang.currentData()),
             translation=dataclasses.replace(
-                cfg.translation, target_lang=self.window.target_lang.currentData()),
+                cfg.translation, target_lang=self.window.target_lang.currentData()
+            ),
         )
         self.restart_if_running()
 
@@ -554,7 +584,8 @@ class AppController(QObject):
         self._schedule_save()
         cfg = self.settings.engine
         self.settings.engine = dataclasses.replace(
-            cfg, speech=dataclasses.replace(cfg.speech, enabled=on, play=on))
+            cfg, speech=dataclasses.replace(cfg.speech, enabled=on, play=on)
+        )
         self.restart_if_running()
 
     def _on_output_chosen(self) -> None:
@@ -563,7 +594,8 @@ class AppController(QObject):
         device = self.window.output_combo.currentData()
         if device != cfg.speech.output_device:
             self.settings.engine = dataclasses.replace(
-                cfg, speech=dataclasses.replace(cfg.speech, output_device=device))
+                cfg, speech=dataclasses.replace(cfg.speech, output_device=device)
+            )
             if cfg.speech.enabled:
                 self.restart_if_running()
 
@@ -574,10 +606,10 @@ class AppController(QObject):
         if abs(volume - cfg.speech.volume) < 1e-3:
             return
         self.settings.engine = dataclasses.replace(
-            cfg, speech=dataclasses.replace(cfg.speech, volume=volume))
+            cfg, speech=dataclasses.replace(cfg.speech, volume=volume)
+        )
         if not self.worker.set_volume(volume) and cfg.speech.enabled:
-            self.window.notify("The new volume applies from the next start.",
-                                                4000)
+            self.window.notify("The new volume applies from the next start.", 4000)
 
     def _zoom(self, step: int) -> None:
         self._schedule_save()
@@ -616,8 +648,9 @@ class AppController(QObject):
     def apply_settings(self, new: Settings) -> None:
         """Adopt edited settings: update the views, save, and restart a running engine if the
         engine configuration changed."""
-        engine_changed = new.engine != self.settings.engine or new.ui.source != \
-            self.settings.ui.source
+        engine_changed = (
+            new.engine != self.settings.engine or new.ui.source != self.settings.ui.source
+        )
         self.settings = new
         self._load_settings_into_views()
         self.overlay.set_font_size(new.ui.overlay_font_size)
@@ -647,10 +680,12 @@ class AppController(QObject):
 
     def _about(self) -> None:
         QMessageBox.about(
-            self.window, "About Dragoman",
+            self.window,
+            "About Dragoman",
             "<h3>Dragoman</h3><p>Offline live interpreter: live subtitles per speaker, "
             "translation and speech, running on this computer.</p>"
-            f"<p>Sessions are saved in<br><code>{paths.sessions_dir()}</code></p>")
+            f"<p>Sessions are saved in<br><code>{paths.sessions_dir()}</code></p>",
+        )
 
     # ------------------------------------------------------------------ helpers
     def _update_placeholder(self) -> None:
@@ -659,13 +694,15 @@ class AppController(QObject):
             f"<p style='font-size:18px; color:{theme.TEXT}'>Ready to interpret</p>"
             f"<p>Press <b>Start</b> (Ctrl+R) to listen to {what}.</p>"
             "<p>Each speaker gets a colour; click a name to rename it.<br>"
-            "Translations appear beneath the original text.</p>")
+            "Translations appear beneath the original text.</p>"
+        )
 
     def _session_text(self) -> str:
         if self.session.path is None:
             return ""
-        self.window.session_label.setToolTip(f"The transcript is saved as it grows in\n"
-                                             f"{self.session.path}")
+        self.window.session_label.setToolTip(
+            f"The transcript is saved as it grows in\n{self.session.path}"
+        )
         return "Autosave on"
 
     def _schedule_save(self) -> None:

@@ -98,6 +98,7 @@ def describe_input(spec: str) -> str:
         return spec.removeprefix("mic:")
     if spec.startswith("pulse:"):
         name = spec.removeprefix("pulse:")
-        return f"system audio ({name.removesuffix('.monitor')})" if name.endswith(
-            ".monitor") else name
+        return (
+            f"system audio ({name.removesuffix('.monitor')})" if name.endswith(".monitor") else name
+        )
     return Path(spec).name

@@ -166,9 +166,17 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file = bar.addMenu("&File")
-        for act in (self.act_start, self.act_open_file, None, self.act_new_session,
-                    self.act_open_session, self.act_export, self.act_sessions_folder, None,
-                    self.act_quit):
+        for act in (
+            self.act_start,
+            self.act_open_file,
+            None,
+            self.act_new_session,
+            self.act_open_session,
+            self.act_export,
+            self.act_sessions_folder,
+            None,
+            self.act_quit,
+        ):
             file.addSeparator() if act is None else file.addAction(act)
         view = bar.addMenu("&View")
         for act in self.mode_actions.values():
@@ -264,8 +272,9 @@ class MainWindow(QMainWindow):
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         second.addWidget(spacer)
         self.speak_check = QCheckBox("Speak")
-        self.speak_check.setToolTip("Speak the translation aloud (the original when there is no "
-                                    "translation)")
+        self.speak_check.setToolTip(
+            "Speak the translation aloud (the original when there is no translation)"
+        )
         self.speak_check.setAccessibleName("Speak the translation aloud")
         second.addWidget(self.speak_check)
         self.output_combo = QComboBox()
@@ -333,20 +342,25 @@ class MainWindow(QMainWindow):
     def set_running(self, state: str) -> None:
         """state: idle | loading | running | stopping."""
         running = state in ("loading", "running")
-        self.start_button.setText({"idle": "Start", "loading": "Stop", "running": "Stop",
-                                   "stopping": "Stopping…"}.get(state, "Start"))
+        self.start_button.setText(
+            {"idle": "Start", "loading": "Stop", "running": "Stop", "stopping": "Stopping…"}.get(
+                state, "Start"
+            )
+        )
         self.start_button.setProperty("running", "true" if running else "false")
         self.start_button.style().unpolish(self.start_button)
         self.start_button.style().polish(self.start_button)
         self.start_button.setEnabled(state != "stopping")
         self.act_start.setText("&Stop interpreting" if running else "&Start interpreting")
         self.act_start.setEnabled(state != "stopping")
-        self.state_label.setText({
-            "idle": "Ready",
-            "loading": "Loading models…",
-            "running": "● Listening",
-            "stopping": "Finishing the last sentence…",
-        }.get(state, state))
+        self.state_label.setText(
+            {
+                "idle": "Ready",
+                "loading": "Loading models…",
+                "running": "● Listening",
+                "stopping": "Finishing the last sentence…",
+            }.get(state, state)
+        )
         color = theme.OK if state == "running" else theme.TEXT_DIM
         self.state_label.setStyleSheet(f"color: {color};")
         if state != "running":

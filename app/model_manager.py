@@ -33,8 +33,14 @@ from engine.errors import DragomanError
 
 log = logging.getLogger(__name__)
 
-STAGE_LABELS = {"asr": "Speech recognition", "vad": "Voice detection", "nmt": "Translation",
-                "tts": "Voice", "speaker": "Speaker recognition", None: "Any"}
+STAGE_LABELS = {
+    "asr": "Speech recognition",
+    "vad": "Voice detection",
+    "nmt": "Translation",
+    "tts": "Voice",
+    "speaker": "Speaker recognition",
+    None: "Any",
+}
 STATE_LABELS = {
     "installed": "Installed",
     "packaged": "Built in (offline)",
@@ -69,8 +75,9 @@ class _Bridge(QObject):
 
 
 class ModelManagerDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None, *, allow_network: bool = False,
-                 store: Any = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, *, allow_network: bool = False, store: Any = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models")
         self.resize(1040, 560)
@@ -84,8 +91,10 @@ class ModelManagerDialog(QDialog):
         self._bridge.done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
         self._bridge.failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
 
-        intro = QLabel("Built-in models work offline out of the box. Larger or other-language "
-                       "models can be downloaded when you allow internet access.")
+        intro = QLabel(
+            "Built-in models work offline out of the box. Larger or other-language "
+            "models can be downloaded when you allow internet access."
+        )
         intro.setWordWrap(True)
         self.network = QCheckBox("Allow downloads from the internet")
         self.network.setAccessibleName("Allow downloads from the internet")
@@ -93,8 +102,9 @@ class ModelManagerDialog(QDialog):
         self.network.toggled.connect(lambda _on: self.refresh())
         self.table = QTableWidget(0, 6)
         self.table.setAccessibleName("Models")
-        self.table.setHorizontalHeaderLabels(["Model", "Used for", "Languages", "Size",
-                                              "Status", ""])
+        self.table.setHorizontalHeaderLabels(
+            ["Model", "Used for", "Languages", "Size", "Status", ""]
+        )
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -151,13 +161,13 @@ class ModelManagerDialog(QDialog):
         self.table.setRowCount(len(rows))
         for i, row in enumerate(rows):
             name = QTableWidgetItem(row.model_id)
-            name.setToolTip(f"{row.description}\nLicence: {row.licence}"
-                            + (f"\n{row.path}" if row.path else ""))
+            name.setToolTip(
+                f"{row.description}\nLicence: {row.licence}" + (f"\n{row.path}" if row.path else "")
+            )
             self.table.setItem(i, 0, name)
             self.table.setItem(i, 1, QTableWidgetItem(STAGE_LABELS.get(row.stage, row.stage)))
             self.table.setItem(i, 2, QTableWidgetItem(languages_text(tuple(row.languages))))
-            self.table.setItem(i, 3, QTableWidgetItem(human_size(row.size_bytes,
-                                                                 row.size_exact)))
+            self.table.setItem(i, 3, QTableWidgetItem(human_size(row.size_bytes, row.size_exact)))
             status = QTableWidgetItem(STATE_LABELS.get(row.state, row.state))
             if row.install_hint and row.state == "missing":
                 status.setToolTip(row.install_hint)
@@ -259,8 +269,9 @@ class ModelManagerDialog(QDialog):
         self._finish(f"{model_id} is installed.")
 
     def _on_failed(self, message: str, cancelled: bool) -> None:
-        self._finish("Download cancelled; it resumes where it stopped next time." if cancelled
-                     else message)
+        self._finish(
+            "Download cancelled; it resumes where it stopped next time." if cancelled else message
+        )
 
     def reject(self) -> None:
         self.cancel_download()

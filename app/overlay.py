@@ -33,8 +33,14 @@ class CaptionOverlay(QWidget):
     click_through_changed = Signal(bool)
     visibility_changed = Signal(bool)
 
-    def __init__(self, colors: theme.SpeakerColors, *, font_size: int = 22,
-                 opacity: float = 0.8, click_through: bool = False) -> None:
+    def __init__(
+        self,
+        colors: theme.SpeakerColors,
+        *,
+        font_size: int = 22,
+        opacity: float = 0.8,
+        click_through: bool = False,
+    ) -> None:
         super().__init__(None)
         self.setObjectName("captionOverlay")
         self.setWindowTitle("Dragoman captions")
@@ -126,8 +132,12 @@ class CaptionOverlay(QWidget):
             return
         area = screen.availableGeometry()
         w = min(DEFAULT_SIZE[0], area.width() - 40)
-        self.setGeometry(area.x() + (area.width() - w) // 2,
-                         area.y() + area.height() - DEFAULT_SIZE[1] - 60, w, DEFAULT_SIZE[1])
+        self.setGeometry(
+            area.x() + (area.width() - w) // 2,
+            area.y() + area.height() - DEFAULT_SIZE[1] - 60,
+            w,
+            DEFAULT_SIZE[1],
+        )
 
     def _line_text(self, line: SessionLine) -> str:
         if self.mode == "original" or not line.translation:

@@ -44,6 +44,9 @@ def guard_none_refcount() -> bool:
 
     ctypes.c_ssize_t.from_address(id(None)).value += _EXTRA_REFS
     _guarded = True
-    log.warning("PySide6 %s drops a reference to None on every void call; guarded. "
-                "Install PySide6-Essentials<6.12 for a clean fix.", PySide6.__version__)
+    log.warning(
+        "PySide6 %s drops a reference to None on every void call; guarded. "
+        "Install PySide6-Essentials<6.12 for a clean fix.",
+        PySide6.__version__,
+    )
     return True

@@ -29,13 +29,21 @@ from app import devices
 from app.languages import sorted_languages
 from app.settings import Settings
 
-ASR_MODELS = (("Whisper base, multilingual (offline default)", "default"),
-              ("Whisper tiny, English only (fastest)", "whisper-tiny.en"))
-TRANSLATION_BACKENDS = (("M2M100 on this computer", "m2m100"), ("NLLB on this computer", "nllb"),
-                        ("Whisper (into English only)", "whisper"),
-                        ("Translation service (HTTP)", "remote"))
-ECHO_GUARDS = (("Ignore the microphone while speaking", "mute-capture"),
-               ("Drop what matches the played speech", "correlate"), ("Off", "off"))
+ASR_MODELS = (
+    ("Whisper base, multilingual (offline default)", "default"),
+    ("Whisper tiny, English only (fastest)", "whisper-tiny.en"),
+)
+TRANSLATION_BACKENDS = (
+    ("M2M100 on this computer", "m2m100"),
+    ("NLLB on this computer", "nllb"),
+    ("Whisper (into English only)", "whisper"),
+    ("Translation service (HTTP)", "remote"),
+)
+ECHO_GUARDS = (
+    ("Ignore the microphone while speaking", "mute-capture"),
+    ("Drop what matches the played speech", "correlate"),
+    ("Off", "off"),
+)
 
 
 def installed_models(stage: str) -> list[tuple[str, str]]:
@@ -46,12 +54,16 @@ def installed_models(stage: str) -> list[tuple[str, str]]:
         rows = ModelStore(offline=True).statuses()
     except Exception:  # the list is a convenience; typing an id or folder always works
         return []
-    return [(f"{r.model_id} — {r.description}" if r.description else r.model_id, r.model_id)
-            for r in rows if r.stage == stage and r.state in ("installed", "packaged")]
+    return [
+        (f"{r.model_id} — {r.description}" if r.description else r.model_id, r.model_id)
+        for r in rows
+        if r.stage == stage and r.state in ("installed", "packaged")
+    ]
 
 
-def _combo(items: Sequence[tuple[str, object]], value: object,
-           name: str, *, editable: bool = False) -> QComboBox:
+def _combo(
+    items: Sequence[tuple[str, object]], value: object, name: str, *, editable: bool = False
+) -> QComboBox:
     combo = QComboBox()
     combo.setAccessibleName(name)
     combo.setEditable(editable)
@@ -76,8 +88,16 @@ def _opt_str(value: object) -> str | None:
     return str(value) if value else None
 
 
-def _spin(value: float, lo: float, hi: float, step: float, name: str, *, decimals: int = 2,
-          suffix: str = "") -> QDoubleSpinBox:
+def _spin(
+    value: float,
+    lo: float,
+    hi: float,
+    step: float,
+    name: str,
+    *,
+    decimals: int = 2,
+    suffix: str = "",
+) -> QDoubleSpinBox:
     box = QDoubleSpinBox()
     box.setAccessibleName(name)
     box.setRange(lo, hi)
@@ -138,11 +158,13 @@ class SettingsDialog(QDialog):
             inputs.append((devices.describe_input(ui.source), ui.source))
         self.input = _combo(inputs, ui.source, "Audio input")
         form.addRow("Audio input", self.input)
-        self.source_lang = _combo([("Detect automatically", None), *langs], cfg.asr.language,
-                                  "Spoken language")
+        self.source_lang = _combo(
+            [("Detect automatically", None), *langs], cfg.asr.language, "Spoken language"
+        )
         form.addRow("Spoken language", self.source_lang)
-        self.target_lang = _combo([("No translation", None), *langs],
-                                  cfg.translation.target_lang, "Translate into")
+        self.target_lang = _combo(
+            [("No translation", None), *langs], cfg.translation.target_lang, "Translate into"
+        )
         form.addRow("Translate into", self.target_lang)
         self.realtime = _check("Play audio files at real-time pace", ui.realtime_files)
         form.addRow("", self.realtime)
@@ -150,88 +172,126 @@ class SettingsDialog(QDialog):
         form.addRow("", self.network)
 
         form = _form(tabs, "Recognition")
-        asr_items = list(ASR_MODELS) + [m for m in installed_models("asr")
-                                        if m[1] not in ("whisper-base", "whisper-tiny.en")]
-        self.asr_model = _combo(asr_items, cfg.asr.model, "Speech recognition model",
-                                editable=True)
-        self.asr_model.setToolTip("A model from the list, a model id, or a folder with a "
-                                  "faster-whisper model")
+        asr_items = list(ASR_MODELS) + [
+            m for m in installed_models("asr") if m[1] not in ("whisper-base", "whisper-tiny.en")
+        ]
+        self.asr_model = _combo(asr_items, cfg.asr.model, "Speech recognition model", editable=True)
+        self.asr_model.setToolTip(
+            "A model from the list, a model id, or a folder with a faster-whisper model"
+        )
         form.addRow("Model", self.asr_model)
-        self.task = _combo((("Transcribe (keep the spoken language)", "transcribe"),
-                            ("Translate to English with Whisper", "translate")), cfg.asr.task,
-                           "Recognition task")
+        self.task = _combo(
+            (
+                ("Transcribe (keep the spoken language)", "transcribe"),
+                ("Translate to English with Whisper", "translate"),
+            ),
+            cfg.asr.task,
+            "Recognition task",
+        )
         form.addRow("Task", self.task)
         self.threads = _ispin(cfg.asr.cpu_threads, 1, 32, "Recognition CPU threads")
         form.addRow("CPU threads", self.threads)
         self.beam = _ispin(cfg.asr.beam_size, 1, 10, "Recognition beam size")
         form.addRow("Beam size", self.beam)
-        self.partials = _check("Show words while a sentence is still being spoken",
-                               cfg.asr.partials)
+        self.partials = _check(
+            "Show words while a sentence is still being spoken", cfg.asr.partials
+        )
         form.addRow("", self.partials)
-        self.partial_interval = _spin(cfg.asr.partial_interval_s, 0.2, 5.0, 0.1,
-                                      "Partial update interval", suffix=" s")
+        self.partial_interval = _spin(
+            cfg.asr.partial_interval_s, 0.2, 5.0, 0.1, "Partial update interval", suffix=" s"
+        )
         form.addRow("Update every", self.partial_interval)
         self.vad_threshold = _spin(cfg.vad.threshold, 0.05, 0.95, 0.05, "Speech threshold")
         form.addRow("Speech threshold", self.vad_threshold)
-        self.min_silence = _ispin(cfg.vad.min_silence_ms, 50, 5000, "Pause that ends a sentence",
-                                  suffix=" ms")
+        self.min_silence = _ispin(
+            cfg.vad.min_silence_ms, 50, 5000, "Pause that ends a sentence", suffix=" ms"
+        )
         form.addRow("Pause ending a sentence", self.min_silence)
-        self.max_segment = _spin(cfg.vad.max_segment_s, 3.0, 60.0, 1.0, "Longest sentence",
-                                 decimals=0, suffix=" s")
+        self.max_segment = _spin(
+            cfg.vad.max_segment_s, 3.0, 60.0, 1.0, "Longest sentence", decimals=0, suffix=" s"
+        )
         form.addRow("Longest sentence", self.max_segment)
 
         form = _form(tabs, "Translation")
-        self.tr_backend = _combo(TRANSLATION_BACKENDS, cfg.translation.backend,
-                                 "Translation engine")
+        self.tr_backend = _combo(
+            TRANSLATION_BACKENDS, cfg.translation.backend, "Translation engine"
+        )
         form.addRow("Engine", self.tr_backend)
-        self.tr_model = _combo([("Default model of the engine", None),
-                                *installed_models("nmt")], cfg.translation.model,
-                               "Translation model", editable=True)
+        self.tr_model = _combo(
+            [("Default model of the engine", None), *installed_models("nmt")],
+            cfg.translation.model,
+            "Translation model",
+            editable=True,
+        )
         form.addRow("Model", self.tr_model)
         self.tr_url = _line(cfg.translation.remote_url, "Translation service URL")
         form.addRow("Service URL", self.tr_url)
-        self.tr_timeout = _spin(cfg.translation.remote_timeout_s, 0.5, 60, 0.5,
-                                "Translation service timeout", decimals=1, suffix=" s")
+        self.tr_timeout = _spin(
+            cfg.translation.remote_timeout_s,
+            0.5,
+            60,
+            0.5,
+            "Translation service timeout",
+            decimals=1,
+            suffix=" s",
+        )
         form.addRow("Service timeout", self.tr_timeout)
 
         form = _form(tabs, "Speech")
-        self.speech_on = _check("Speak the translation aloud",
-                                cfg.speech.enabled and cfg.speech.play)
+        self.speech_on = _check(
+            "Speak the translation aloud", cfg.speech.enabled and cfg.speech.play
+        )
         form.addRow("", self.speech_on)
-        self.voice = _combo([("Default voice of the language", None), *installed_models("tts")],
-                            cfg.speech.voice, "Voice", editable=True)
+        self.voice = _combo(
+            [("Default voice of the language", None), *installed_models("tts")],
+            cfg.speech.voice,
+            "Voice",
+            editable=True,
+        )
         form.addRow("Voice", self.voice)
-        self.speed = _spin(1.0 / max(cfg.speech.length_scale, 0.1), 0.5, 2.0, 0.05,
-                           "Speaking speed", suffix="×")
+        self.speed = _spin(
+            1.0 / max(cfg.speech.length_scale, 0.1), 0.5, 2.0, 0.05, "Speaking speed", suffix="×"
+        )
         form.addRow("Speed", self.speed)
-        self.per_speaker = _check("A different voice for each speaker",
-                                  cfg.speech.per_speaker_voices)
+        self.per_speaker = _check(
+            "A different voice for each speaker", cfg.speech.per_speaker_voices
+        )
         form.addRow("", self.per_speaker)
         self.echo = _combo(ECHO_GUARDS, cfg.speech.echo_guard, "Echo guard")
         form.addRow("Echo guard", self.echo)
-        self.max_lag = _spin(cfg.speech.max_lag_s, 1.0, 60.0, 1.0, "Longest speech delay",
-                             decimals=0, suffix=" s")
+        self.max_lag = _spin(
+            cfg.speech.max_lag_s, 1.0, 60.0, 1.0, "Longest speech delay", decimals=0, suffix=" s"
+        )
         form.addRow("Skip speech older than", self.max_lag)
-        self.tts_backend = _combo((("Piper on this computer", "local"),
-                                   ("Speech service (HTTP)", "remote")), cfg.speech.backend,
-                                  "Speech engine")
+        self.tts_backend = _combo(
+            (("Piper on this computer", "local"), ("Speech service (HTTP)", "remote")),
+            cfg.speech.backend,
+            "Speech engine",
+        )
         form.addRow("Engine", self.tts_backend)
         self.tts_url = _line(cfg.speech.remote_url, "Speech service URL")
         form.addRow("Service URL", self.tts_url)
 
         form = _form(tabs, "Speakers")
-        self.spk_mode = _combo((("Tell speakers apart", "auto"), ("Off", "off")),
-                               cfg.speakers.mode, "Speaker identification")
+        self.spk_mode = _combo(
+            (("Tell speakers apart", "auto"), ("Off", "off")),
+            cfg.speakers.mode,
+            "Speaker identification",
+        )
         form.addRow("Speakers", self.spk_mode)
-        self.spk_backend = _combo((("On this computer", "local"),
-                                   ("Embedding service (HTTP)", "remote")),
-                                  cfg.speakers.backend, "Speaker engine")
+        self.spk_backend = _combo(
+            (("On this computer", "local"), ("Embedding service (HTTP)", "remote")),
+            cfg.speakers.backend,
+            "Speaker engine",
+        )
         form.addRow("Engine", self.spk_backend)
-        self.spk_match = _spin(cfg.speakers.match_threshold, 0.3, 0.99, 0.01,
-                               "Known speaker similarity")
+        self.spk_match = _spin(
+            cfg.speakers.match_threshold, 0.3, 0.99, 0.01, "Known speaker similarity"
+        )
         form.addRow("Known speaker similarity", self.spk_match)
-        self.spk_new = _spin(cfg.speakers.new_speaker_threshold, 0.2, 0.99, 0.01,
-                             "New speaker below")
+        self.spk_new = _spin(
+            cfg.speakers.new_speaker_threshold, 0.2, 0.99, 0.01, "New speaker below"
+        )
         form.addRow("New speaker below", self.spk_new)
         self.spk_url = _line(cfg.speakers.remote_url, "Speaker service URL")
         form.addRow("Service URL", self.spk_url)
@@ -241,18 +301,21 @@ class SettingsDialog(QDialog):
         form.addRow("Transcript text size", self.sub_font)
         self.ov_font = _ispin(ui.overlay_font_size, 10, 72, "Overlay text size", suffix=" px")
         form.addRow("Overlay text size", self.ov_font)
-        self.ov_opacity = _ispin(round(ui.overlay_opacity * 100), 30, 100,
-                                 "Overlay background opacity", suffix=" %")
+        self.ov_opacity = _ispin(
+            round(ui.overlay_opacity * 100), 30, 100, "Overlay background opacity", suffix=" %"
+        )
         form.addRow("Overlay background", self.ov_opacity)
         self.ov_through = _check("Clicks pass through the overlay", ui.overlay_click_through)
         form.addRow("", self.ov_through)
-        hint = QLabel("Drag the overlay to move it and its corner to resize it; "
-                      "right-click it for more.")
+        hint = QLabel(
+            "Drag the overlay to move it and its corner to resize it; right-click it for more."
+        )
         hint.setWordWrap(True)
         form.addRow("", hint)
 
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
@@ -266,31 +329,50 @@ class SettingsDialog(QDialog):
         speech_on = self.speech_on.isChecked()
         s.engine = rep(
             cfg,
-            asr=rep(cfg.asr, language=self.source_lang.currentData(),
-                    model=str(_combo_value(self.asr_model) or "default"),
-                    task=self.task.currentData(), cpu_threads=self.threads.value(),
-                    beam_size=self.beam.value(), partials=self.partials.isChecked(),
-                    partial_interval_s=self.partial_interval.value()),
-            vad=rep(cfg.vad, threshold=self.vad_threshold.value(),
-                    min_silence_ms=self.min_silence.value(),
-                    max_segment_s=self.max_segment.value()),
-            translation=rep(cfg.translation, target_lang=self.target_lang.currentData(),
-                            backend=self.tr_backend.currentData(),
-                            model=_opt_str(_combo_value(self.tr_model)),
-                            remote_url=self.tr_url.text().strip() or cfg.translation.remote_url,
-                            remote_timeout_s=self.tr_timeout.value()),
-            speech=rep(cfg.speech, enabled=speech_on, play=speech_on,
-                       voice=_opt_str(_combo_value(self.voice)),
-                       length_scale=round(1.0 / self.speed.value(), 3),
-                       per_speaker_voices=self.per_speaker.isChecked(),
-                       echo_guard=self.echo.currentData(), max_lag_s=self.max_lag.value(),
-                       backend=self.tts_backend.currentData(),
-                       remote_url=self.tts_url.text().strip() or cfg.speech.remote_url),
-            speakers=rep(cfg.speakers, mode=self.spk_mode.currentData(),
-                         backend=self.spk_backend.currentData(),
-                         match_threshold=self.spk_match.value(),
-                         new_speaker_threshold=self.spk_new.value(),
-                         remote_url=self.spk_url.text().strip() or cfg.speakers.remote_url),
+            asr=rep(
+                cfg.asr,
+                language=self.source_lang.currentData(),
+                model=str(_combo_value(self.asr_model) or "default"),
+                task=self.task.currentData(),
+                cpu_threads=self.threads.value(),
+                beam_size=self.beam.value(),
+                partials=self.partials.isChecked(),
+                partial_interval_s=self.partial_interval.value(),
+            ),
+            vad=rep(
+                cfg.vad,
+                threshold=self.vad_threshold.value(),
+                min_silence_ms=self.min_silence.value(),
+                max_segment_s=self.max_segment.value(),
+            ),
+            translation=rep(
+                cfg.translation,
+                target_lang=self.target_lang.currentData(),
+                backend=self.tr_backend.currentData(),
+                model=_opt_str(_combo_value(self.tr_model)),
+                remote_url=self.tr_url.text().strip() or cfg.translation.remote_url,
+                remote_timeout_s=self.tr_timeout.value(),
+            ),
+            speech=rep(
+                cfg.speech,
+                enabled=speech_on,
+                play=speech_on,
+                voice=_opt_str(_combo_value(self.voice)),
+                length_scale=round(1.0 / self.speed.value(), 3),
+                per_speaker_voices=self.per_speaker.isChecked(),
+                echo_guard=self.echo.currentData(),
+                max_lag_s=self.max_lag.value(),
+                backend=self.tts_backend.currentData(),
+                remote_url=self.tts_url.text().strip() or cfg.speech.remote_url,
+            ),
+            speakers=rep(
+                cfg.speakers,
+                mode=self.spk_mode.currentData(),
+                backend=self.spk_backend.currentData(),
+                match_threshold=self.spk_match.value(),
+                new_speaker_threshold=self.spk_new.value(),
+                remote_url=self.spk_url.text().strip() or cfg.speakers.remote_url,
+            ),
         )
         ui = s.ui
         ui.source = str(self.input.currentData() or ui.source)

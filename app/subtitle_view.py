@@ -199,7 +199,8 @@ class LineDelegate(QStyledItemDelegate):
         original.setPixelSize(self.view.font_px)
         translation = QFont(base)
         translation.setPixelSize(
-            self.view.font_px if self.view.mode == "translation" else max(self.view.font_px - 1, 9))
+            self.view.font_px if self.view.mode == "translation" else max(self.view.font_px - 1, 9)
+        )
         header = QFont(base)
         header.setPixelSize(max(self.view.font_px - 3, 11))
         header.setBold(True)
@@ -213,8 +214,7 @@ class LineDelegate(QStyledItemDelegate):
         show_orig = bool(line.text) and (mode in ("original", "both") or not line.translation)
         return show_orig, show_tr
 
-    def layout(self, line: SessionLine, header: bool, width: int, top: int = 0
-               ) -> dict[str, QRect]:
+    def layout(self, line: SessionLine, header: bool, width: int, top: int = 0) -> dict[str, QRect]:
         """Rectangles of the row's parts for a row `width` wide starting at y = `top`."""
         original_font, tr_font, header_font, _small = self.fonts()
         text_w = max(width - TEXT_X - RIGHT, 80)
@@ -228,13 +228,19 @@ class LineDelegate(QStyledItemDelegate):
         show_orig, show_tr = self.parts(line)
         flags = int(Qt.TextFlag.TextWordWrap)
         if show_orig:
-            h = QFontMetrics(original_font).boundingRect(QRect(0, 0, text_w, 100000), flags,
-                                                         line.text).height()
+            h = (
+                QFontMetrics(original_font)
+                .boundingRect(QRect(0, 0, text_w, 100000), flags, line.text)
+                .height()
+            )
             rects["original"] = QRect(TEXT_X, y, text_w, h)
             y += h + GAP
         if show_tr:
-            h = QFontMetrics(tr_font).boundingRect(QRect(0, 0, text_w, 100000), flags,
-                                                   line.translation or "").height()
+            h = (
+                QFontMetrics(tr_font)
+                .boundingRect(QRect(0, 0, text_w, 100000), flags, line.translation or "")
+                .height()
+            )
             rects["translation"] = QRect(TEXT_X, y, text_w, h)
             y += h + GAP
         rects["row"] = QRect(0, top, width, y - GAP + PAD_Y - top)
@@ -259,7 +265,6 @@ class LineDelegate(QStyledItemDelegate):
         height = self.layout(line, header, width)["row"].height()
         self._cache[key] = (line, header, height)
         return height
-
 
     def clear_cache(self) -> None:
         self._cache.clear()
@@ -287,27 +292,37 @@ class LineDelegate(QStyledItemDelegate):
         painter.setFont(small)
         painter.setPen(QColor(theme.TEXT_DIM))
         first_text = rects.get("speaker") or rects.get("original") or rects["row"]
-        painter.drawText(QRect(0, first_text.top(), GUTTER - 4, QFontMetrics(small).height()),
-                         int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-                         _clock(line.start))
+        painter.drawText(
+            QRect(0, first_text.top(), GUTTER - 4, QFontMetrics(small).height()),
+            int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+            _clock(line.start),
+        )
         # speaker bar
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(color))
-        painter.drawRoundedRect(QRect(BAR_X, rect.top() + PAD_Y - 1, BAR_W,
-                                      rect.height() - 2 * PAD_Y + 2), 2, 2)
+        painter.drawRoundedRect(
+            QRect(BAR_X, rect.top() + PAD_Y - 1, BAR_W, rect.height() - 2 * PAD_Y + 2), 2, 2
+        )
         # header: speaker name (+ live pill)
         if "speaker" in rects:
             name = rects["speaker"]
             painter.setFont(header_font)
             painter.setPen(QColor(color))
-            painter.drawText(name, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                             speaker_name(line))
+            painter.drawText(
+                name,
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                speaker_name(line),
+            )
             if self.view.hover_speaker == line.segment_id:
                 painter.drawLine(name.left(), name.bottom(), name.right() - 4, name.bottom())
             if not line.final:
                 fm = QFontMetrics(small)
-                pill = QRect(name.right() + 10, name.top() + (name.height() - fm.height()) // 2,
-                             fm.horizontalAdvance("live") + 14, fm.height())
+                pill = QRect(
+                    name.right() + 10,
+                    name.top() + (name.height() - fm.height()) // 2,
+                    fm.horizontalAdvance("live") + 14,
+                    fm.height(),
+                )
                 painter.setPen(QColor("#3a3f48"))
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawRoundedRect(pill, pill.height() / 2, pill.height() / 2)
@@ -365,8 +380,9 @@ class SubtitleView(QListView):
         self.placeholder = QLabel(self.viewport())
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
-        self.placeholder.setStyleSheet(f"color: {theme.TEXT_DIM}; font-size: 15px;"
-                                       "background: transparent;")
+        self.placeholder.setStyleSheet(
+            f"color: {theme.TEXT_DIM}; font-size: 15px;background: transparent;"
+        )
         self.placeholder.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         bar = self.verticalScrollBar()
         bar.rangeChanged.connect(self._on_range)
@@ -391,8 +407,11 @@ class SubtitleView(QListView):
         rows_before = self.model_.rowCount()
         row = self.model_.upsert(line)
         self.placeholder.setVisible(False)
-        if self.model_.rowCount() != rows_before or row != old_row or \
-                self.delegate.height_of(row) != old_height:
+        if (
+            self.model_.rowCount() != rows_before
+            or row != old_row
+            or self.delegate.height_of(row) != old_height
+        ):
             self._relayout.start()  # a row appeared or changed height
         else:
             self.viewport().update(self.visualRect(self.model_.index(row)))
@@ -436,9 +455,17 @@ class SubtitleView(QListView):
             return None
         line = self.model_.line_at(row)
         show_orig, show_tr = self.delegate.parts(line)
-        return RowState(speaker_name(line), speaker_color(self.colors, line),
-                        self.model_.header_visible(row), line.text, show_orig,
-                        line.translation or "", show_tr, not line.final, not line.final)
+        return RowState(
+            speaker_name(line),
+            speaker_color(self.colors, line),
+            self.model_.header_visible(row),
+            line.text,
+            show_orig,
+            line.translation or "",
+            show_tr,
+            not line.final,
+            not line.final,
+        )
 
     def speaker_rect(self, segment_id: int) -> QRect | None:
         """Where the speaker name of this row is painted (viewport coordinates)."""
@@ -448,8 +475,9 @@ class SubtitleView(QListView):
         index = self.model_.index(row)
         rect = self.visualRect(index)
         line = self.model_.line_at(row)
-        parts = self.delegate.layout(line, self.model_.header_visible(row), rect.width(),
-                                     rect.top())
+        parts = self.delegate.layout(
+            line, self.model_.header_visible(row), rect.width(), rect.top()
+        )
         return parts.get("speaker")
 
     def begin_rename(self, segment_id: int) -> bool:
@@ -462,8 +490,9 @@ class SubtitleView(QListView):
             return False  # no speaker yet to rename
         self._edit_for = (segment_id, line.speaker)
         self.editor.setText(line.speaker or "")
-        self.editor.setGeometry(rect.left() - 4, rect.top() - 3, max(rect.width() + 60, 160),
-                                rect.height() + 6)
+        self.editor.setGeometry(
+            rect.left() - 4, rect.top() - 3, max(rect.width() + 60, 160), rect.height() + 6
+        )
         self.editor.show()
         self.editor.setFocus(Qt.FocusReason.MouseFocusReason)
         self.editor.selectAll()
@@ -485,8 +514,12 @@ class SubtitleView(QListView):
         self.setFocus()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
-        if (obj is self.editor and event.type() == QEvent.Type.KeyPress
-                and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape):
+        if (
+            obj is self.editor
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+        ):
             self._end_rename()
             return True
         return super().eventFilter(obj, event)
@@ -511,8 +544,9 @@ class SubtitleView(QListView):
         sid = self._speaker_hit(event.position().toPoint())
         if sid != self.hover_speaker:
             self.hover_speaker = sid
-            self.viewport().setCursor(Qt.CursorShape.PointingHandCursor if sid is not None
-                                      else Qt.CursorShape.ArrowCursor)
+            self.viewport().setCursor(
+                Qt.CursorShape.PointingHandCursor if sid is not None else Qt.CursorShape.ArrowCursor
+            )
             self.setToolTip("Click to rename this speaker" if sid is not None else "")
             self.viewport().update()
         super().mouseMoveEvent(event)

@@ -94,8 +94,11 @@ def apply_theme(app: QApplication) -> None:
     }
     for role, color in roles.items():
         pal.setColor(role, QColor(color))
-    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
-                 QPalette.ColorRole.WindowText):
+    for role in (
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+        QPalette.ColorRole.WindowText,
+    ):
         pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6b7079"))
     app.setPalette(pal)
     font = QFont(app.font())

@@ -70,6 +70,8 @@ class TrayController(QObject):
             self.icon.showMessage(title, message, QSystemTrayIcon.MessageIcon.Warning, 6000)
 
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
-        if reason in (QSystemTrayIcon.ActivationReason.Trigger,
-                      QSystemTrayIcon.ActivationReason.DoubleClick):
+        if reason in (
+            QSystemTrayIcon.ActivationReason.Trigger,
+            QSystemTrayIcon.ActivationReason.DoubleClick,
+        ):
             self.show_window_requested.emit()

@@ -24,6 +24,7 @@ from engine.events import (
     Final,
     Finished,
     Partial,
+    SegmentDiscarded,
     SpeakerChanged,
     SpeechOutput,
     SpeechStarted,
@@ -59,6 +60,7 @@ class EngineWorker(QObject):
     state_changed = Signal(str)  # IDLE | LOADING | RUNNING | STOPPING
     speech_started = Signal(SpeechStarted)
     partial = Signal(Partial)
+    discarded = Signal(SegmentDiscarded)  # a partial line to withdraw
     final = Signal(Final)
     translation = Signal(Translation)
     speech = Signal(SpeechOutput)
@@ -265,6 +267,7 @@ class EngineWorker(QObject):
             "stats": self.stats,
             "error": self.error,
             "finished": self.finished,
+            "discarded": self.discarded,
         }.get(kind)
         if signal is None:
             log.debug("ignoring unknown engine event %r", event)

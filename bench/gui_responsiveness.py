@@ -40,8 +40,10 @@ class Probe:
     def report(self, label: str) -> None:
         d = sorted(self.delays) or [0.0]
         p99 = d[min(len(d) - 1, int(len(d) * 0.99))]
-        print(f"{label:<28} max {d[-1] * 1000:6.0f} ms   p99 {p99 * 1000:5.0f} ms   "
-              f"median {statistics.median(d) * 1000:4.1f} ms   ({len(d)} ticks)")
+        print(
+            f"{label:<28} max {d[-1] * 1000:6.0f} ms   p99 {p99 * 1000:5.0f} ms   "
+            f"median {statistics.median(d) * 1000:4.1f} ms   ({len(d)} ticks)"
+        )
 
 
 def wait(app, predicate, timeout: float) -> None:  # noqa: ANN001
@@ -94,20 +96,33 @@ def main() -> int:
 
     view = c.window.subtitles
     for i in range(args.lines):
-        view.upsert(SessionLine(10_000 + i, 100.0 + i * 3, 102.0 + i * 3,
-                                f"sentence {i} of a long meeting, long enough to wrap once at "
-                                "this width of the window", f"S{i % 4}", "en", True,
-                                f"frase {i} de una reunión larga", "es"))
+        view.upsert(
+            SessionLine(
+                10_000 + i,
+                100.0 + i * 3,
+                102.0 + i * 3,
+                f"sentence {i} of a long meeting, long enough to wrap once at "
+                "this width of the window",
+                f"S{i % 4}",
+                "en",
+                True,
+                f"frase {i} de una reunión larga",
+                "es",
+            )
+        )
     app.processEvents()
     costs = []
     for k in range(30):
         t = time.perf_counter()
-        view.upsert(SessionLine(99_999, 1e6, 1e6 + 2, "growing partial " * (k // 3 + 1), "S1",
-                                "en", False))
+        view.upsert(
+            SessionLine(99_999, 1e6, 1e6 + 2, "growing partial " * (k // 3 + 1), "S1", "en", False)
+        )
         app.processEvents()
         costs.append(time.perf_counter() - t)
-    print(f"partial update with {view.row_count()} lines: median "
-          f"{statistics.median(costs) * 1000:.1f} ms, max {max(costs) * 1000:.1f} ms")
+    print(
+        f"partial update with {view.row_count()} lines: median "
+        f"{statistics.median(costs) * 1000:.1f} ms, max {max(costs) * 1000:.1f} ms"
+    )
     c.shutdown()
     return 0
 

@@ -31,6 +31,7 @@ from engine.events import (
     Final,
     Finished,
     Partial,
+    SegmentDiscarded,
     SpeechOutput,
     Translation,
     event_to_dict,
@@ -96,10 +97,10 @@ class CliSink:
     def _handle(self, event: Any) -> None:
         from engine.subtitles import Cue
 
-        if isinstance(event, Partial):
+        if isinstance(event, Partial | SegmentDiscarded):
             if self.jsonl:
                 self.jsonl.write(self._record(event))
-            if self.show_partials and not self.quiet:
+            if isinstance(event, Partial) and self.show_partials and not self.quiet:
                 print(f"  … {event.text}", file=sys.stderr, flush=True)
         elif isinstance(event, Final):
             self.finals += 1

@@ -80,6 +80,16 @@ class Final:
 
 
 @dataclass(frozen=True, slots=True)
+class SegmentDiscarded:
+    """A segment that showed partials ended without a final (too short, or its text was
+    rejected as non-speech / hallucination / our own echo): withdraw its partial line."""
+
+    segment_id: int
+    reason: str
+    type: str = field(default="discarded", init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Translation:
     """The translation of one final segment (emitted after its `Final`, in segment order)."""
 
@@ -160,6 +170,7 @@ Event = (
     SpeechStarted
     | Partial
     | Final
+    | SegmentDiscarded
     | Translation
     | SpeechOutput
     | SpeakerChanged

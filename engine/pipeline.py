@@ -40,6 +40,7 @@ from engine.events import (
     Final,
     Finished,
     Partial,
+    SegmentDiscarded,
     SpeakerChanged,
     SpeechStarted,
     StageTimes,
@@ -181,7 +182,7 @@ class _Recogniser(threading.Thread):
     def _handle(self, job: _Job) -> None:
         state = self.segments.setdefault(job.segment_id, _SegmentState())
         if job.kind == "drop":
-            self.segments.pop(job.segment_id, None)
+            self._discard(job.segment_id, "too short to be speech")
             return
         if job.kind == "final":
             self._finalize(job, state)
@@ -209,12 +210,19 @@ class _Recogniser(threading.Thread):
             )
         )
 
+    def _discard(self, segment_id: int, reason: str) -> None:
+        """Forget a segment that yields no final; withdraw its partial line if one was shown."""
+        state = self.segments.pop(segment_id, None)
+        if state is not None and state.partial_emitted:
+            self.p._emit(SegmentDiscarded(segment_id, reason))
+
     def _finalize(self, job: _Job, state: _SegmentState) -> None:
         guard = self.p.echo_guard
         if guard is not None and guard.should_drop_segment(
             job.audio, job.start_at, job.speech_end_at
         ):
             log.info("segment %d dropped: it is our own speech (echo)", job.segment_id)
+            self._discard(job.segment_id, "our own speech (echo)")
             return
         spec = state.speculative
         if spec is not None and spec.length == job.reuse_length:
@@ -232,6 +240,7 @@ class _Recogniser(threading.Thread):
         words = state.agreement.finalize(units)
         text = join_units(words, hyp.lang).strip()
         if not text:
+            self._discard(job.segment_id, hyp.rejected or "no words")
             return
         speaker = None
         speaker_done = None

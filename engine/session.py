@@ -21,7 +21,7 @@ from typing import Any
 
 from engine import paths
 from engine.errors import ConfigError, InputError
-from engine.events import Final, Partial, SpeakerChanged, Translation
+from engine.events import Final, Partial, SegmentDiscarded, SpeakerChanged, Translation
 from engine.subtitles import Cue, atomic_write_text, write_cues
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,7 @@ class _BackgroundWriter:
 
     def flush(self, timeout: float = 10.0) -> bool:
         with self._cond:
-            return self._cond.wait_for(lambda: self._pending is None and not self._busy,
-                                       timeout)
+            return self._cond.wait_for(lambda: self._pending is None and not self._busy, timeout)
 
     def close(self, timeout: float = 10.0) -> None:
         self.flush(timeout)
@@ -201,6 +200,11 @@ class Session:
 
     def apply(self, event: Any) -> SessionLine | None:
         """Fold one engine event into the transcript; returns the line it changed, if any."""
+        if isinstance(event, SegmentDiscarded):
+            self._apply_discarded(
+                dataclasses.replace(event, segment_id=event.segment_id + self._id_offset)
+            )
+            return None
         if isinstance(event, Partial | Final | Translation) and (
             self._id_offset or self._time_offset
         ):
@@ -223,6 +227,12 @@ class Session:
         ):
             self.rename_speaker(event.old_label, event.new_label)
         return None
+
+    def _apply_discarded(self, ev: SegmentDiscarded) -> None:
+        old = self._lines.get(ev.segment_id)
+        if old is not None and not old.final:
+            del self._lines[ev.segment_id]
+            self._changed(final=False)
 
     def _apply_partial(self, ev: Partial) -> SessionLine | None:
         old = self._lines.get(ev.segment_id)

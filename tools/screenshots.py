@@ -59,15 +59,19 @@ def _stop(proc: subprocess.Popen | None) -> None:
 
 
 @contextlib.contextmanager
-def xvfb_session(*, tray: bool = True, compositor: bool = True, size: str = "1280x800x24"
-                 ) -> Iterator[dict[str, str]]:
+def xvfb_session(
+    *, tray: bool = True, compositor: bool = True, size: str = "1280x800x24"
+) -> Iterator[dict[str, str]]:
     """Xvfb (+ trayer, + xcompmgr); yields an environment for child processes."""
     if not shutil.which("Xvfb"):
         raise RuntimeError("Xvfb is not installed (apt-get install xvfb)")
     read_fd, write_fd = os.pipe()
     xvfb = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", size, "-nolisten", "tcp"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write_fd)
     helpers: list[subprocess.Popen] = []
     try:
@@ -76,14 +80,36 @@ def xvfb_session(*, tray: bool = True, compositor: bool = True, size: str = "128
         env.pop("QT_QPA_PLATFORM", None)
         env.pop("WAYLAND_DISPLAY", None)
         if compositor and shutil.which("xcompmgr"):
-            helpers.append(subprocess.Popen(["xcompmgr"], env=env, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL))
+            helpers.append(
+                subprocess.Popen(
+                    ["xcompmgr"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+            )
         if tray and shutil.which("trayer"):
-            helpers.append(subprocess.Popen(
-                ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
-                 "--height", "24", "--SetDockType", "true", "--transparent", "false",
-                 "--tint", "0x202020"],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            helpers.append(
+                subprocess.Popen(
+                    [
+                        "trayer",
+                        "--edge",
+                        "top",
+                        "--align",
+                        "right",
+                        "--widthtype",
+                        "request",
+                        "--height",
+                        "24",
+                        "--SetDockType",
+                        "true",
+                        "--transparent",
+                        "false",
+                        "--tint",
+                        "0x202020",
+                    ],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         time.sleep(0.8)  # let the tray claim its selection before Qt asks for it
         yield env
     finally:
@@ -133,7 +159,8 @@ def inner(out: Path, audio: Path, target: str | None) -> int:
 
         cfg = settings.engine
         settings.engine = dataclasses.replace(
-            cfg, translation=dataclasses.replace(cfg.translation, target_lang=target))
+            cfg, translation=dataclasses.replace(cfg.translation, target_lang=target)
+        )
     controller = AppController(settings)
     controller.window.setGeometry(40, 40, 1140, 560)
     controller.show()
@@ -153,8 +180,13 @@ def inner(out: Path, audio: Path, target: str | None) -> int:
         view = controller.window.subtitles
         n = view.row_count()
         last = view.row_state(view.model_.line_at(n - 1).segment_id) if n else None
-        if (not live_taken and controller.state == "running" and n >= 2
-                and last is not None and last.live):
+        if (
+            not live_taken
+            and controller.state == "running"
+            and n >= 2
+            and last is not None
+            and last.live
+        ):
             live_taken = True  # mid-sentence: a dimmed partial and a moving level meter
             out.mkdir(parents=True, exist_ok=True)
             controller.window.grab().save(str(out / "main-window-live.png"))
@@ -169,7 +201,8 @@ def inner(out: Path, audio: Path, target: str | None) -> int:
         screen = app.primaryScreen()
         g = controller.overlay.frameGeometry()
         screen.grabWindow(0, g.x() - 20, g.y() - 20, g.width() + 40, g.height() + 40).save(
-            str(out / "overlay.png"))
+            str(out / "overlay.png")
+        )
         screen.grabWindow(0).save(str(out / "desktop.png"))
         menu = controller.tray.menu  # the tray menu as it pops up under the tray icon
         menu.popup(QPoint(screen.geometry().width() - menu.sizeHint().width() - 8, 26))
@@ -178,14 +211,19 @@ def inner(out: Path, audio: Path, target: str | None) -> int:
         app.processEvents()
         g = menu.geometry()
         screen.grabWindow(0, g.x() - 10, 0, g.width() + 20, g.bottom() + 10).save(
-            str(out / "tray-menu.png"))
+            str(out / "tray-menu.png")
+        )
         menu.hide()
         lines = controller.session.lines()
-        print(f"tray available: {controller.tray.available()}, icon visible: "
-              f"{controller.tray.icon.isVisible()}")
+        print(
+            f"tray available: {controller.tray.available()}, icon visible: "
+            f"{controller.tray.icon.isVisible()}"
+        )
         for line in lines:
-            print(f"  [{line.start:5.1f}-{line.end:5.1f}] {line.speaker}: {line.text}"
-                  + (f"  ->  {line.translation}" if line.translation else ""))
+            print(
+                f"  [{line.start:5.1f}-{line.end:5.1f}] {line.speaker}: {line.text}"
+                + (f"  ->  {line.translation}" if line.translation else "")
+            )
         if controller.window.banner.isVisible():
             print("banner:", controller.window.banner.text())
         controller.shutdown()
@@ -219,8 +257,14 @@ def main(argv: list[str] | None = None) -> int:
         audio = join_clips(list(args.clip or DEFAULT_CLIPS), Path(tmp) / "demo.wav")
         env = {**env, "PYTHONPATH": str(REPO)}
         env.setdefault("DRAGOMAN_HOME", str(Path(tmp) / "home"))
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--inner", str(audio),
-               "--out", str(args.out.resolve())]
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--inner",
+            str(audio),
+            "--out",
+            str(args.out.resolve()),
+        ]
         if args.target:
             cmd += ["--target", args.target]
         done = subprocess.run(cmd, env=env, cwd=REPO, timeout=600)

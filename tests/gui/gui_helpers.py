@@ -16,6 +16,7 @@ SPEECH = REPO / ".." / "shared" / "data" / "speech"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # tests.audio_env
 
+
 def words(text: str) -> list[str]:
     """Lower-case words without punctuation; digits spelled out (Whisper writes "10", "10m")."""
     return normalize_text(text)

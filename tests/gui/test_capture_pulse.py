@@ -29,12 +29,19 @@ def pulse(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 
 def _play(server, path: Path) -> subprocess.Popen:  # noqa: ANN001
-    return subprocess.Popen(["paplay", "-d", server.sink, str(path)], env=server.env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        ["paplay", "-d", server.sink, str(path)],
+        env=server.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
-def test_speech_output_plays_into_the_chosen_device(pulse, make_controller,  # noqa: ANN001
-                                                    tmp_path: Path) -> None:
+def test_speech_output_plays_into_the_chosen_device(
+    pulse,
+    make_controller,  # noqa: ANN001
+    tmp_path: Path,
+) -> None:
     """The speak toggle, output picker and volume drive real playback on the null sink."""
     import soundfile as sf
 
@@ -89,8 +96,11 @@ def test_capture_from_monitor_then_device_disappears(pulse, make_controller) -> 
     wait_until(lambda: c.state == RUNNING, 120, "capture to start")
     player = _play(pulse, clip("goforward.wav"))
     try:
-        wait_until(lambda: any(ln.final for ln in c.session.lines()), 40,
-                   "the played clip to be transcribed")
+        wait_until(
+            lambda: any(ln.final for ln in c.session.lines()),
+            40,
+            "the played clip to be transcribed",
+        )
     finally:
         player.wait(30)
     assert not c.window.banner.isVisible(), c.window.banner.text()
@@ -102,8 +112,9 @@ def test_capture_from_monitor_then_device_disappears(pulse, make_controller) -> 
 
     # the capture device disappears (like a pulled USB microphone)
     pulse.pactl("unload-module", "module-null-sink")
-    wait_until(lambda: c.state == IDLE and c.window.banner.isVisible(), 30,
-               "the device-lost banner")
+    wait_until(
+        lambda: c.state == IDLE and c.window.banner.isVisible(), 30, "the device-lost banner"
+    )
     banner = c.window.banner.text()
     print(f"\nbanner after the device disappeared: {banner}")
     assert c.last_error is not None and c.last_error.fatal, c.last_error
@@ -117,6 +128,9 @@ def test_capture_from_monitor_then_device_disappears(pulse, make_controller) -> 
     # still usable: interpret a file
     c.settings.ui.realtime_files = False
     assert c.start(str(clip("cards-003.wav")))
-    wait_until(lambda: c.state == IDLE and "clubs" in words(c.session.lines()[-1].text), 120,
-               "a run on a file after the device was lost")
+    wait_until(
+        lambda: c.state == IDLE and "clubs" in words(c.session.lines()[-1].text),
+        120,
+        "a run on a file after the device was lost",
+    )
     assert not c.window.banner.isVisible()

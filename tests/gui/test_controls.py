@@ -30,9 +30,17 @@ def test_keyboard_shortcuts(make_controller) -> None:  # noqa: ANN001
     c = make_controller(_settings())
     c.show()
     win = c.window
-    keys = {a.text().replace("&", ""): [k.toString() for k in a.shortcuts()]
-            for a in (win.act_start, win.act_overlay, win.act_export, win.act_settings,
-                      win.act_models, win.act_quit)}
+    keys = {
+        a.text().replace("&", ""): [k.toString() for k in a.shortcuts()]
+        for a in (
+            win.act_start,
+            win.act_overlay,
+            win.act_export,
+            win.act_settings,
+            win.act_models,
+            win.act_quit,
+        )
+    }
     assert keys == {
         "Start interpreting": ["Ctrl+R", "F5"],
         "Caption overlay": ["Ctrl+Shift+C"],
@@ -48,11 +56,13 @@ def test_keyboard_shortcuts(make_controller) -> None:  # noqa: ANN001
     assert win.mode_buttons["translation"].isChecked()
     QTest.keyClick(win, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     assert c.settings.ui.view_mode == "original"
-    QTest.keyClick(win, Qt.Key.Key_C,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClick(
+        win, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
     assert c.overlay.isVisible() and c.tray.overlay.isChecked()
-    QTest.keyClick(win, Qt.Key.Key_C,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClick(
+        win, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
     assert not c.overlay.isVisible()
     before = c.settings.ui.subtitle_font_px
     QTest.keyClick(win, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
@@ -71,7 +81,8 @@ def test_every_control_has_an_accessible_name(make_controller) -> None:  # noqa:
         if widget.objectName().startswith("qt_") or isinstance(widget, QScrollBar):
             continue  # Qt's own internals (menus, scroll bars, scroll arrows)
         name = widget.accessibleName() or (
-            widget.text() if isinstance(widget, QAbstractButton) else "")
+            widget.text() if isinstance(widget, QAbstractButton) else ""
+        )
         if not name.strip():
             missing.append(f"{type(widget).__name__} {widget.objectName()!r}")
     assert not missing, missing
@@ -99,8 +110,11 @@ def test_changing_the_language_while_running_restarts_cleanly(make_controller) -
     combo.setCurrentIndex(index)
     combo.activated.emit(index)  # as the user's pick
     assert c.settings.engine.asr.language == "en"
-    wait_until(lambda: "stopping" in states and states[-1] == RUNNING, 60,
-               "the engine to restart with the new language")
+    wait_until(
+        lambda: "stopping" in states and states[-1] == RUNNING,
+        60,
+        "the engine to restart with the new language",
+    )
     assert c.worker._pipeline_config.asr.language == "en"
     transcriber = c.worker._pipeline.transcriber
     assert transcriber.language == "en"  # decodes in the new language...
@@ -125,8 +139,7 @@ def test_closing_the_window_mid_sentence_flushes_and_saves(make_controller) -> N
     c = make_controller(_settings(str(clip("chan3.wav"))))
     c.show()
     assert c.start()
-    wait_until(lambda: any(not ln.final for ln in c.session.lines()), 120,
-               "a sentence in progress")
+    wait_until(lambda: any(not ln.final for ln in c.session.lines()), 120, "a sentence in progress")
     c.window.close()  # stops capture, flushes the open sentence, saves
     assert c.state == IDLE or c.worker.state == IDLE
     saved = json.loads(c.session.path.read_text())

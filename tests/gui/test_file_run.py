@@ -50,8 +50,16 @@ def run(themed_app: object) -> Run:
     def note(kind: str, event: object) -> None:
         row = view.row_state(event.segment_id)  # type: ignore[attr-defined]
         assert row is not None, "the controller shows every line before others see it"
-        seen.append((kind, event.segment_id, row.original, row.live,  # type: ignore[attr-defined]
-                     row.dimmed, view.row_count()))
+        seen.append(
+            (
+                kind,
+                event.segment_id,
+                row.original,
+                row.live,  # type: ignore[attr-defined]
+                row.dimmed,
+                view.row_count(),
+            )
+        )
 
     class Recorder(QObject):  # lives on the UI thread, like the controller
         @Slot(object)
@@ -80,8 +88,10 @@ def run(themed_app: object) -> Run:
     assert controller.start()
     wait_until(lambda: controller.state == IDLE, 120, "the run to finish")
     run_delay = probe.stop()
-    print(f"\nevent-loop delay: max {run_delay * 1000:.0f} ms during the run "
-          f"({probe.ticks} ticks), {preload_delay * 1000:.0f} ms while models preloaded")
+    print(
+        f"\nevent-loop delay: max {run_delay * 1000:.0f} ms during the run "
+        f"({probe.ticks} ticks), {preload_delay * 1000:.0f} ms while models preloaded"
+    )
     yield Run(controller, seen, preload_delay, run_delay, probe.ticks)
     close_controller(controller)
     recorder.deleteLater()
@@ -134,7 +144,8 @@ def test_export_srt_vtt_txt_json(run: Run, tmp_path: Path) -> None:
     assert vtt_text.startswith("WEBVTT")
     vtt = pysubs2.load(str(tmp_path / "t.vtt"))
     assert [(e.start, e.end, e.plaintext) for e in vtt] == [
-        (e.start, e.end, e.plaintext) for e in srt]
+        (e.start, e.end, e.plaintext) for e in srt
+    ]
     txt = c.export(tmp_path / "t.txt").read_text().splitlines()
     assert len(txt) == 1 and txt[0].endswith(prefix + line.text) and txt[0].startswith("[00:00:")
     data = json.loads(c.export(tmp_path / "t.json").read_text())
@@ -170,13 +181,13 @@ def test_rename_speaker_by_clicking_the_label(run: Run, tmp_path: Path) -> None:
     assert "Alice" in c.overlay.text_lines()[0] or c.overlay.text_lines()[0] == line.text
 
 
-def test_missing_model_shows_banner_keeps_transcript_and_recovers(run: Run,
-                                                                  tmp_path: Path) -> None:
+def test_missing_model_shows_banner_keeps_transcript_and_recovers(run: Run, tmp_path: Path) -> None:
     c = run.controller
     before = c.session.lines()
     good = c.settings.engine
     c.settings.engine = dataclasses.replace(
-        good, asr=dataclasses.replace(good.asr, model=str(tmp_path / "no-such-model")))
+        good, asr=dataclasses.replace(good.asr, model=str(tmp_path / "no-such-model"))
+    )
     assert c.start()
     wait_until(lambda: c.state == IDLE and c.window.banner.isVisible(), 60, "the error banner")
     banner = c.window.banner
@@ -189,8 +200,9 @@ def test_missing_model_shows_banner_keeps_transcript_and_recovers(run: Run,
     try:
         assert c.start()
         assert not banner.isVisible()  # a new start clears the old message
-        wait_until(lambda: c.state == IDLE and len(c.session) == len(before) + 1, 120,
-                   "the second run")
+        wait_until(
+            lambda: c.state == IDLE and len(c.session) == len(before) + 1, 120, "the second run"
+        )
     finally:
         c.settings.ui.realtime_files = True
     lines = c.session.lines()
@@ -206,8 +218,7 @@ def test_missing_input_device_shows_banner_and_keeps_transcript(run: Run) -> Non
     c._set_source("mic:No Such Microphone 42")
     try:
         assert c.start()
-        wait_until(lambda: c.state == IDLE and c.window.banner.isVisible(), 60,
-                   "the error banner")
+        wait_until(lambda: c.state == IDLE and c.window.banner.isVisible(), 60, "the error banner")
     finally:
         c._set_source(source)
     banner = c.window.banner
@@ -227,8 +238,9 @@ def test_a_saved_session_opens_again(run: Run, make_controller, tmp_path: Path) 
     assert other.session.lines() == c.session.lines()
     assert other.window.subtitles.row_count() == len(c.session)
     first = c.session.lines()[0]
-    assert other.window.subtitles.row_state(first.segment_id).speaker == (first.speaker
-                                                                          or "Speaker")
+    assert other.window.subtitles.row_state(first.segment_id).speaker == (
+        first.speaker or "Speaker"
+    )
     a = c.export(tmp_path / "a.srt").read_text()
     b = other.export(tmp_path / "b.srt").read_text()
     assert a == b

@@ -36,17 +36,21 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _rows(dialog: ModelManagerDialog) -> dict[str, tuple[str, ...]]:
     t = dialog.table
-    return {t.item(r, 0).text(): tuple(t.item(r, c).text() for c in range(1, 5))
-            for r in range(t.rowCount())}
+    return {
+        t.item(r, 0).text(): tuple(t.item(r, c).text() for c in range(1, 5))
+        for r in range(t.rowCount())
+    }
 
 
 def _row_of(dialog: ModelManagerDialog, model_id: str) -> int:
-    return next(r for r in range(dialog.table.rowCount())
-                if dialog.table.item(r, 0).text() == model_id)
+    return next(
+        r for r in range(dialog.table.rowCount()) if dialog.table.item(r, 0).text() == model_id
+    )
 
 
-def test_offline_defaults_are_listed_and_downloads_need_permission(themed_app: object,
-                                                                  home: Path) -> None:
+def test_offline_defaults_are_listed_and_downloads_need_permission(
+    themed_app: object, home: Path
+) -> None:
     dialog = ModelManagerDialog(allow_network=False)
     try:
         rows = _rows(dialog)
@@ -61,8 +65,9 @@ def test_offline_defaults_are_listed_and_downloads_need_permission(themed_app: o
         dialog.deleteLater()
 
 
-def test_download_with_progress_and_cancel(themed_app: object, home: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_download_with_progress_and_cancel(
+    themed_app: object, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from engine.models.catalog import parse_catalog
     from engine.models.download import HubDownloader
     from engine.models.store import ModelStore
@@ -76,13 +81,20 @@ def test_download_with_progress_and_cancel(themed_app: object, home: Path,
         hub.add_file(REPO, "model.bin", MODEL_BIN)
         hub.add_file(REPO, "config.json", CONFIG)
         monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
-        store = ModelStore(home / "models", catalog=parse_catalog(CATALOG),
-                           downloader=HubDownloader(retries=1, retry_wait_s=0.0),
-                           use_packaged=False)
+        store = ModelStore(
+            home / "models",
+            catalog=parse_catalog(CATALOG),
+            downloader=HubDownloader(retries=1, retry_wait_s=0.0),
+            use_packaged=False,
+        )
         dialog = ModelManagerDialog(allow_network=True, store=store)
         try:
-            assert _rows(dialog)["tiny-asr"] == ("Speech recognition", "en, de", "300.0 kB",
-                                                 STATE_LABELS["available"])
+            assert _rows(dialog)["tiny-asr"] == (
+                "Speech recognition",
+                "en, de",
+                "300.0 kB",
+                STATE_LABELS["available"],
+            )
             # cancel: the store stops and keeps the partial download for a resume
             dialog.start_download("tiny-asr")
             dialog.cancel_download()

@@ -15,8 +15,10 @@ def test_many_void_qt_calls_do_not_exhaust_none(themed_app: object) -> None:
     from PySide6.QtGui import QFont
 
     leaks = void_calls_leak_none()
-    print(f"\nPySide6 {PySide6.__version__} on Python {sys.version.split()[0]}: "
-          f"void calls leak None: {leaks}")
+    print(
+        f"\nPySide6 {PySide6.__version__} on Python {sys.version.split()[0]}: "
+        f"void calls leak None: {leaks}"
+    )
     guard_none_refcount()
     font = QFont()
     before = sys.getrefcount(None)

@@ -44,8 +44,11 @@ def test_settings_round_trip_through_restart(home: Path, make_controller) -> Non
     c1.overlay.set_font_size(30)
     c1.overlay.setGeometry(60, 500, 520, 130)
     win.act_click_through.trigger()
-    wait_until(lambda: c1.settings.ui.overlay_geometry == [60, 500, 520, 130], 5,
-               "the overlay geometry to be recorded")
+    wait_until(
+        lambda: c1.settings.ui.overlay_geometry == [60, 500, 520, 130],
+        5,
+        "the overlay geometry to be recorded",
+    )
     c1.shutdown()  # closing the app saves
 
     text = (home / "config" / "settings.toml").read_text()

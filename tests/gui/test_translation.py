@@ -36,8 +36,9 @@ def test_translation_shown_toggled_and_exported(make_controller, tmp_path: Path)
         cfg,
         asr=dataclasses.replace(cfg.asr, language="en"),
         speakers=SpeakerOptions(mode="off"),
-        translation=dataclasses.replace(cfg.translation, target_lang="fr", backend="m2m100",
-                                        model=str(FIXTURE)),
+        translation=dataclasses.replace(
+            cfg.translation, target_lang="fr", backend="m2m100", model=str(FIXTURE)
+        ),
     )
     c = make_controller(settings)
     c.show()
@@ -49,8 +50,7 @@ def test_translation_shown_toggled_and_exported(make_controller, tmp_path: Path)
     (line,) = c.session.lines()
     assert line.final and "forward" in line.text.lower()
     reference = create_translator(settings.engine.translation)
-    expected = " ".join(r.text for r in reference.translate(split_sentences(line.text), "en",
-                                                            "fr"))
+    expected = " ".join(r.text for r in reference.translate(split_sentences(line.text), "en", "fr"))
     assert line.translation == expected and line.target_lang == "fr"
 
     view = c.window.subtitles

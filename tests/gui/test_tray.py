@@ -28,8 +28,7 @@ def test_tray_menu_toggles_overlay_and_start_stop(make_controller, qtbot) -> Non
     c.show()
     tray = c.tray
     menu_texts = [a.text() for a in tray.menu.actions() if not a.isSeparator()]
-    assert menu_texts == ["Start interpreting", "Show window", "Caption overlay",
-                          "Quit Dragoman"]
+    assert menu_texts == ["Start interpreting", "Show window", "Caption overlay", "Quit Dragoman"]
 
     tray.overlay.trigger()
     assert c.overlay.isVisible() and c.window.act_overlay.isChecked()
@@ -100,8 +99,9 @@ app.exec()
 """
 
 
-@pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("trayer")),
-                    reason="needs Xvfb and trayer")
+@pytest.mark.skipif(
+    not (shutil.which("Xvfb") and shutil.which("trayer")), reason="needs Xvfb and trayer"
+)
 def test_tray_icon_under_xvfb(tmp_path: Path) -> None:
     import json
 
@@ -110,8 +110,14 @@ def test_tray_icon_under_xvfb(tmp_path: Path) -> None:
     with xvfb_session(tray=True, compositor=False) as env:
         env = {**env, "DRAGOMAN_HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
         env.pop("QT_QPA_PLATFORM", None)
-        done = subprocess.run([sys.executable, "-c", XVFB_CHECK], env=env, cwd=REPO,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-c", XVFB_CHECK],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {

@@ -29,11 +29,27 @@ def view(themed_app: object):  # noqa: ANN201
     v.deleteLater()
 
 
-def line(sid: int, text: str, speaker: str | None = "S1", *, final: bool = True,
-         translation: str | None = None, start: float | None = None) -> SessionLine:
+def line(
+    sid: int,
+    text: str,
+    speaker: str | None = "S1",
+    *,
+    final: bool = True,
+    translation: str | None = None,
+    start: float | None = None,
+) -> SessionLine:
     start = float(sid * 3) if start is None else start
-    return SessionLine(sid, start, start + 2.0, text, speaker, "en", final, translation,
-                       "pt" if translation else None)
+    return SessionLine(
+        sid,
+        start,
+        start + 2.0,
+        text,
+        speaker,
+        "en",
+        final,
+        translation,
+        "pt" if translation else None,
+    )
 
 
 def test_partial_is_dimmed_and_replaced_in_place(view: SubtitleView) -> None:
@@ -125,8 +141,11 @@ def test_overlay_shows_last_two_lines_in_speaker_colour(themed_app: object) -> N
         assert overlay.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
         assert overlay.windowFlags() & Qt.WindowType.FramelessWindowHint
         assert overlay.testAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
-        lines = [line(1, "one"), line(2, "two", "S2", translation="dois"),
-                 line(3, "three", "S1", final=False)]
+        lines = [
+            line(1, "one"),
+            line(2, "two", "S2", translation="dois"),
+            line(3, "three", "S1", final=False),
+        ]
         overlay.set_lines(lines)
         assert overlay.text_lines() == ["dois", "three"]  # mode "both": translation if any
         assert colors.color("S2") in overlay.labels[0].text()
@@ -146,10 +165,22 @@ def test_overlay_shows_last_two_lines_in_speaker_colour(themed_app: object) -> N
 
 def test_render_for_review(view: SubtitleView, tmp_path) -> None:  # noqa: ANN001
     """Renders a two-speaker transcript with translations (kept only when asked for)."""
-    view.upsert(line(1, "Good morning everyone, shall we start?", "Alice",
-                     translation="Bom dia a todos, vamos começar?"))
-    view.upsert(line(2, "Yes. The first item is the budget.", "Bob",
-                     translation="Sim. O primeiro item é o orçamento."))
+    view.upsert(
+        line(
+            1,
+            "Good morning everyone, shall we start?",
+            "Alice",
+            translation="Bom dia a todos, vamos começar?",
+        )
+    )
+    view.upsert(
+        line(
+            2,
+            "Yes. The first item is the budget.",
+            "Bob",
+            translation="Sim. O primeiro item é o orçamento.",
+        )
+    )
     view.upsert(line(3, "We spent less than planned", "Bob", final=False))
     image = view.grab()
     assert image.width() > 0
@@ -174,8 +205,14 @@ def test_overlay_moves_by_dragging_and_resizes_by_its_grip(themed_app: object) -
 
         def send(kind: QMouseEvent.Type, local: QPoint, buttons: Qt.MouseButton) -> None:
             global_pos = overlay.mapToGlobal(local)
-            event = QMouseEvent(kind, local, global_pos, Qt.MouseButton.LeftButton, buttons,
-                                Qt.KeyboardModifier.NoModifier)
+            event = QMouseEvent(
+                kind,
+                local,
+                global_pos,
+                Qt.MouseButton.LeftButton,
+                buttons,
+                Qt.KeyboardModifier.NoModifier,
+            )
             QApplication.sendEvent(overlay, event)
 
         left = Qt.MouseButton.LeftButton

@@ -18,6 +18,11 @@ def test_ruff_is_clean():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_ruff_format_is_applied():
+    proc = run("ruff", "format", "--check", ".")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_mypy_is_clean_on_the_engine():
     proc = run("mypy")
     assert proc.returncode == 0, proc.stdout + proc.stderr

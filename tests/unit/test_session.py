@@ -9,19 +9,33 @@ import pysubs2
 import pytest
 
 from engine.errors import ConfigError
-from engine.events import Final, Partial, SpeakerChanged, StageTimes, Translation
+from engine.events import (
+    Final,
+    Partial,
+    SegmentDiscarded,
+    SpeakerChanged,
+    StageTimes,
+    Translation,
+)
 from engine.session import Session, SessionLine
 
 T = StageTimes()
 
 
-def partial(sid: int, committed: str, tentative: str = "", speaker: str | None = None,
-            start: float = 0.0, end: float = 1.0) -> Partial:
+def partial(
+    sid: int,
+    committed: str,
+    tentative: str = "",
+    speaker: str | None = None,
+    start: float = 0.0,
+    end: float = 1.0,
+) -> Partial:
     return Partial(sid, start, end, committed, tentative, "en", T, speaker)
 
 
-def final(sid: int, text: str, speaker: str | None = "S1", start: float = 0.0,
-          end: float = 1.0) -> Final:
+def final(
+    sid: int, text: str, speaker: str | None = "S1", start: float = 0.0, end: float = 1.0
+) -> Final:
     return Final(sid, start, end, text, "en", T, speaker=speaker)
 
 
@@ -42,6 +56,17 @@ def test_partial_is_replaced_in_place_then_finalised() -> None:
     # a late partial never overwrites final text
     assert s.apply(partial(1, "garbage")) is None
     assert s.line(1).text == "go forward ten meters"  # type: ignore[union-attr]
+
+
+def test_discarded_segment_withdraws_its_partial_but_never_a_final() -> None:
+    s = Session()
+    s.apply(partial(1, "", "hmm"))
+    s.apply(final(2, "go forward", start=2.0, end=3.0))
+    assert len(s) == 2
+    assert s.apply(SegmentDiscarded(1, "blocklisted")) is None
+    assert s.line(1) is None and len(s) == 1
+    s.apply(SegmentDiscarded(2, "late"))  # a final line stays
+    assert s.line(2) is not None and s.line(2).final  # type: ignore[union-attr]
 
 
 def test_translation_attaches_to_its_line_and_survives_order() -> None:
