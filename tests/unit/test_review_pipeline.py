@@ -1,0 +1,367 @@
+"""Review regression tests of the pipeline's threading and bookkeeping, with scripted fakes.
+
+A scripted VAD (one probability per 32 ms window) and a transcriber that answers with the length
+of the audio it was given make segment boundaries and decode reuse exact, so each test states
+one contract of `engine.pipeline.Pipeline` / `engine.cli.CliSink`. Tests marked xfail(strict)
+fail today because of a bug described in their reason.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from engine.asr.whisper import Hypothesis
+from engine.audio.history import AudioHistory
+from engine.audio.sources import ArraySource
+from engine.config import EngineConfig, SpeakerOptions, VadOptions
+from engine.errors import DeviceError
+from engine.events import (
+    EngineError,
+    Final,
+    Finished,
+    Partial,
+    SegmentDiscarded,
+    SpeakerChanged,
+    SpeechStarted,
+    StageTimes,
+    Translation,
+)
+from engine.pipeline import Pipeline
+from engine.vad import WINDOW
+
+SR = 16_000
+
+
+class ScriptedVad:
+    """Probability per window from a list (0.0 after its end); optional gates: before window i
+    is scored, wait for an event (so the recogniser has done a given decode)."""
+
+    def __init__(self, probs: list[float], gates: dict[int, threading.Event] | None = None):
+        self.probs = probs
+        self.gates = gates or {}
+        self.i = 0
+
+    def reset(self) -> None:
+        self.i = 0
+
+    def probability(self, window: np.ndarray) -> float:
+        gate = self.gates.get(self.i)
+        if gate is not None:
+            assert gate.wait(10), f"gate before window {self.i} never opened"
+        p = self.probs[self.i] if self.i < len(self.probs) else 0.0
+        self.i += 1
+        return p
+
+
+class LengthTranscriber:
+    """Text = 'n<samples>' of the audio decoded; records every call."""
+
+    def __init__(self, fail_final: bool = False) -> None:
+        self.calls: list[tuple[int, bool]] = []
+        self.fail_final = fail_final
+        self.speculative_done = threading.Event()
+        self.partial_done = threading.Event()
+
+    def transcribe(self, audio, *, language=None, final=True, session_languages=()):
+        n = len(audio)
+        self.calls.append((n, final))
+        if final and self.fail_final:
+            raise RuntimeError("decoder crashed")
+        hyp = Hypothesis(f"n{n}", "en", None, -0.1, 0.0, 1.0, n / SR, 0.0)
+        (self.speculative_done if final else self.partial_done).set()
+        return hyp
+
+
+def make_pipeline(transcriber, vad, **kwargs) -> tuple[Pipeline, list]:
+    events: list = []
+    config = replace(
+        EngineConfig(),
+        speakers=SpeakerOptions(mode="off"),
+        vad=kwargs.pop("vad_options", VadOptions()),
+    )
+    p = Pipeline(config, events.append, transcriber=transcriber, **kwargs)
+    p.vad = vad
+    return p, events
+
+
+def silence(windows: int) -> np.ndarray:
+    return np.zeros(windows * WINDOW, dtype=np.float32)
+
+
+# --------------------------------------------------------------------------- bug: split reuse
+@pytest.mark.xfail(
+    strict=True,
+    reason="pipeline.py submit_final on 'split' passes reuse_length=spec_length: when the cut "
+    "lies before the end of the speculative decode, the first half's Final reuses a decode of "
+    "audio past its own end, and the second half decodes that audio again (duplicated words)",
+)
+def test_final_of_a_split_segment_never_covers_audio_past_its_end():
+    # windows: 10 silent; speech 10..69; dip (pause 1) 70-71; speech 72..84; pause 2 from 85
+    probs = [0.0] * 10 + [0.9] * 60 + [0.05] * 2 + [0.9] * 13 + [0.2] * 60
+    asr = LengthTranscriber()
+    vad = ScriptedVad(probs, gates={92: asr.speculative_done})
+    p, events = make_pipeline(
+        asr, vad, vad_options=VadOptions(max_segment_s=3.0, min_silence_ms=1000)
+    )
+    p.run(ArraySource(silence(len(probs) + 20)), realtime=True)
+    finals = [e for e in events if isinstance(e, Final)]
+    assert len(finals) == 2, finals
+    for f in finals:
+        decoded = int(f.text.removeprefix("n"))
+        span = round((f.end - f.start) * SR)
+        assert decoded <= span + WINDOW, (f, span)
+
+
+# --------------------------------------------------------------------------- bug: decode failure
+@pytest.mark.xfail(
+    strict=True,
+    reason="pipeline.py _Recogniser.run: when the final decode raises, the segment's partial "
+    "is never withdrawn (no Final, no SegmentDiscarded) and its state leaks in `segments`",
+)
+def test_partial_is_withdrawn_when_the_final_decode_fails():
+    probs = [0.0] * 5 + [0.9] * 60  # speech until the source ends (flush -> final)
+    asr = LengthTranscriber(fail_final=True)
+    vad = ScriptedVad(probs, gates={40: asr.partial_done})
+    p, events = make_pipeline(asr, vad)
+    p.run(ArraySource(silence(len(probs))), realtime=True)
+    assert any(isinstance(e, Partial) for e in events)
+    assert any(isinstance(e, EngineError) for e in events)
+    closed = {e.segment_id for e in events if isinstance(e, Final | SegmentDiscarded)}
+    assert closed == {1}
+
+
+# --------------------------------------------------------------------------- bug: speaker id
+class BrokenIdentifier:
+    def identify(self, audio):
+        raise RuntimeError("onnxruntime: invalid input")  # untyped, as onnxruntime raises
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pipeline.py _finalize catches only DragomanError around speaker_identifier."
+    "identify: any other exception loses the Final (its text) of an otherwise good segment",
+)
+def test_a_failing_speaker_identifier_does_not_lose_the_final():
+    probs = [0.0] * 5 + [0.9] * 40 + [0.0] * 30
+    p, events = make_pipeline(LengthTranscriber(), ScriptedVad(probs))
+    p.speaker_identifier = BrokenIdentifier()
+    p.config = replace(p.config, speakers=SpeakerOptions(mode="auto"))
+    p.run(ArraySource(silence(len(probs))), realtime=False)
+    assert any(isinstance(e, EngineError) for e in events)
+    assert [e.segment_id for e in events if isinstance(e, Final)] == [1]
+
+
+# --------------------------------------------------------------------------- bug: source raises
+class FailingSource(ArraySource):
+    """Delivers `ok_blocks` blocks, then the device is lost."""
+
+    def __init__(self, audio: np.ndarray, ok_blocks: int) -> None:
+        super().__init__(audio)
+        self.ok_blocks = ok_blocks
+
+    def blocks(self):
+        for i, block in enumerate(super().blocks()):
+            if i == self.ok_blocks:
+                raise DeviceError("Input device 'x' stopped delivering audio")
+            yield block
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pipeline.py run/_frame_loop: an exception from the source skips segmenter.flush(), "
+    "so the segment open at that moment gets neither a Final nor a SegmentDiscarded although "
+    "run() says 'flush what we have, then report'",
+)
+def test_speech_open_when_the_source_fails_is_flushed():
+    probs = [0.0] * 5 + [0.9] * 200
+    p, events = make_pipeline(LengthTranscriber(), ScriptedVad(probs))
+    with pytest.raises(DeviceError):
+        p.run(FailingSource(silence(len(probs)), ok_blocks=60), realtime=False)
+    started = {e.segment_id for e in events if isinstance(e, SpeechStarted)}
+    closed = {e.segment_id for e in events if isinstance(e, Final | SegmentDiscarded)}
+    assert started == {1}
+    assert closed == started
+
+
+# --------------------------------------------------------------------------- bug: stale stop
+@pytest.mark.xfail(
+    strict=True,
+    reason="pipeline.py stop()/run(): a stop() that arrives after run() cleared _stop (the file "
+    "ended as the user pressed Stop; the GUI reuses the pipeline) makes the NEXT run end at "
+    "once with reason 'stopped' and no output",
+)
+def test_a_late_stop_does_not_cancel_the_next_run():
+    probs = [0.0] * 5 + [0.9] * 40 + [0.0] * 30
+    vad = ScriptedVad(probs)
+    p, events = make_pipeline(LengthTranscriber(), vad)
+    p.run(ArraySource(silence(len(probs))), realtime=False)
+    assert [e.reason for e in events if isinstance(e, Finished)] == ["end"]
+    p.stop()  # too late for the first run
+    events.clear()
+    p.run(ArraySource(silence(len(probs))), realtime=False)
+    assert [e.reason for e in events if isinstance(e, Finished)] == ["end"]
+    assert [e.segment_id for e in events if isinstance(e, Final)] == [1]
+
+
+def test_stop_during_a_run_flushes_the_open_segment():
+    """Works: stop() from another thread mid-speech still yields the Final, reason 'stopped'."""
+    probs = [0.0] * 5 + [0.9] * 400
+    reached = threading.Event()
+    release = threading.Event()
+
+    class Vad(ScriptedVad):
+        def probability(self, window):
+            if self.i == 100:
+                reached.set()
+                release.wait(10)
+            return super().probability(window)
+
+    p, events = make_pipeline(LengthTranscriber(), Vad(probs))
+    t = threading.Thread(target=p.run, args=(ArraySource(silence(len(probs))),), daemon=True)
+    t.start()
+    assert reached.wait(10)
+    p.stop()
+    release.set()
+    t.join(10)
+    assert not t.is_alive()
+    finals = [e for e in events if isinstance(e, Final)]
+    assert [f.segment_id for f in finals] == [1]
+    assert finals[0].end <= 101 * WINDOW / SR + 1e-9
+    assert [e.reason for e in events if isinstance(e, Finished)] == ["stopped"]
+
+
+def test_stop_before_run_ends_the_run_at_once():
+    """Works (documented here): a stop() before run() makes that run stop immediately."""
+    probs = [0.0] * 5 + [0.9] * 40 + [0.0] * 30
+    p, events = make_pipeline(LengthTranscriber(), ScriptedVad(probs))
+    p.stop()
+    p.run(ArraySource(silence(len(probs))), realtime=False)
+    assert [e.reason for e in events if isinstance(e, Finished)] == ["stopped"]
+    assert not any(isinstance(e, Final) for e in events)
+
+
+# --------------------------------------------------------------------------- bug: drain raises
+class DrainFails:
+    def speak(self, final, translation=None):
+        pass
+
+    def drain(self, stop=False, total_duration=None):
+        raise DeviceError("Output device 'x' disappeared")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pipeline.py run(): an exception from speech.drain() in the finally block escapes "
+    "without the fatal EngineError and without Finished (the GUI/CLI never see the run end)",
+)
+def test_run_always_emits_finished_even_when_draining_speech_fails():
+    probs = [0.0] * 5 + [0.9] * 40 + [0.0] * 30
+    p, events = make_pipeline(LengthTranscriber(), ScriptedVad(probs), speech=DrainFails())
+    with pytest.raises(DeviceError):
+        p.run(ArraySource(silence(len(probs))), realtime=False)
+    assert any(isinstance(e, Finished) for e in events)
+
+
+# --------------------------------------------------------------------------- bug: re-entrant emit
+@pytest.mark.xfail(
+    strict=True,
+    reason="pipeline.py _emit holds a non-reentrant lock while calling on_event: a consumer "
+    "that calls pipeline.rename_speaker() from its callback deadlocks the engine",
+)
+def test_rename_speaker_from_an_event_callback_does_not_deadlock():
+    class Identifier:
+        def __init__(self):
+            self.renamed = []
+
+        def rename(self, old, new):
+            self.renamed.append((old, new))
+
+    p = Pipeline(EngineConfig(), speaker_identifier=Identifier())
+    done = threading.Event()
+
+    def consumer(event):
+        if isinstance(event, SpeakerChanged) and event.new_label == "A":
+            p.rename_speaker("A", "Alice")
+        done.set()
+
+    p.on_event = consumer
+    t = threading.Thread(target=p._emit, args=(SpeakerChanged(None, "A"),), daemon=True)
+    t.start()
+    t.join(3)
+    assert not t.is_alive(), "deadlocked in Pipeline._emit"
+
+
+# --------------------------------------------------------------------------- bug: history
+@pytest.mark.xfail(
+    strict=True,
+    reason="audio/history.py append(): a block longer than the ring clips the samples but also "
+    "counts only the clipped length in `total`, so absolute positions (the VAD's) drift",
+)
+def test_history_counts_every_sample_of_a_block_longer_than_the_ring():
+    h = AudioHistory(1.0)
+    h.append(np.arange(2 * SR, dtype=np.float32))
+    assert h.total == 2 * SR
+    assert h.slice(2 * SR - 10, 2 * SR)[0] == 2 * SR - 10
+
+
+# --------------------------------------------------------------------------- bug: CLI JSONL order
+def _final(seg: int, text: str) -> Final:
+    return Final(seg, float(seg), seg + 0.5, text, "fr", StageTimes(emitted_at=1.0))
+
+
+def _translation(seg: int, text: str) -> Translation:
+    return Translation(
+        segment_id=seg,
+        start=float(seg),
+        end=seg + 0.5,
+        source_text="x",
+        source_lang="fr",
+        text=text,
+        target_lang="en",
+        speaker=None,
+        model="m",
+        quality_metrics={},
+        times=StageTimes(emitted_at=1.0),
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cli.py CliSink: a final whose translation failed (EngineError from the nmt stage, "
+    "e.g. an auto-detected language M2M100 lacks) is held until Finished and then written "
+    "AFTER every later final, so the JSONL finals are out of segment order",
+)
+def test_jsonl_finals_stay_in_segment_order_when_a_translation_fails(tmp_path, capsys):
+    from engine.cli import CliSink
+
+    path = tmp_path / "log.jsonl"
+    sink = CliSink(subtitles=None, translated_subtitles=None, jsonl=path, translating=True)
+    sink(_final(1, "bore da"))
+    sink(EngineError("Cannot translate from 'cy'", "nmt"))
+    sink(_final(2, "bonjour"))
+    sink(_translation(2, "hello"))
+    sink(Finished(2.0))
+    sink.close()
+    finals = [r["segment_id"] for r in map(json.loads, path.read_text().splitlines())]
+    assert finals == [1, 2]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cli.py/subtitles.py: SubtitleFile is only written on add(), so a run with no final "
+    "(silence, music) leaves no --subtitles file at all instead of an empty, valid one",
+)
+def test_subtitle_file_exists_after_a_run_without_cues(tmp_path):
+    from engine.cli import CliSink
+
+    srt, vtt = tmp_path / "a.srt", tmp_path / "b.vtt"
+    sink = CliSink(subtitles=srt, translated_subtitles=vtt, jsonl=None, translating=True)
+    sink(Finished(1.0))
+    sink.close()
+    assert srt.exists() and vtt.exists()
+    assert vtt.read_text().startswith("WEBVTT")
