@@ -164,6 +164,7 @@ class AppController(QObject):
         self.tray.start_stop_requested.connect(self.toggle_running)
         self.tray.show_window_requested.connect(self.show_window)
         self.tray.overlay_toggled.connect(self.set_overlay_visible)
+        self.tray.click_through_toggled.connect(self.overlay.set_click_through)
         self.tray.quit_requested.connect(self.quit)
 
     def _load_settings_into_views(self) -> None:
@@ -183,6 +184,7 @@ class AppController(QObject):
             win.setGeometry(QRect(*ui.window_geometry))
         self.overlay.restore_geometry(ui.overlay_geometry)
         win.act_click_through.setChecked(ui.overlay_click_through)
+        self.tray.set_click_through_checked(ui.overlay_click_through)
 
     # ------------------------------------------------------------------ showing
     def show(self) -> None:
@@ -633,6 +635,7 @@ class AppController(QObject):
             act.blockSignals(True)
             act.setChecked(on)
             act.blockSignals(False)
+        self.tray.set_click_through_checked(on)
 
     def _on_overlay_visibility(self, visible: bool) -> None:
         if not self._shut_down:

@@ -96,6 +96,65 @@ class LevelMeter(QProgressBar):
         self.setToolTip(f"Input level {db:.0f} dBFS")
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that gives up width gracefully: the text ends in "…" when the room is
+    short, the full text is the tooltip, and it never forces its window wider."""
+
+    def __init__(
+        self,
+        text: str = "",
+        parent: QWidget | None = None,
+        *,
+        max_hint: int | None = None,
+        min_hint: int = 48,
+    ) -> None:
+        super().__init__(parent)
+        self._min_hint = min_hint  # keeps at least this much (more important figures ask more)
+        self._max_hint = max_hint  # asks for no more than this (a long notice leaves room)
+        self._full = ""
+        self._own_tip = False
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
+        self._full = text
+        self._elide()
+        self.updateGeometry()
+
+    def text(self) -> str:
+        return self._full
+
+    def setToolTip(self, tip: str) -> None:  # noqa: N802 (Qt API)
+        self._own_tip = bool(tip)
+        super().setToolTip(tip)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        hint = super().sizeHint()
+        margins = self.contentsMargins()
+        width = self.fontMetrics().horizontalAdvance(self._full) + margins.left() + margins.right()
+        width += 12  # the style sheet's padding
+        if self._max_hint is not None:
+            width = min(width, self._max_hint)
+        return QSize(width, hint.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return QSize(
+            min(self.sizeHint().width(), self._min_hint), super().minimumSizeHint().height()
+        )
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 (Qt API)
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        room = self.contentsRect().width() - 12
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(room, 0))
+        if room < 40:  # a lone "A…" says nothing; the tooltip still does
+            shown = ""
+        super().setText(shown)
+        if not self._own_tip:
+            QLabel.setToolTip(self, self._full if shown != self._full else "")
+
+
 class MainWindow(QMainWindow):
     closing = Signal()
     mode_changed = Signal(str)
@@ -299,18 +358,18 @@ class MainWindow(QMainWindow):
         status.setSizeGripEnabled(True)
         self.state_label = QLabel("Ready")
         self.state_label.setAccessibleName("Engine state")
-        self.state_label.setMinimumWidth(150)
+        self.state_label.setMinimumWidth(120)
         self.level = LevelMeter()
-        self.latency_label = QLabel("Latency —")
+        self.latency_label = ElidedLabel("Latency —", min_hint=200)
         self.latency_label.setAccessibleName("Latency of the last utterance")
         self.latency_label.setToolTip("Per-stage latency of the last utterance")
-        self.backlog_label = QLabel("Backlog —")
+        self.backlog_label = ElidedLabel("Backlog —", min_hint=110)
         self.backlog_label.setAccessibleName("Backlog")
-        self.backends_label = QLabel("")
+        self.backends_label = ElidedLabel("", min_hint=0)
         self.backends_label.setAccessibleName("Where each stage runs")
         self.session_label = QLabel("")
         self.session_label.setAccessibleName("Session file")
-        self.notice_label = QLabel("")
+        self.notice_label = ElidedLabel("", max_hint=320, min_hint=0)
         self.notice_label.setAccessibleName("Notice")
         self._notice_timer = QTimer(self)
         self._notice_timer.setSingleShot(True)

@@ -60,8 +60,9 @@ class CaptionOverlay(QWidget):
         self.click_through = False
         self._drag_from: QPoint | None = None
         self._lines: list[SessionLine] = []
+        self._shown: dict[int, str] = {}  # label index -> the text that fits on screen
         self.labels = [QLabel(self), QLabel(self)]
-        lay = QVBoxLayout(self)
+        lay = self._layout = QVBoxLayout(self)
         lay.setContentsMargins(22, 14, 22, 14)
         lay.setSpacing(6)
         lay.addStretch(1)
@@ -144,33 +145,88 @@ class CaptionOverlay(QWidget):
             return line.text
         return line.translation
 
+    def _line_html(self, line: SessionLine, text: str) -> str:
+        color = self.colors.color(line.speaker) if line.speaker else theme.TEXT_DIM
+        text_color = "#ffffff" if line.final else "#c3c7cd"
+        who = html.escape(line.speaker) + "&nbsp;&nbsp;" if line.speaker else ""
+        return (
+            f"<div style='font-size:{self.font_size}px; line-height:120%'>"
+            f"<span style='color:{color}; font-weight:600'>{who}</span>"
+            f"<span style='color:{text_color}'>{html.escape(text)}</span>"
+            "</div>"
+        )
+
+    def _text_room(self) -> tuple[int, int]:
+        """Width and height the caption labels may use inside the margins."""
+        margins = self._layout.contentsMargins()
+        return (
+            max(self.width() - margins.left() - margins.right(), 1),
+            max(self.height() - margins.top() - margins.bottom(), 1),
+        )
+
+    def _fit(self, index: int, line: SessionLine, width: int, room: int) -> bool:
+        """Show as much of the END of `line` as fits in `room` pixels (newest words matter;
+        older words give way to an ellipsis). False when not even one line fits."""
+        label = self.labels[index]
+        words = self._line_text(line).split()
+        label.setText(self._line_html(line, " ".join(words)))
+        if label.heightForWidth(width) <= room:
+            self._shown[index] = " ".join(words)
+            return True
+        lo, hi = 1, len(words) - 1  # smallest number of dropped leading words that fits
+        best: int | None = None
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            label.setText(self._line_html(line, "… " + " ".join(words[mid:])))
+            if label.heightForWidth(width) <= room:
+                best, hi = mid, mid - 1
+            else:
+                lo = mid + 1
+        if best is None:
+            best = len(words) - 1  # not even the last word fits: show it anyway (clipped)
+            if index == 0 or best < 0:
+                return False
+        text = "… " + " ".join(words[best:])
+        label.setText(self._line_html(line, text))
+        self._shown[index] = text
+        return True
+
     def _render(self) -> None:
         lines = self._lines
+        self._shown = {}
         if not lines:
             self.labels[0].setText("")
+            self.labels[0].setVisible(False)
+            self.labels[1].setVisible(True)
             self.labels[1].setText(
                 f"<span style='color:{theme.TEXT_DIM}; font-size:{self.font_size}px'>"
                 "Captions will appear here</span>"
             )
             self.setAccessibleDescription("")
             return
-        padded: list[SessionLine | None] = [None] * (2 - len(lines)) + list(lines)
-        for label, line in zip(self.labels, padded, strict=True):
-            if line is None:
-                label.setText("")
-                label.setVisible(False)
-                continue
-            label.setVisible(True)
-            color = self.colors.color(line.speaker) if line.speaker else theme.TEXT_DIM
-            text_color = "#ffffff" if line.final else "#c3c7cd"
-            who = html.escape(line.speaker) + "&nbsp;&nbsp;" if line.speaker else ""
-            label.setText(
-                f"<div style='font-size:{self.font_size}px; line-height:120%'>"
-                f"<span style='color:{color}; font-weight:600'>{who}</span>"
-                f"<span style='color:{text_color}'>{html.escape(self._line_text(line))}</span>"
-                "</div>"
-            )
+        for ln in lines:  # colours in order of appearance, as in the transcript
+            self.colors.color(ln.speaker) if ln.speaker else None
+        width, room = self._text_room()
+        spacing = self._layout.spacing()
+        # the newest line first: it always shows (its end, when it is too long); the older
+        # line gets what room is left, or gives way entirely
+        newest, older = lines[-1], lines[-2] if len(lines) > 1 else None
+        self.labels[1].setVisible(True)
+        self._fit(1, newest, width, room)
+        left = room - self.labels[1].heightForWidth(width) - spacing
+        shown_older = older is not None and self._fit(0, older, width, left)
+        self.labels[0].setVisible(shown_older)
+        if not shown_older:
+            self.labels[0].setText("")
         self.setAccessibleDescription(" / ".join(self.text_lines()))
+
+    def shown_lines(self) -> list[str]:
+        """Plain text as it fits on screen (long lines lose their start to an ellipsis)."""
+        return [
+            self._shown[i]
+            for i, label in enumerate(self.labels)
+            if not label.isHidden() and i in self._shown
+        ]
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt API)
         painter = QPainter(self)
@@ -183,6 +239,7 @@ class CaptionOverlay(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 (Qt API)
         super().resizeEvent(event)
         self.grip.move(self.width() - self.grip.width() - 4, self.height() - self.grip.height() - 4)
+        self._render()  # what fits depends on the size
         self._save_timer.start()
 
     def moveEvent(self, event) -> None:  # noqa: N802, ANN001 (Qt API)

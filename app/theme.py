@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QApplication,
+    QProxyStyle,
+    QStyle,
+    QStyleFactory,
+    QStyleOption,
+    QStyleOptionButton,
+    QWidget,
+)
 
 BACKGROUND = "#1b1e24"
 SURFACE = "#22262e"
@@ -73,8 +81,39 @@ QProgressBar#levelMeter::chunk {{
 """
 
 
+class _Style(QProxyStyle):
+    """Fusion with check boxes and radio buttons you can see on a dark background (Fusion
+    outlines them in a darker shade of the window colour: invisible here)."""
+
+    _INDICATORS = (
+        QStyle.PrimitiveElement.PE_IndicatorCheckBox,
+        QStyle.PrimitiveElement.PE_IndicatorRadioButton,
+    )
+
+    def drawPrimitive(  # noqa: N802 (Qt API)
+        self,
+        element: QStyle.PrimitiveElement,
+        option: QStyleOption,
+        painter: QPainter,
+        widget: QWidget | None = None,
+    ) -> None:
+        if element in self._INDICATORS and isinstance(option, QStyleOptionButton):
+            option = QStyleOptionButton(option)
+            palette = QPalette(option.palette)
+            palette.setColor(QPalette.ColorRole.Window, QColor("#a9b0ba"))  # the outline
+            palette.setColor(QPalette.ColorRole.Base, QColor("#2b3038"))
+            option.palette = palette
+        super().drawPrimitive(element, option, painter, widget)
+
+
 def apply_theme(app: QApplication) -> None:
-    app.setStyle("Fusion")
+    base = QStyleFactory.create("Fusion")
+    if base is not None:
+        style = _Style(base)
+        style.setParent(app)  # kept alive as long as the application
+        app.setStyle(style)
+    else:
+        app.setStyle("Fusion")
     pal = QPalette()
     roles = {
         QPalette.ColorRole.Window: BACKGROUND,

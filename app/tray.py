@@ -14,6 +14,7 @@ class TrayController(QObject):
     start_stop_requested = Signal()
     show_window_requested = Signal()
     overlay_toggled = Signal(bool)
+    click_through_toggled = Signal(bool)
     quit_requested = Signal()
 
     def __init__(self, icon: QIcon, parent: QObject | None = None) -> None:
@@ -27,12 +28,17 @@ class TrayController(QObject):
         self.overlay = QAction("Caption overlay", self.menu)
         self.overlay.setCheckable(True)
         self.overlay.toggled.connect(self.overlay_toggled)
+        # with click-through on, the overlay ignores the mouse: this is the way back
+        self.click_through = QAction("Overlay click-through", self.menu)
+        self.click_through.setCheckable(True)
+        self.click_through.toggled.connect(self.click_through_toggled)
         self.quit = QAction("Quit Dragoman", self.menu)
         self.quit.triggered.connect(self.quit_requested)
         self.menu.addAction(self.start_stop)
         self.menu.addSeparator()
         self.menu.addAction(self.show_window)
         self.menu.addAction(self.overlay)
+        self.menu.addAction(self.click_through)
         self.menu.addSeparator()
         self.menu.addAction(self.quit)
         self.icon = QSystemTrayIcon(icon, self)
@@ -55,15 +61,28 @@ class TrayController(QObject):
         self.icon.hide()
 
     def set_running(self, running: bool, busy: bool = False) -> None:
-        self.start_stop.setText("Stop interpreting" if running else "Start interpreting")
+        """busy: the engine is finishing the last sentence (the action waits for it)."""
+        if busy:
+            text, tip = "Stopping…", "Dragoman — finishing the last sentence"
+        elif running:
+            text, tip = "Stop interpreting", "Dragoman — interpreting"
+        else:
+            text, tip = "Start interpreting", "Dragoman"
+        self.start_stop.setText(text)
         self.start_stop.setEnabled(not busy)
-        self.icon.setToolTip("Dragoman — interpreting" if running else "Dragoman")
+        self.icon.setToolTip(tip)
 
     def set_overlay_checked(self, on: bool) -> None:
         if self.overlay.isChecked() != on:
             self.overlay.blockSignals(True)
             self.overlay.setChecked(on)
             self.overlay.blockSignals(False)
+
+    def set_click_through_checked(self, on: bool) -> None:
+        if self.click_through.isChecked() != on:
+            self.click_through.blockSignals(True)
+            self.click_through.setChecked(on)
+            self.click_through.blockSignals(False)
 
     def notify(self, title: str, message: str) -> None:
         if self.icon.isVisible() and self.icon.supportsMessages():

@@ -28,7 +28,13 @@ def test_tray_menu_toggles_overlay_and_start_stop(make_controller, qtbot) -> Non
     c.show()
     tray = c.tray
     menu_texts = [a.text() for a in tray.menu.actions() if not a.isSeparator()]
-    assert menu_texts == ["Start interpreting", "Show window", "Caption overlay", "Quit Dragoman"]
+    assert menu_texts == [
+        "Start interpreting",
+        "Show window",
+        "Caption overlay",
+        "Overlay click-through",
+        "Quit Dragoman",
+    ]
 
     tray.overlay.trigger()
     assert c.overlay.isVisible() and c.window.act_overlay.isChecked()
