@@ -39,6 +39,7 @@ TRANSLATION_BACKENDS = (
     ("Whisper (into English only)", "whisper"),
     ("Translation service (HTTP)", "remote"),
 )
+SPIN_WIDTH = 160  # numbers need no more; a field across the whole dialog looks unfinished
 ECHO_GUARDS = (
     ("Ignore the microphone while speaking", "mute-capture"),
     ("Drop what matches the played speech", "correlate"),
@@ -105,6 +106,7 @@ def _spin(
     box.setDecimals(decimals)
     box.setValue(value)
     box.setSuffix(suffix)
+    box.setMaximumWidth(SPIN_WIDTH)
     return box
 
 
@@ -114,6 +116,7 @@ def _ispin(value: int, lo: int, hi: int, name: str, *, suffix: str = "") -> QSpi
     box.setRange(lo, hi)
     box.setValue(value)
     box.setSuffix(suffix)
+    box.setMaximumWidth(SPIN_WIDTH)
     return box
 
 
@@ -139,6 +142,17 @@ def _form(parent: QTabWidget, title: str) -> QFormLayout:
     form.setHorizontalSpacing(16)
     parent.addTab(page, title)
     return form
+
+
+def _enable_when_remote(backend: QComboBox, *fields: QWidget) -> None:
+    """Service fields are editable only while the stage uses the service."""
+
+    def update() -> None:
+        for field in fields:
+            field.setEnabled(backend.currentData() == "remote")
+
+    backend.currentIndexChanged.connect(update)
+    update()
 
 
 class SettingsDialog(QDialog):
@@ -192,6 +206,7 @@ class SettingsDialog(QDialog):
         self.threads = _ispin(cfg.asr.cpu_threads, 1, 32, "Recognition CPU threads")
         form.addRow("CPU threads", self.threads)
         self.beam = _ispin(cfg.asr.beam_size, 1, 10, "Recognition beam size")
+        self.beam.setToolTip("Higher is a little more accurate and slower (1 = greedy)")
         form.addRow("Beam size", self.beam)
         self.partials = _check(
             "Show words while a sentence is still being spoken", cfg.asr.partials
@@ -200,16 +215,27 @@ class SettingsDialog(QDialog):
         self.partial_interval = _spin(
             cfg.asr.partial_interval_s, 0.2, 5.0, 0.1, "Partial update interval", suffix=" s"
         )
+        self.partial_interval.setToolTip(
+            "How often the words of an unfinished sentence are updated"
+        )
         form.addRow("Update every", self.partial_interval)
         self.vad_threshold = _spin(cfg.vad.threshold, 0.05, 0.95, 0.05, "Speech threshold")
+        self.vad_threshold.setToolTip(
+            "How sure the voice detector must be that someone speaks (lower hears quieter voices"
+            " and more noise)"
+        )
         form.addRow("Speech threshold", self.vad_threshold)
         self.min_silence = _ispin(
             cfg.vad.min_silence_ms, 50, 5000, "Pause that ends a sentence", suffix=" ms"
+        )
+        self.min_silence.setToolTip(
+            "A silence this long ends the sentence and shows its final text"
         )
         form.addRow("Pause ending a sentence", self.min_silence)
         self.max_segment = _spin(
             cfg.vad.max_segment_s, 3.0, 60.0, 1.0, "Longest sentence", decimals=0, suffix=" s"
         )
+        self.max_segment.setToolTip("Someone who speaks without a pause is cut after this long")
         form.addRow("Longest sentence", self.max_segment)
 
         form = _form(tabs, "Translation")
@@ -236,6 +262,7 @@ class SettingsDialog(QDialog):
             suffix=" s",
         )
         form.addRow("Service timeout", self.tr_timeout)
+        _enable_when_remote(self.tr_backend, self.tr_url, self.tr_timeout)
 
         form = _form(tabs, "Speech")
         self.speech_on = _check(
@@ -258,10 +285,12 @@ class SettingsDialog(QDialog):
         )
         form.addRow("", self.per_speaker)
         self.echo = _combo(ECHO_GUARDS, cfg.speech.echo_guard, "Echo guard")
+        self.echo.setToolTip("Keeps the spoken translation from being heard and interpreted again")
         form.addRow("Echo guard", self.echo)
         self.max_lag = _spin(
             cfg.speech.max_lag_s, 1.0, 60.0, 1.0, "Longest speech delay", decimals=0, suffix=" s"
         )
+        self.max_lag.setToolTip("Translations that would be spoken later than this are skipped")
         form.addRow("Skip speech older than", self.max_lag)
         self.tts_backend = _combo(
             (("Piper on this computer", "local"), ("Speech service (HTTP)", "remote")),
@@ -271,6 +300,7 @@ class SettingsDialog(QDialog):
         form.addRow("Engine", self.tts_backend)
         self.tts_url = _line(cfg.speech.remote_url, "Speech service URL")
         form.addRow("Service URL", self.tts_url)
+        _enable_when_remote(self.tts_backend, self.tts_url)
 
         form = _form(tabs, "Speakers")
         self.spk_mode = _combo(
@@ -288,13 +318,28 @@ class SettingsDialog(QDialog):
         self.spk_match = _spin(
             cfg.speakers.match_threshold, 0.3, 0.99, 0.01, "Known speaker similarity"
         )
+        self.spk_match.setToolTip(
+            "How alike a voice must be to an enrolled speaker to get that name"
+        )
         form.addRow("Known speaker similarity", self.spk_match)
         self.spk_new = _spin(
             cfg.speakers.new_speaker_threshold, 0.2, 0.99, 0.01, "New speaker below"
         )
+        self.spk_new.setToolTip("A voice less alike than this to everyone so far is a new speaker")
         form.addRow("New speaker below", self.spk_new)
         self.spk_url = _line(cfg.speakers.remote_url, "Speaker service URL")
         form.addRow("Service URL", self.spk_url)
+        _enable_when_remote(self.spk_backend, self.spk_url)
+        speaker_fields = (self.spk_backend, self.spk_match, self.spk_new)
+
+        def speakers_on() -> None:
+            on = self.spk_mode.currentData() != "off"
+            for field in speaker_fields:
+                field.setEnabled(on)
+            self.spk_url.setEnabled(on and self.spk_backend.currentData() == "remote")
+
+        self.spk_mode.currentIndexChanged.connect(speakers_on)
+        speakers_on()
 
         form = _form(tabs, "Captions")
         self.sub_font = _ispin(ui.subtitle_font_px, 11, 40, "Transcript text size", suffix=" px")

@@ -373,6 +373,7 @@ class SubtitleView(QListView):
         self.editor = QLineEdit(self.viewport())
         self.editor.setAccessibleName("Speaker name")
         self.editor.setPlaceholderText("Name")
+        self.editor.setToolTip("Type the speaker's name: Enter keeps it, Esc cancels")
         self.editor.setMaxLength(40)
         self.editor.hide()
         self.editor.installEventFilter(self)

@@ -153,3 +153,23 @@ def test_export_dialog_proposes_the_session_name_and_adds_the_extension(
     assert written.is_file() and "Go forward ten meters." in written.read_text()
     assert c.settings.ui.export_dir == str(tmp_path)
     wait_until(lambda: "Exported" in c.window.notice_label.text(), 2, "the notice")
+
+
+def test_settings_service_fields_follow_their_engine(themed_app: object) -> None:
+    from app.settings_dialog import SPIN_WIDTH, SettingsDialog
+
+    dialog = SettingsDialog(_settings())
+    try:
+        assert dialog.tr_backend.currentData() != "remote"
+        assert not dialog.tr_url.isEnabled() and not dialog.tr_timeout.isEnabled()
+        dialog.tr_backend.setCurrentIndex(dialog.tr_backend.findData("remote"))
+        assert dialog.tr_url.isEnabled() and dialog.tr_timeout.isEnabled()
+        assert not dialog.tts_url.isEnabled()
+        dialog.spk_mode.setCurrentIndex(dialog.spk_mode.findData("off"))
+        assert not dialog.spk_match.isEnabled() and not dialog.spk_backend.isEnabled()
+        dialog.spk_mode.setCurrentIndex(dialog.spk_mode.findData("auto"))
+        assert dialog.spk_match.isEnabled() and not dialog.spk_url.isEnabled()
+        assert dialog.beam.maximumWidth() == SPIN_WIDTH and dialog.beam.toolTip()
+        assert dialog.result_settings().engine.translation.backend == "remote"
+    finally:
+        dialog.deleteLater()
