@@ -131,7 +131,7 @@ class ElidedLabel(QLabel):
         hint = super().sizeHint()
         margins = self.contentsMargins()
         width = self.fontMetrics().horizontalAdvance(self._full) + margins.left() + margins.right()
-        width += 12  # the style sheet's padding
+        width += 4  # rounding of the advance: never elide text that has its hint
         if self._max_hint is not None:
             width = min(width, self._max_hint)
         return QSize(width, hint.height())
@@ -146,7 +146,7 @@ class ElidedLabel(QLabel):
         self._elide()
 
     def _elide(self) -> None:
-        room = self.contentsRect().width() - 12
+        room = self.contentsRect().width()  # the style sheet's padding is in the margins
         shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(room, 0))
         if room < 40:  # a lone "A…" says nothing; the tooltip still does
             shown = ""

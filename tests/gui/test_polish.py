@@ -173,3 +173,38 @@ def test_settings_service_fields_follow_their_engine(themed_app: object) -> None
         assert dialog.result_settings().engine.translation.backend == "remote"
     finally:
         dialog.deleteLater()
+
+
+@pytest.mark.slow
+def test_choosing_a_target_language_while_running_translates_what_follows(make_controller) -> None:  # noqa: ANN001
+    import dataclasses
+
+    from gui_helpers import REPO
+
+    fixture = REPO / "tests" / "fixtures" / "m2m100" / "m2m100"
+    if not (fixture / "encoder_model.onnx").is_file():
+        pytest.skip("the M2M100 test fixture is not in this checkout")
+    s = _settings(str(clip("chan3.wav")))
+    s.ui.realtime_files = True  # a live meeting: the change lands mid-run
+    cfg = s.engine
+    s.engine = dataclasses.replace(
+        cfg,
+        asr=dataclasses.replace(cfg.asr, language="en"),
+        translation=dataclasses.replace(cfg.translation, backend="m2m100", model=str(fixture)),
+    )
+    c = make_controller(s)
+    c.show()
+    assert c.start()
+    wait_until(lambda: c.state == RUNNING and len(c.session) > 0, 120, "the first words")
+    combo = c.window.target_lang
+    index = combo.findData("fr")
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)  # as the user's pick
+    assert c.settings.engine.translation.target_lang == "fr"
+    wait_until(lambda: any(ln.translation for ln in c.session.lines()), 90, "a translated line")
+    assert c.window.start_button.text() == "Stop"  # still interpreting after the restart
+    c.stop()
+    wait_until(lambda: c.state == IDLE, 60, "stop")
+    lines = c.session.lines()
+    assert all(ln.final for ln in lines) and lines[-1].target_lang == "fr"
+    assert not c.window.banner.isVisible(), c.window.banner.text()
