@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -151,7 +152,7 @@ class ModelManagerDialog(QDialog):
         try:
             return self.store().statuses()
         except DragomanError as exc:
-            self.progress_label.setText(str(exc))
+            self._say(str(exc))
             return []
 
     def refresh(self) -> None:
@@ -188,7 +189,8 @@ class ModelManagerDialog(QDialog):
             button = QPushButton("Remove")
             button.setAccessibleName(f"Remove {row.model_id}")
             button.setEnabled(self._downloading is None)
-            button.clicked.connect(lambda _=False, m=row.model_id: self.remove(m))
+            button.setToolTip("Delete the downloaded files (you can download it again)")
+            button.clicked.connect(lambda _=False, m=row.model_id: self._ask_remove(m))
             return button
         if row.state == "packaged":
             label = QLabel("✓ ready")
@@ -208,6 +210,8 @@ class ModelManagerDialog(QDialog):
         self._cancel = threading.Event()
         self._downloading = model_id
         self.progress_box.show()
+        self.progress.show()
+        self.cancel_button.show()
         self.progress.setRange(0, 0)  # busy until the first progress report
         self.progress_label.setText(f"Downloading {model_id}…")
         self.cancel_button.setEnabled(True)
@@ -238,13 +242,35 @@ class ModelManagerDialog(QDialog):
             self.cancel_button.setEnabled(False)
             self.progress_label.setText("Cancelling…")
 
+    def _ask_remove(self, model_id: str) -> None:
+        """A mis-click must not delete gigabytes that took an hour to download."""
+        answer = QMessageBox.question(
+            self,
+            "Remove model",
+            f"Remove {model_id} from this computer? You can download it again later.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.remove(model_id)
+
     def remove(self, model_id: str) -> None:
         try:
             self.store().remove(model_id)
         except DragomanError as exc:
-            self.progress_label.setText(str(exc))
+            self._say(str(exc))
+        else:
+            self._say(f"{model_id} was removed.")
         self.changed = True
         self.refresh()
+
+    def _say(self, message: str) -> None:
+        """A message under the table (the progress bar only while downloading)."""
+        self.progress_label.setText(message)
+        busy = self._downloading is not None
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.progress_box.show()
 
     def _on_progress(self, p: Any) -> None:
         if p.fraction is None:

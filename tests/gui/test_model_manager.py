@@ -116,8 +116,23 @@ def test_download_with_progress_and_cancel(
             assert dialog.changed
             remove = dialog.table.cellWidget(_row_of(dialog, "tiny-asr"), 5)
             assert remove.text() == "Remove"
-            remove.click()
+            from PySide6.QtWidgets import QMessageBox
+
+            answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes]
+            asked: list[str] = []
+
+            def question(_parent, _title, text, *_args):  # noqa: ANN001, ANN202
+                asked.append(text)
+                return answers.pop(0)
+
+            monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+            remove.click()  # a mis-click: asked, cancelled, still installed
+            assert asked and "tiny-asr" in asked[0]
+            assert _rows(dialog)["tiny-asr"][3] == STATE_LABELS["installed"]
+            dialog.table.cellWidget(_row_of(dialog, "tiny-asr"), 5).click()
             assert _rows(dialog)["tiny-asr"][3] == STATE_LABELS["available"]
+            assert "removed" in dialog.progress_label.text()
+            assert not dialog.progress.isVisibleTo(dialog)  # a message, not a download
         finally:
             dialog.reject()
             dialog.deleteLater()
