@@ -135,15 +135,19 @@ class CliSink:
                 print(f"dragoman: {event.stage}: {event.message}", file=sys.stderr, flush=True)
 
     def _write_ready(self, segment_id: int, *, force: bool = False) -> None:
+        """Write a held final once it is complete. Translation and speech handle segments in
+        order, so a later complete segment means every earlier one is as complete as it will
+        get (e.g. its translation failed): those are written first, keeping the log in order."""
         held = self._held[segment_id]
         waiting = (self.translating and held.translation is None) or (
             self.speaking and held.speech is None
         )
         if waiting and not force:
             return
-        del self._held[segment_id]
-        if self.jsonl:
-            self.jsonl.write(self._record(held.final, held.translation, held.speech))
+        for earlier in sorted(k for k in self._held if k <= segment_id):
+            done = self._held.pop(earlier)
+            if self.jsonl:
+                self.jsonl.write(self._record(done.final, done.translation, done.speech))
 
     @staticmethod
     def _record(
@@ -203,6 +207,12 @@ def build_config(args: argparse.Namespace) -> EngineConfig:
             check_pair(source, target, translator)
         else:  # auto: each utterance's language is checked when it is translated
             to_backend(target, translator)
+    if args.beam_size < 1:
+        raise ConfigError(f"--beam-size must be at least 1 (got {args.beam_size})")
+    if args.threads < 1:
+        raise ConfigError(f"--threads must be at least 1 (got {args.threads})")
+    if args.translated_subtitles and not target:
+        raise ConfigError("--translated-subtitles needs --target LANG (what to translate into)")
     asr = AsrOptions(
         model=args.model,
         language=source,

@@ -20,7 +20,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from engine.asr.agreement import LocalAgreement
 from engine.asr.text import join_units, split_units
 from engine.asr.whisper import Hypothesis
 from engine.audio.history import AudioHistory
-from engine.audio.sources import FrameSource
+from engine.audio.sources import AudioBlock, FrameSource
 from engine.config import EngineConfig
 from engine.errors import DragomanError
 from engine.events import (
@@ -149,11 +149,15 @@ class _Recogniser(threading.Thread):
                 self.busy = True
             try:
                 self._handle(job)
-            except DragomanError as exc:
-                self.p._emit(EngineError(str(exc), "asr", at=time.monotonic()))
             except Exception as exc:  # a decode failure must not kill the session
-                log.exception("recogniser failed on %s job", job.kind)
-                self.p._emit(EngineError(f"Recognition failed: {exc}", "asr", at=time.monotonic()))
+                if not isinstance(exc, DragomanError):
+                    log.exception("recogniser failed on %s job", job.kind)
+                message = (
+                    str(exc) if isinstance(exc, DragomanError) else f"Recognition failed: {exc}"
+                )
+                self.p._emit(EngineError(message, "asr", at=time.monotonic()))
+                if job.kind == "final":
+                    self._discard(job.segment_id, "recognition failed")
             finally:
                 with self._cond:
                     self.busy = False
@@ -250,8 +254,14 @@ class _Recogniser(threading.Thread):
                 speaker = match.label
                 if match.is_new and speaker:
                     self.p._emit(SpeakerChanged(None, speaker))
-            except DragomanError as exc:
-                self.p._emit(EngineError(str(exc), "speaker", at=time.monotonic()))
+            except Exception as exc:  # the text matters more than the label: keep the final
+                if not isinstance(exc, DragomanError):
+                    log.exception("speaker identification failed")
+                self.p._emit(
+                    EngineError(
+                        f"Speaker identification failed: {exc}", "speaker", at=time.monotonic()
+                    )
+                )
             speaker_done = time.monotonic()
         final = Final(
             segment_id=job.segment_id,
@@ -353,11 +363,15 @@ class Pipeline:
         self.vad: SileroVad | None = None
         self._stop = threading.Event()
         self._source: FrameSource | None = None
-        self._emit_lock = threading.Lock()
+        self._emit_lock = threading.RLock()  # a consumer may call back into the pipeline
         self._recogniser: _Recogniser | None = None
         self._downstream: _Downstream | None = None
         self.backends: dict[str, str] = {"vad": "local", "asr": "local"}
         self.loaded = False
+        self._run_lock = threading.Lock()
+        self._running = False
+        self._has_run = False
+        self._hears_room = False  # the source is a capture device (echo guard applies)
         self._consumed = 0  # samples read from the source so far
 
     # ----------------------------------------------------------------- loading
@@ -390,8 +404,11 @@ class Pipeline:
 
     @property
     def echo_guard(self) -> Any:
-        """The speech stage's echo guard, when Dragoman speaks (None otherwise)."""
-        return getattr(self.speech, "echo_guard", None) if self.speech is not None else None
+        """The speech stage's echo guard, when Dragoman speaks into the room it listens to
+        (None otherwise: a file cannot hear the loudspeaker)."""
+        if self.speech is None or not self._hears_room:
+            return None
+        return getattr(self.speech, "echo_guard", None)
 
     def source_clock(self) -> float:
         """Seconds of source audio consumed so far (the player's lag reference)."""
@@ -421,10 +438,17 @@ class Pipeline:
 
     # ----------------------------------------------------------------- control
     def stop(self) -> None:
-        """Stop capture; `run` flushes the open segment, finishes queued work and returns."""
-        self._stop.set()
-        if self._source is not None:
-            self._source.close()
+        """Stop capture; `run` flushes the open segment, finishes queued work and returns.
+
+        Before the first run it cancels that run; once a run has ended, a late stop belongs to
+        it and does not cancel the next one."""
+        with self._run_lock:
+            if not self._running and self._has_run:
+                return
+            self._stop.set()
+            source = self._source
+        if source is not None:
+            source.close()
 
     @property
     def stopping(self) -> bool:
@@ -441,7 +465,10 @@ class Pipeline:
             self.load()
         if realtime is None:
             realtime = bool(getattr(source, "realtime", True))
-        self._source = source
+        with self._run_lock:
+            self._source = source
+            self._running = True
+            self._hears_room = bool(getattr(source, "hears_room", False))
         if self._stop.is_set():
             source.close()
         self._recogniser = _Recogniser(self)
@@ -453,9 +480,9 @@ class Pipeline:
         error: BaseException | None = None
         try:
             self._frame_loop(source, realtime)
-        except BaseException as exc:  # flush what we have, then report
+        except BaseException as exc:  # flushed by the frame loop; reported below
             error = exc
-        finally:
+        try:
             self._recogniser.close()
             self._join_reporting(self._recogniser, source)
             if self._downstream is not None:
@@ -466,10 +493,16 @@ class Pipeline:
                     stop=self._stop.is_set() or error is not None,
                     total_duration=self._consumed / SAMPLE_RATE,
                 )
+        except BaseException as exc:  # e.g. the output device vanished while draining
+            error = error or exc
+        finally:
             source.close()
             self._emit_stats(source, self._consumed, 0.0, 0)  # everything drained
-        stopped = self._stop.is_set()
-        self._stop.clear()  # a loaded pipeline may run another source
+            with self._run_lock:
+                stopped = self._stop.is_set()
+                self._stop.clear()  # a loaded pipeline may run another source
+                self._running = False
+                self._has_run = True
         if error is not None:
             message = str(error) if isinstance(error, DragomanError) else repr(error)
             self._emit(EngineError(message, "audio", fatal=True, at=time.monotonic()))
@@ -505,7 +538,9 @@ class Pipeline:
                     return at
             return arrivals[-1][1] if arrivals else None
 
-        def submit_final(end: int, vad_end_at: float, speech_end: int) -> None:
+        def submit_final(
+            end: int, vad_end_at: float, speech_end: int, *, reuse: bool = True
+        ) -> None:
             nonlocal seg_start
             assert seg_start is not None
             audio = history.slice(seg_start, end)
@@ -519,11 +554,22 @@ class Pipeline:
                     speech_end_at=arrival_of(speech_end),
                     start_at=arrival_of(seg_start),
                     vad_end_at=vad_end_at,
-                    reuse_length=spec_length,
+                    reuse_length=spec_length if reuse else None,
                 )
             )
 
-        for block in source.blocks():
+        source_error: BaseException | None = None
+
+        def blocks() -> Iterator[AudioBlock]:
+            """The source's blocks; a failing source (device lost) just ends them, so the open
+            segment is still flushed below before the error is raised."""
+            nonlocal source_error
+            try:
+                yield from source.blocks()
+            except Exception as exc:
+                source_error = exc
+
+        for block in blocks():
             samples = block.samples
             guard = self.echo_guard
             if guard is not None:
@@ -559,7 +605,8 @@ class Pipeline:
                         recogniser.submit(_Job("drop", segment_id, np.zeros(0, np.float32), 0, 0))
                         seg_start = None
                     elif ev.kind == "split":
-                        submit_final(ev.position, now, ev.position)
+                        # a cut inside speech: a speculative decode may run past it
+                        submit_final(ev.position, now, ev.position, reuse=False)
                         segment_id += 1
                         seg_start = ev.position
                         spec_at = spec_length = None
@@ -609,6 +656,8 @@ class Pipeline:
             else:
                 recogniser.submit(_Job("drop", segment_id, np.zeros(0, np.float32), 0, 0))
         self._emit_stats(source, history.total, level_sum, level_n)
+        if source_error is not None:
+            raise source_error
 
     def _join_reporting(self, thread: threading.Thread, source: FrameSource) -> None:
         """Wait for a stage to finish its queue, reporting the backlog as it drains."""

@@ -95,6 +95,7 @@ class SubtitleFile:
         self.format = subtitle_format(self.path)
         self.label_speakers = label_speakers
         self.cues: list[Cue] = []
+        self.flush()  # a valid (empty) file from the start, even if no line is ever final
 
     def add(self, cue: Cue) -> None:
         self.cues.append(cue)

@@ -19,6 +19,7 @@ from engine.errors import ModelError
 WINDOW = 512
 CONTEXT = 64
 SAMPLE_RATE = 16_000
+MAX_SEGMENT_S = 28.0
 
 
 class VoiceActivityDetector(Protocol):
@@ -102,7 +103,8 @@ class Segmenter:
         self.min_silence = opts.min_silence_ms * ms
         self.min_speech = opts.min_speech_ms * ms
         self.pad = opts.speech_pad_ms * ms
-        self.max_segment = int(opts.max_segment_s * SAMPLE_RATE)
+        # one Whisper window holds 30 s: longer segments would need several decodes
+        self.max_segment = int(min(opts.max_segment_s, MAX_SEGMENT_S) * SAMPLE_RATE)
         self.position = 0  # samples consumed so far
         self.in_speech = False
         self.segment_start = 0

@@ -90,6 +90,19 @@ class Transcriber(Protocol):
         raise NotImplementedError
 
 
+LONGEST_WINDOW = int((MAX_CONTEXT_S - TAIL_PAD_S) * SAMPLE_RATE)
+
+
+def _quietest_cut(audio: np.ndarray, search_s: float = 5.0, hop: int = 1600) -> int:
+    """Sample index of the quietest 100 ms frame within the last `search_s` of `audio`."""
+    first = max(len(audio) - int(search_s * SAMPLE_RATE), 0) // hop
+    frames = audio[first * hop : len(audio) // hop * hop].reshape(-1, hop)
+    if not len(frames):
+        return len(audio)
+    quietest = int(np.argmin((frames**2).mean(axis=1)))
+    return max((first + quietest) * hop + hop // 2, hop)
+
+
 def context_for(n_samples: int) -> int:
     """Samples of encoder input for `n_samples` of speech: speech + tail pad, at least 3 s,
     rounded up to whole seconds (fewer distinct shapes), at most 30 s."""
@@ -216,6 +229,8 @@ class WhisperTranscriber:
         t0 = time.perf_counter()
         audio = np.asarray(audio, dtype=np.float32)
         n = len(audio)
+        if n > LONGEST_WINDOW:
+            return self._transcribe_long(audio, language, final, session_languages, t0)
         padded = np.zeros(context_for(n), dtype=np.float32)
         padded[: min(n, len(padded))] = audio[: len(padded)]
         features = self.model.feature_extractor(padded)[:, : len(padded) // 160]
@@ -293,6 +308,45 @@ class WhisperTranscriber:
             rejected=rejected,
         )
 
+    def _transcribe_long(
+        self,
+        audio: np.ndarray,
+        language: str | None,
+        final: bool,
+        session_languages: Sequence[str],
+        t0: float,
+    ) -> Hypothesis:
+        """Audio longer than one encoder window: decode consecutive windows, each cut at the
+        quietest 100 ms of its last 5 s, and join them (nothing past 30 s is lost)."""
+        parts: list[Hypothesis] = []
+        start = 0
+        while start < len(audio):
+            end = len(audio)
+            if end - start > LONGEST_WINDOW:
+                end = start + _quietest_cut(audio[start : start + LONGEST_WINDOW])
+            part = self.transcribe(
+                audio[start:end],
+                language=language or (parts[0].lang if parts else None),
+                final=final,
+                session_languages=session_languages,
+            )
+            parts.append(part)
+            start = end
+        kept = [p for p in parts if p.text]
+        weights = [p.audio_s for p in parts]
+        return Hypothesis(
+            text=" ".join(p.text for p in kept),
+            lang=parts[0].lang,
+            lang_probability=parts[0].lang_probability,
+            avg_logprob=float(np.average([p.avg_logprob for p in parts], weights=weights)),
+            no_speech_prob=min(p.no_speech_prob for p in parts),
+            compression_ratio=max(p.compression_ratio for p in parts),
+            audio_s=len(audio) / SAMPLE_RATE,
+            decode_s=time.perf_counter() - t0,
+            temperature=max(p.temperature for p in parts),
+            rejected=None if kept else parts[0].rejected,
+        )
+
     @staticmethod
     def _text_tokens(ids: list[int], tokenizer, audio_s: float) -> list[int]:  # noqa: ANN001
         """Text tokens up to the first timestamp that lies past the end of the audio."""
@@ -323,8 +377,7 @@ class WhisperTranscriber:
             text = " ".join(trimmed)
         if guards.compression_ratio(text) > opts.compression_ratio_threshold:
             return "", "repetitive"
-        if guards.is_blocklisted(text) and (
-            hyp.no_speech_prob > 0.2 or hyp.avg_logprob < -0.5 or hyp.audio_s < 1.5
-        ):
+        # a real "Thank you." is common in meetings: drop the phrase only when Whisper doubts it
+        if guards.is_blocklisted(text) and (hyp.no_speech_prob > 0.2 or hyp.avg_logprob < -0.5):
             return "", "blocklisted"
         return text, None

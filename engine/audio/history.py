@@ -16,7 +16,9 @@ class AudioHistory:
         return max(0, self.total - self.capacity)
 
     def append(self, samples: np.ndarray) -> None:
-        samples = samples[-self.capacity :]
+        skipped = max(len(samples) - self.capacity, 0)  # older than the ring can hold
+        self.total += skipped
+        samples = samples[skipped:]
         n = len(samples)
         start = self.total % self.capacity
         first = min(n, self.capacity - start)

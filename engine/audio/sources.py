@@ -130,6 +130,8 @@ class MicrophoneSource:
     PortAudio device.
     """
 
+    hears_room = True  # it may capture our own speech from the loudspeaker (echo guard)
+
     def __init__(self, device: str | int | None = None, options: AudioOptions | None = None):
         try:
             import sounddevice as sd  # imported lazily: PortAudio may be missing on servers
@@ -149,6 +151,9 @@ class MicrophoneSource:
         info = sd.query_devices(self.device)
         self.name = pulse_source or str(info["name"])
         self.rate = int(info["default_samplerate"]) or 48_000
+        # The ALSA "pulse" plugin reads PULSE_SOURCE when the stream opens: set it only for that
+        # moment, so later captures on the default device are not redirected.
+        saved = os.environ.get("PULSE_SOURCE")
         if pulse_source:
             os.environ["PULSE_SOURCE"] = pulse_source
         try:
@@ -163,6 +168,12 @@ class MicrophoneSource:
             self._stream.start()
         except Exception as exc:  # PortAudioError and friends
             raise DeviceError(f"Cannot open input device {self.name!r}: {exc}") from exc
+        finally:
+            if pulse_source:
+                if saved is None:
+                    os.environ.pop("PULSE_SOURCE", None)
+                else:
+                    os.environ["PULSE_SOURCE"] = saved
 
     @property
     def dropped_blocks(self) -> int:
