@@ -384,3 +384,31 @@ def test_a_confident_short_thank_you_is_kept():
     hyp = Hypothesis("Thank you.", "en", 0.77, -0.305, 0.005, 1.0, 1.1, 0.0)
     text, rejected = WhisperTranscriber._apply_guards(owner, hyp)
     assert (text, rejected) == ("Thank you.", None)
+
+
+def test_a_stop_landing_as_the_next_run_starts_stops_that_run():
+    """The GUI worker marks a run RUNNING, then calls run(); a Stop click in between (here:
+    while run() reads the source's `realtime`) must stop that run, not be ignored as 'late'
+    (for a microphone an ignored stop means a run that never ends)."""
+    probs = [0.0] * 5 + [0.9] * 40 + [0.0] * 30
+    p, events = make_pipeline(LengthTranscriber(), ScriptedVad(probs))
+    p.run(ArraySource(silence(len(probs))), realtime=False)  # an earlier run
+    events.clear()
+
+    class StopOnStart(ArraySource):
+        stopped = False
+
+        @property
+        def realtime(self) -> bool:
+            if not self.stopped:  # the other thread's stop lands here, once
+                self.stopped = True
+                p.stop()
+            return False
+
+        @realtime.setter
+        def realtime(self, value: bool) -> None:
+            pass
+
+    p.run(StopOnStart(silence(len(probs))))
+    assert [e.reason for e in events if isinstance(e, Finished)] == ["stopped"]
+    assert not any(isinstance(e, Final) for e in events)
