@@ -217,6 +217,8 @@ class AppController(QObject):
             self._show_state(IDLE)
 
     def show_window(self) -> None:
+        if self.window.isMinimized():  # "Show window" from the tray brings it back too
+            self.window.showNormal()
         self.window.show()
         self.window.raise_()
         self.window.activateWindow()

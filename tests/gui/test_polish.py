@@ -208,3 +208,14 @@ def test_choosing_a_target_language_while_running_translates_what_follows(make_c
     lines = c.session.lines()
     assert all(ln.final for ln in lines) and lines[-1].target_lang == "fr"
     assert not c.window.banner.isVisible(), c.window.banner.text()
+
+
+def test_show_window_from_the_tray_restores_a_minimized_window(make_controller) -> None:  # noqa: ANN001
+    c = make_controller(_settings())
+    c.show()
+    c.window.showMinimized()
+    QApplication.processEvents()
+    assert c.window.isMinimized()
+    c.tray.show_window.trigger()
+    QApplication.processEvents()
+    assert not c.window.isMinimized() and c.window.isVisible()
