@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 from engine.cli import main
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py build_config accepts --beam-size 0 (and negative --threads); the model load "
-    "then fails inside warm_up() with a raw ValueError traceback (status 1) instead of one "
-    "readable line and status 2",
-)
+# Regression (fixed in c5f967f): cli.py build_config accepts --beam-size 0 (and negative
+# --threads); the model load then fails inside warm_up() with a raw ValueError traceback (status
+# 1) instead of one readable line and status 2
 def test_beam_size_zero_is_a_usage_error(speech_dir, tmp_path, capsys):
     wav = speech_dir / "cards-001.wav"
     rc = main(["run", str(wav), "--speakers", "off", "-q", "--beam-size", "0"])
@@ -21,11 +16,8 @@ def test_beam_size_zero_is_a_usage_error(speech_dir, tmp_path, capsys):
     assert len(err) == 1 and "beam" in err[0].lower()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py cmd_run: --translated-subtitles without --target is accepted and silently "
-    "writes nothing (no file, no message)",
-)
+# Regression (fixed in c5f967f): cli.py cmd_run: --translated-subtitles without --target is
+# accepted and silently writes nothing (no file, no message)
 def test_translated_subtitles_without_a_target_is_refused_or_written(speech_dir, tmp_path):
     out = tmp_path / "tr.srt"
     wav = speech_dir / "cards-001.wav"

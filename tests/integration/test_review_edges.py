@@ -105,12 +105,9 @@ def test_realtime_run_closes_every_segment_in_order(engine, speech_dir):
             assert e.text.startswith(committed[e.segment_id].rstrip(".,?!")), e
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="asr/whisper.py transcribe(): audio past MAX_CONTEXT_S (30 s) is silently cut off "
-    "(padded[:30 s] = audio[:30 s]) while the settings allow segments up to 60 s "
-    "(VadOptions.max_segment_s, settings dialog), so the end of a long segment is lost",
-)
+# Regression (fixed in c5f967f): asr/whisper.py transcribe(): audio past MAX_CONTEXT_S (30 s) is
+# silently cut off (padded[:30 s] = audio[:30 s]) while the settings allow segments up to 60 s
+# (VadOptions.max_segment_s, settings dialog), so the end of a long segment is lost
 def test_a_segment_longer_than_30_s_keeps_its_last_words(engine, speech_dir):
     pipeline, _ = engine
     head = load_audio(speech_dir / "forever.wav")
@@ -139,12 +136,9 @@ class SpeakingStage:
         pass
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline.py _frame_loop applies the echo guard (mute-capture) to every source, "
-    "files included: while Dragoman speaks (--play), a file's own audio is replaced by "
-    "silence although playback cannot leak into a file, so its speech is lost",
-)
+# Regression (fixed in c5f967f): pipeline.py _frame_loop applies the echo guard (mute-capture) to
+# every source, files included: while Dragoman speaks (--play), a file's own audio is replaced by
+# silence although playback cannot leak into a file, so its speech is lost
 def test_echo_guard_never_mutes_a_file_source(engine, speech_dir):
     pipeline, _ = engine
     events: list = []

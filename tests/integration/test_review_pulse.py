@@ -7,7 +7,6 @@ import threading
 import time
 
 import numpy as np
-import pytest
 import soundfile as sf
 
 from engine.audio.sources import MicrophoneSource
@@ -32,12 +31,9 @@ def captured_rms(source: MicrophoneSource, seconds: float, play) -> float:
     return float(np.sqrt(np.mean(audio**2)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="audio/sources.py MicrophoneSource sets os.environ['PULSE_SOURCE'] for a "
-    "'pulse:SOURCE' device and never restores it: every later capture on the default device "
-    "(mic) in the same process records that PulseAudio source instead of the microphone",
-)
+# Regression (fixed in c5f967f): audio/sources.py MicrophoneSource sets os.environ['PULSE_SOURCE']
+# for a 'pulse:SOURCE' device and never restores it: every later capture on the default device
+# (mic) in the same process records that PulseAudio source instead of the microphone
 def test_default_mic_after_a_pulse_source_records_the_default_source(pulse, tmp_path, monkeypatch):
     monkeypatch.delenv("PULSE_SOURCE", raising=False)  # restored (absent) after the test
     pulse.pactl("load-module", "module-null-sink", "sink_name=other", "rate=48000", "channels=1")

@@ -2,8 +2,8 @@
 
 A scripted VAD (one probability per 32 ms window) and a transcriber that answers with the length
 of the audio it was given make segment boundaries and decode reuse exact, so each test states
-one contract of `engine.pipeline.Pipeline` / `engine.cli.CliSink`. Tests marked xfail(strict)
-fail today because of a bug described in their reason.
+one contract of `engine.pipeline.Pipeline` / `engine.cli.CliSink`. Each "Regression" comment
+names the bug the test caught; a test marked xfail(strict) fails today because of its reason.
 """
 
 from __future__ import annotations
@@ -94,12 +94,10 @@ def silence(windows: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- bug: split reuse
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline.py submit_final on 'split' passes reuse_length=spec_length: when the cut "
-    "lies before the end of the speculative decode, the first half's Final reuses a decode of "
-    "audio past its own end, and the second half decodes that audio again (duplicated words)",
-)
+# Regression (fixed in c5f967f): pipeline.py submit_final on 'split' passes
+# reuse_length=spec_length: when the cut lies before the end of the speculative decode, the first
+# half's Final reuses a decode of audio past its own end, and the second half decodes that audio
+# again (duplicated words)
 def test_final_of_a_split_segment_never_covers_audio_past_its_end():
     # windows: 10 silent; speech 10..69; dip (pause 1) 70-71; speech 72..84; pause 2 from 85
     probs = [0.0] * 10 + [0.9] * 60 + [0.05] * 2 + [0.9] * 13 + [0.2] * 60
@@ -118,11 +116,9 @@ def test_final_of_a_split_segment_never_covers_audio_past_its_end():
 
 
 # --------------------------------------------------------------------------- bug: decode failure
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline.py _Recogniser.run: when the final decode raises, the segment's partial "
-    "is never withdrawn (no Final, no SegmentDiscarded) and its state leaks in `segments`",
-)
+# Regression (fixed in c5f967f): pipeline.py _Recogniser.run: when the final decode raises, the
+# segment's partial is never withdrawn (no Final, no SegmentDiscarded) and its state leaks in
+# `segments`
 def test_partial_is_withdrawn_when_the_final_decode_fails():
     probs = [0.0] * 5 + [0.9] * 60  # speech until the source ends (flush -> final)
     asr = LengthTranscriber(fail_final=True)
@@ -141,11 +137,9 @@ class BrokenIdentifier:
         raise RuntimeError("onnxruntime: invalid input")  # untyped, as onnxruntime raises
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline.py _finalize catches only DragomanError around speaker_identifier."
-    "identify: any other exception loses the Final (its text) of an otherwise good segment",
-)
+# Regression (fixed in c5f967f): pipeline.py _finalize catches only DragomanError around
+# speaker_identifier.identify: any other exception loses the Final (its text) of an otherwise good
+# segment
 def test_a_failing_speaker_identifier_does_not_lose_the_final():
     probs = [0.0] * 5 + [0.9] * 40 + [0.0] * 30
     p, events = make_pipeline(LengthTranscriber(), ScriptedVad(probs))
@@ -171,12 +165,9 @@ class FailingSource(ArraySource):
             yield block
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline.py run/_frame_loop: an exception from the source skips segmenter.flush(), "
-    "so the segment open at that moment gets neither a Final nor a SegmentDiscarded although "
-    "run() says 'flush what we have, then report'",
-)
+# Regression (fixed in c5f967f): pipeline.py run/_frame_loop: an exception from the source skips
+# segmenter.flush(), so the segment open at that moment gets neither a Final nor a
+# SegmentDiscarded although run() says 'flush what we have, then report'
 def test_speech_open_when_the_source_fails_is_flushed():
     probs = [0.0] * 5 + [0.9] * 200
     p, events = make_pipeline(LengthTranscriber(), ScriptedVad(probs))
@@ -189,12 +180,9 @@ def test_speech_open_when_the_source_fails_is_flushed():
 
 
 # --------------------------------------------------------------------------- bug: stale stop
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline.py stop()/run(): a stop() that arrives after run() cleared _stop (the file "
-    "ended as the user pressed Stop; the GUI reuses the pipeline) makes the NEXT run end at "
-    "once with reason 'stopped' and no output",
-)
+# Regression (fixed in c5f967f): pipeline.py stop()/run(): a stop() that arrives after run()
+# cleared _stop (the file ended as the user pressed Stop; the GUI reuses the pipeline) makes the
+# NEXT run end at once with reason 'stopped' and no output
 def test_a_late_stop_does_not_cancel_the_next_run():
     probs = [0.0] * 5 + [0.9] * 40 + [0.0] * 30
     vad = ScriptedVad(probs)
@@ -254,11 +242,9 @@ class DrainFails:
         raise DeviceError("Output device 'x' disappeared")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline.py run(): an exception from speech.drain() in the finally block escapes "
-    "without the fatal EngineError and without Finished (the GUI/CLI never see the run end)",
-)
+# Regression (fixed in c5f967f): pipeline.py run(): an exception from speech.drain() in the
+# finally block escapes without the fatal EngineError and without Finished (the GUI/CLI never see
+# the run end)
 def test_run_always_emits_finished_even_when_draining_speech_fails():
     probs = [0.0] * 5 + [0.9] * 40 + [0.0] * 30
     p, events = make_pipeline(LengthTranscriber(), ScriptedVad(probs), speech=DrainFails())
@@ -268,11 +254,8 @@ def test_run_always_emits_finished_even_when_draining_speech_fails():
 
 
 # --------------------------------------------------------------------------- bug: re-entrant emit
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline.py _emit holds a non-reentrant lock while calling on_event: a consumer "
-    "that calls pipeline.rename_speaker() from its callback deadlocks the engine",
-)
+# Regression (fixed in c5f967f): pipeline.py _emit holds a non-reentrant lock while calling
+# on_event: a consumer that calls pipeline.rename_speaker() from its callback deadlocks the engine
 def test_rename_speaker_from_an_event_callback_does_not_deadlock():
     class Identifier:
         def __init__(self):
@@ -297,11 +280,9 @@ def test_rename_speaker_from_an_event_callback_does_not_deadlock():
 
 
 # --------------------------------------------------------------------------- bug: history
-@pytest.mark.xfail(
-    strict=True,
-    reason="audio/history.py append(): a block longer than the ring clips the samples but also "
-    "counts only the clipped length in `total`, so absolute positions (the VAD's) drift",
-)
+# Regression (fixed in c5f967f): audio/history.py append(): a block longer than the ring clips the
+# samples but also counts only the clipped length in `total`, so absolute positions (the VAD's)
+# drift
 def test_history_counts_every_sample_of_a_block_longer_than_the_ring():
     h = AudioHistory(1.0)
     h.append(np.arange(2 * SR, dtype=np.float32))
@@ -330,12 +311,9 @@ def _translation(seg: int, text: str) -> Translation:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py CliSink: a final whose translation failed (EngineError from the nmt stage, "
-    "e.g. an auto-detected language M2M100 lacks) is held until Finished and then written "
-    "AFTER every later final, so the JSONL finals are out of segment order",
-)
+# Regression (fixed in c5f967f): cli.py CliSink: a final whose translation failed (EngineError
+# from the nmt stage, e.g. an auto-detected language M2M100 lacks) is held until Finished and then
+# written AFTER every later final, so the JSONL finals are out of segment order
 def test_jsonl_finals_stay_in_segment_order_when_a_translation_fails(tmp_path, capsys):
     from engine.cli import CliSink
 
@@ -351,11 +329,9 @@ def test_jsonl_finals_stay_in_segment_order_when_a_translation_fails(tmp_path, c
     assert finals == [1, 2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py/subtitles.py: SubtitleFile is only written on add(), so a run with no final "
-    "(silence, music) leaves no --subtitles file at all instead of an empty, valid one",
-)
+# Regression (fixed in c5f967f): cli.py/subtitles.py: SubtitleFile is only written on add(), so a
+# run with no final (silence, music) leaves no --subtitles file at all instead of an empty, valid
+# one
 def test_subtitle_file_exists_after_a_run_without_cues(tmp_path):
     from engine.cli import CliSink
 
@@ -368,12 +344,10 @@ def test_subtitle_file_exists_after_a_run_without_cues(tmp_path):
 
 
 # --------------------------------------------------------------------------- bug: blocklist
-@pytest.mark.xfail(
-    strict=True,
-    reason="asr/whisper.py _apply_guards drops every blocklisted phrase shorter than 1.5 s of "
-    "audio even when Whisper is sure there is speech: a real 'Thank you.' (no_speech 0.005, "
-    "avg_logprob -0.31, 1.1 s with padding, measured on Whisper base) never becomes a final",
-)
+# Regression (fixed in c5f967f): asr/whisper.py _apply_guards drops every blocklisted phrase
+# shorter than 1.5 s of audio even when Whisper is sure there is speech: a real 'Thank you.'
+# (no_speech 0.005, avg_logprob -0.31, 1.1 s with padding, measured on Whisper base) never becomes
+# a final
 def test_a_confident_short_thank_you_is_kept():
     from types import SimpleNamespace
 
@@ -386,6 +360,13 @@ def test_a_confident_short_thank_you_is_kept():
     assert (text, rejected) == ("Thank you.", None)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="pipeline.py stop() (since c5f967f) ignores a stop() while no run is registered once "
+    "a run has ended; the GUI worker calls stop() when its state is RUNNING, which it sets just "
+    "before pipeline.run() registers: that stop is dropped, and for a microphone the run never "
+    "ends (a second Stop click no longer reaches the pipeline: the worker is STOPPING)",
+)
 def test_a_stop_landing_as_the_next_run_starts_stops_that_run():
     """The GUI worker marks a run RUNNING, then calls run(); a Stop click in between (here:
     while run() reads the source's `realtime`) must stop that run, not be ignored as 'late'
