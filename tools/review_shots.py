@@ -1,0 +1,183 @@
+"""Pictures of every screen a user meets, for a design review, under Xvfb (not offscreen).
+
+    .venv/bin/python tools/review_shots.py [--out DIR]
+
+Runs the real app on one clip with Whisper base and the tiny M2M100 test fixture into French
+(nonsense words, real layout), adds a few long multi-speaker lines, then saves into DIR
+(default: ./review-shots): the main window empty, with translations, at its minimum size, with
+the error banner, with the rename editor; every settings tab; the model manager; and the caption
+overlay at three text sizes and empty. Look at every picture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CLIP = REPO / ".." / "shared" / "data" / "speech" / "goforward.wav"
+FIXTURE = REPO / "tests" / "fixtures" / "m2m100" / "m2m100"
+LINES = (
+    (
+        "S1",
+        "Good morning everyone, thanks for joining the quarterly review meeting today.",
+        "Bonjour à tous, merci de vous joindre à la réunion trimestrielle aujourd'hui.",
+    ),
+    (
+        "S2",
+        "Let's start with the numbers from the last three months, which were better than "
+        "expected in almost every region we operate in, including the new markets in the south.",
+        "Commençons par les chiffres des trois derniers mois, qui ont été meilleurs que prévu "
+        "dans presque toutes les régions où nous opérons, y compris les nouveaux marchés du sud.",
+    ),
+    ("Maria Fernanda de la Cruz", "Short one.", "Court."),
+)
+
+
+def inner(out: Path) -> int:
+    """Runs on the Xvfb display."""
+    from PySide6.QtWidgets import QApplication, QTabWidget
+
+    from app.controller import AppController
+    from app.model_manager import ModelManagerDialog
+    from app.qt_compat import guard_none_refcount
+    from app.settings import Settings
+    from app.settings_dialog import SettingsDialog
+    from app.theme import apply_theme
+    from app.worker import IDLE
+    from engine.session import SessionLine
+
+    guard_none_refcount()
+    app = QApplication(["dragoman"])
+    app.setApplicationName("Dragoman")
+    apply_theme(app)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def pump(seconds: float = 0.3) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.01)
+
+    def wait(predicate, timeout: float) -> None:  # noqa: ANN001
+        end = time.monotonic() + timeout
+        while not predicate() and time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.01)
+
+    settings = Settings()
+    settings.ui.preload_models = False
+    settings.ui.realtime_files = False
+    settings.ui.source = str(CLIP.resolve())
+    cfg = settings.engine
+    settings.engine = dataclasses.replace(
+        cfg,
+        asr=dataclasses.replace(cfg.asr, language="en"),
+        translation=dataclasses.replace(
+            cfg.translation, target_lang="fr", backend="m2m100", model=str(FIXTURE)
+        ),
+    )
+    c = AppController(settings)
+    win = c.window
+    win.setGeometry(30, 30, 1100, 650)
+    c.show()
+    pump(1.0)
+    win.grab().save(str(out / "01-main-empty.png"))
+    c.start()
+    wait(lambda: c.state == IDLE and len(c.session) > 0, 180)
+    pump(0.5)
+    for i, (speaker, text, translation) in enumerate(LINES):
+        start = 10.0 + 5 * i
+        win.subtitles.upsert(
+            SessionLine(100 + i, start, start + 4, text, speaker, "en", True, translation, "fr")
+        )
+    pump(0.5)
+    win.grab().save(str(out / "02-main-translation.png"))
+    win.resize(win.minimumSize())
+    pump(0.5)
+    win.grab().save(str(out / "03-main-minimum.png"))
+    win.setGeometry(30, 30, 1100, 650)
+    win.banner.show_message(
+        "The models could not be loaded",
+        "The speech recognition model 'whisper-nonexistent' is not installed. Open the model "
+        "manager to install it, or choose another model in Settings.  The transcript so far "
+        "(4 lines) is kept and saved.",
+    )
+    win.banner.action_button.show()
+    pump(0.3)
+    win.grab().save(str(out / "04-banner.png"))
+    win.banner.hide()
+    win.subtitles.begin_rename(101)  # a row that shows its speaker label
+    pump(0.3)
+    win.grab().save(str(out / "05-rename.png"))
+    win.subtitles.editor.hide()
+
+    dialog = SettingsDialog(c.settings, win)
+    dialog.show()
+    pump(0.5)
+    tabs = dialog.findChild(QTabWidget)
+    assert tabs is not None
+    for i in range(tabs.count()):
+        tabs.setCurrentIndex(i)
+        pump(0.3)
+        dialog.grab().save(str(out / f"06-settings-{i}-{tabs.tabText(i).lower()}.png"))
+    dialog.reject()
+    models = ModelManagerDialog(win, allow_network=False)
+    models.show()
+    pump(1.0)
+    models.grab().save(str(out / "07-models.png"))
+    models.reject()
+
+    overlay = c.overlay
+    overlay.setGeometry(260, 500, 760, 150)
+    overlay.show()
+    overlay.set_lines(
+        [
+            SessionLine(200 + i, 0.0, 1.0, text, speaker, "en", True, translation, "fr")
+            for i, (speaker, text, translation) in enumerate(LINES[:2])
+        ]
+    )
+    screen = app.primaryScreen()
+
+    def grab_overlay(name: str) -> None:
+        pump(0.5)
+        g = overlay.frameGeometry()
+        screen.grabWindow(0, g.x() - 10, g.y() - 10, g.width() + 20, g.height() + 20).save(
+            str(out / name)
+        )
+
+    for size in (14, 22, 36):
+        overlay.set_font_size(size)
+        grab_overlay(f"08-overlay-{size}px.png")
+    overlay.set_lines([])
+    grab_overlay("08-overlay-empty.png")
+    c.shutdown()
+    app.quit()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("review-shots"))
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.inner:
+        return inner(args.out)
+    sys.path.insert(0, str(REPO / "tools"))
+    from screenshots import xvfb_session
+
+    with tempfile.TemporaryDirectory() as tmp, xvfb_session() as env:
+        env = {**env, "PYTHONPATH": str(REPO), "DRAGOMAN_HOME": str(Path(tmp) / "home")}
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--inner", "--out"]
+        done = subprocess.run([*cmd, str(args.out.resolve())], env=env, cwd=REPO, timeout=600)
+    print(f"review pictures in {args.out.resolve()}")
+    return done.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
