@@ -393,3 +393,21 @@ def test_a_stop_landing_as_the_next_run_starts_stops_that_run():
     p.run(StopOnStart(silence(len(probs))))
     assert [e.reason for e in events if isinstance(e, Finished)] == ["stopped"]
     assert not any(isinstance(e, Final) for e in events)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="asr/guards.py: a digit loop glued by commas ('1,5,5,5,5,5,5,5,5,5,5,', Whisper base's "
+    "final decode of 2 s of white noise: no_speech 0.55, avg_logprob -0.51) is one 'word', so "
+    "neither the repetition trim, the leading-stutter regex nor the compression ratio sees it",
+)
+def test_a_comma_glued_digit_loop_is_rejected():
+    from types import SimpleNamespace
+
+    from engine.asr.whisper import WhisperTranscriber
+    from engine.config import AsrOptions
+
+    owner = SimpleNamespace(options=AsrOptions())
+    hyp = Hypothesis("1,5,5,5,5,5,5,5,5,5,5,", "nn", 0.3, -0.51, 0.55, 1.1, 2.0, 0.0)
+    text, rejected = WhisperTranscriber._apply_guards(owner, hyp)
+    assert rejected is not None or len(text) < len(hyp.text), "the loop was kept whole"
