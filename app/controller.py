@@ -546,6 +546,7 @@ class AppController(QObject):
             out.addItem(f"{device} (not found)", device)
         _select_data(out, device)
         out.blockSignals(False)
+        win.update_device_tooltips()
 
     def _rescan_devices(self) -> None:
         if self.state == IDLE:

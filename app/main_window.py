@@ -271,6 +271,8 @@ class MainWindow(QMainWindow):
         self.input_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.input_combo.setMinimumWidth(180)
         self.input_combo.setMaximumWidth(300)
+        # a long device name is cut in a narrow window: the tooltip always has all of it
+        self.input_combo.currentTextChanged.connect(lambda _t: self.update_device_tooltips())
         self.refresh_inputs = QToolButton()
         self.refresh_inputs.setText("⟳")
         self.refresh_inputs.setAccessibleName("Refresh audio inputs")
@@ -341,6 +343,7 @@ class MainWindow(QMainWindow):
         self.output_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.output_combo.setMinimumWidth(130)
         self.output_combo.setMaximumWidth(220)
+        self.output_combo.currentTextChanged.connect(lambda _t: self.update_device_tooltips())
         second.addWidget(self.output_combo)
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setAccessibleName("Speech volume")
@@ -393,6 +396,16 @@ class MainWindow(QMainWindow):
         self.volume.setAccessibleDescription(f"{value} percent")
 
     # ------------------------------------------------------------------ view updates
+    def update_device_tooltips(self) -> None:
+        """The full names of the chosen devices (a narrow window cuts them in the combos)."""
+        self.input_combo.setToolTip(
+            "Where to listen: a microphone, system audio or a file\n"
+            f"Now: {self.input_combo.currentText()}"
+        )
+        self.output_combo.setToolTip(
+            f"Where the speech plays\nNow: {self.output_combo.currentText()}"
+        )
+
     def notify(self, text: str, msecs: int = 6000) -> None:
         """A short notice in the status bar (never covers the level meter and figures)."""
         self.notice_label.setText(text)

@@ -219,3 +219,13 @@ def test_show_window_from_the_tray_restores_a_minimized_window(make_controller) 
     c.tray.show_window.trigger()
     QApplication.processEvents()
     assert not c.window.isMinimized() and c.window.isVisible()
+
+
+def test_a_long_device_name_is_in_the_tooltip(make_controller) -> None:  # noqa: ANN001
+    c = make_controller(_settings())
+    combo = c.window.input_combo
+    name = "System audio: Built-in Audio Analog Stereo (HDMI 2 / DisplayPort 1)"
+    combo.addItem(name, "pulse:hdmi")
+    combo.setCurrentIndex(combo.count() - 1)
+    assert combo.width() <= combo.maximumWidth() and name in combo.toolTip()
+    assert "Now: " in c.window.output_combo.toolTip()
