@@ -203,6 +203,10 @@ class MainWindow(QMainWindow):
         self.act_overlay.setIconText("Overlay")  # the toolbar button's text
         self.act_click_through = QAction("Overlay &click-through", self)
         self.act_click_through.setCheckable(True)
+        self.act_click_through.setShortcut(QKeySequence("Ctrl+Shift+T"))
+        self.act_click_through.setToolTip(
+            "Mouse clicks pass through the overlay to the windows below (Ctrl+Shift+T)"
+        )
         self.act_zoom_in = QAction("&Larger text", self)
         self.act_zoom_in.setShortcuts([QKeySequence("Ctrl++"), QKeySequence("Ctrl+=")])
         self.act_zoom_out = QAction("&Smaller text", self)

@@ -2,7 +2,7 @@
 
 Drag anywhere to move, the grip in the corner resizes; right-click for text size, click-through
 and hide. With click-through on, mouse clicks pass to the windows below (turn it off from the
-tray menu or the main window).
+tray menu or the main window, Ctrl+Shift+T).
 """
 
 from __future__ import annotations

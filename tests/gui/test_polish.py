@@ -229,3 +229,18 @@ def test_a_long_device_name_is_in_the_tooltip(make_controller) -> None:  # noqa:
     combo.setCurrentIndex(combo.count() - 1)
     assert combo.width() <= combo.maximumWidth() and name in combo.toolTip()
     assert "Now: " in c.window.output_combo.toolTip()
+
+
+def test_click_through_has_a_working_shortcut(make_controller) -> None:  # noqa: ANN001
+    from PySide6.QtTest import QTest
+
+    c = make_controller(_settings())
+    c.show()
+    win = c.window
+    win.activateWindow()
+    wait_until(lambda: win.isActiveWindow(), 5, "the window to become active")
+    both = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    QTest.keyClick(win, Qt.Key.Key_T, both)
+    assert c.overlay.click_through and c.tray.click_through.isChecked()
+    QTest.keyClick(win, Qt.Key.Key_T, both)
+    assert not c.overlay.click_through and not c.settings.ui.overlay_click_through
