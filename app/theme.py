@@ -65,6 +65,8 @@ QToolButton#overlayButton {{
     border: 1px solid #3a3f48; border-radius: 6px; padding: 4px 12px; color: {TEXT};
 }}
 QToolButton#overlayButton:checked {{ background: #2d4a7a; border-color: {ACCENT}; }}
+QDialogButtonBox {{ dialogbuttonbox-buttons-have-icons: 0; }}
+QDialogButtonBox QPushButton {{ min-width: 84px; padding: 4px 12px; }}
 QFrame#errorBanner {{
     background: {WARNING_BG}; border: 1px solid {WARNING_BORDER}; border-radius: 6px;
 }}
