@@ -222,6 +222,9 @@ class EngineWorker(QObject):
             if self._stop_requested:
                 _close(source)
                 return
+            reset_stop = getattr(pipeline, "reset_stop", None)
+            if reset_stop is not None:
+                reset_stop()  # a stop that hit the previous run after it ended is not for us
             self._set_state(RUNNING)
         try:
             pipeline.run(source)

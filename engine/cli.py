@@ -275,7 +275,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     def on_sigint(signum: int, frame: Any) -> None:
         print("\ndragoman: stopping (flushing the last segment)…", file=sys.stderr, flush=True)
         pipeline.stop()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, on_second_sigint)
+
+    def on_second_sigint(signum: int, frame: Any) -> None:
+        """Impatient: leave now. Every final so far is already on disk (subtitle files are
+        rewritten atomically per line, the JSONL log is flushed per event); unwinding through
+        a decode in progress would abort the process instead, so exit right here."""
+        print("dragoman: stopped without flushing", file=sys.stderr, flush=True)
+        os._exit(130)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     if not isinstance(source, FileSource) and not args.quiet:

@@ -370,7 +370,6 @@ class Pipeline:
         self.loaded = False
         self._run_lock = threading.Lock()
         self._running = False
-        self._has_run = False
         self._hears_room = False  # the source is a capture device (echo guard applies)
         self._consumed = 0  # samples read from the source so far
 
@@ -440,15 +439,20 @@ class Pipeline:
     def stop(self) -> None:
         """Stop capture; `run` flushes the open segment, finishes queued work and returns.
 
-        Before the first run it cancels that run; once a run has ended, a late stop belongs to
-        it and does not cancel the next one."""
+        A stop is never lost: with no run active it stops the next run as soon as it starts.
+        A caller that reuses the pipeline calls `reset_stop()` just before `run()` to forget a
+        stop that arrived after the previous run had already ended."""
         with self._run_lock:
-            if not self._running and self._has_run:
-                return
             self._stop.set()
-            source = self._source
+            source = self._source if self._running else None
         if source is not None:
             source.close()
+
+    def reset_stop(self) -> None:
+        """Forget a stop requested while no run was active (see `stop`)."""
+        with self._run_lock:
+            if not self._running:
+                self._stop.clear()
 
     @property
     def stopping(self) -> bool:
@@ -461,14 +465,14 @@ class Pipeline:
         and speculative decodes are only worth their cost then. Default: the source's own
         `realtime` attribute, True for devices.
         """
-        if not self.loaded:
-            self.load()
-        if realtime is None:
-            realtime = bool(getattr(source, "realtime", True))
         with self._run_lock:
             self._source = source
             self._running = True
             self._hears_room = bool(getattr(source, "hears_room", False))
+        if not self.loaded:
+            self.load()
+        if realtime is None:
+            realtime = bool(getattr(source, "realtime", True))
         if self._stop.is_set():
             source.close()
         self._recogniser = _Recogniser(self)
@@ -502,7 +506,6 @@ class Pipeline:
                 stopped = self._stop.is_set()
                 self._stop.clear()  # a loaded pipeline may run another source
                 self._running = False
-                self._has_run = True
         if error is not None:
             message = str(error) if isinstance(error, DragomanError) else repr(error)
             self._emit(EngineError(message, "audio", fatal=True, at=time.monotonic()))

@@ -88,23 +88,29 @@ def write_cues(path: Path, cues: Iterable[Cue], *, label_speakers: bool = True) 
 
 
 class SubtitleFile:
-    """An SRT/VTT file that grows line by line; each `add` leaves a complete, valid file."""
+    """An SRT/VTT file that grows line by line and is valid after every `add`.
+
+    Cues are appended (rendered by pysubs2, numbered in order) and synced to disk, so a long
+    meeting costs the same per line at its end as at its start, and an interrupted run keeps
+    every line already final."""
 
     def __init__(self, path: Path, *, label_speakers: bool = True) -> None:
         self.path = Path(path)
         self.format = subtitle_format(self.path)
         self.label_speakers = label_speakers
         self.cues: list[Cue] = []
-        self.flush()  # a valid (empty) file from the start, even if no line is ever final
+        # a valid (empty) file from the start, even if no line is ever final
+        atomic_write_text(self.path, render_cues([], self.format))
 
     def add(self, cue: Cue) -> None:
         self.cues.append(cue)
-        self.flush()
-
-    def flush(self) -> None:
-        atomic_write_text(
-            self.path, render_cues(self.cues, self.format, label_speakers=self.label_speakers)
-        )
+        block = render_cues([cue], self.format, label_speakers=self.label_speakers)
+        block = block.removeprefix("WEBVTT\n\n")
+        number, rest = block.split("\n", 1)  # pysubs2 numbers a lone cue "1"
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(f"{len(self.cues)}\n{rest}")
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 class JsonlLog:

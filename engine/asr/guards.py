@@ -116,6 +116,17 @@ def trim_repetition(units: list[str], *, max_ngram: int = 12) -> list[str]:
 
 
 _WORD = re.compile(r"\w", re.UNICODE)
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def glued_loop(text: str) -> bool:
+    """A loop hidden inside one "word" (digits or syllables glued by punctuation): the words
+    split on spaces look fine, the word-character runs repeat like a loop."""
+    for word in text.split():
+        tokens = [t for t in _TOKEN.findall(word) if t.strip("0")]  # "1,000,000,000,000"
+        if len(tokens) > 4 and len(trim_repetition(tokens)) < len(tokens):
+            return True
+    return False
 
 
 def has_words(text: str) -> bool:

@@ -274,7 +274,7 @@ class WhisperTranscriber:
             cum_logprob = result.scores[0] * (seq_len**1.0)
             avg_logprob = cum_logprob / (seq_len + 1)
             ratio = guards.compression_ratio(text) if text else 0.0
-            best = Hypothesis(
+            attempt = Hypothesis(
                 text=text,
                 lang=language,
                 lang_probability=lang_prob,
@@ -285,11 +285,15 @@ class WhisperTranscriber:
                 decode_s=0.0,
                 temperature=temperature,
             )
+            # when no attempt passes, keep the likeliest one (as faster-whisper does)
+            if best is None or attempt.avg_logprob > best.avg_logprob:
+                best = attempt
             needs_retry = (
                 ratio > self.options.compression_ratio_threshold
                 or avg_logprob < self.options.log_prob_threshold
             )
             if not needs_retry:
+                best = attempt
                 break
             if result.no_speech_prob > self.options.no_speech_threshold:
                 break  # silence: retrying would only invent text
@@ -376,6 +380,8 @@ class WhisperTranscriber:
         if len(trimmed) < len(words):
             text = " ".join(trimmed)
         if guards.compression_ratio(text) > opts.compression_ratio_threshold:
+            return "", "repetitive"
+        if guards.glued_loop(text):  # "1,5,5,5,5,5,5,5,5," is one word to the trim above
             return "", "repetitive"
         # a real "Thank you." is common in meetings: drop the phrase only when Whisper doubts it
         if guards.is_blocklisted(text) and (hyp.no_speech_prob > 0.2 or hyp.avg_logprob < -0.5):

@@ -5,6 +5,7 @@ soundfile (libsndfile) reads the formats; soxr (the SoX resampler) converts the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,8 @@ def to_mono_16k(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return np.ascontiguousarray(audio)
 
 
-def load_audio(path: str | Path) -> np.ndarray:
-    """The whole file as 16 kHz mono float32 in [-1, 1].
+def open_audio(path: str | Path) -> sf.SoundFile:
+    """An open, checked audio file (the caller closes it).
 
     Raises InputError (one readable sentence) for a missing, unreadable, non-audio, empty or
     truncated file.
@@ -39,25 +40,61 @@ def load_audio(path: str | Path) -> np.ndarray:
     if path.stat().st_size == 0:
         raise InputError(f"Audio file is empty (0 bytes): {path}")
     try:
-        with sf.SoundFile(str(path)) as fh:
-            rate = fh.samplerate
-            data = fh.read(dtype="float32", always_2d=True)
+        fh = sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        reason = str(exc).split(":")[-1].strip() or type(exc).__name__
-        raise InputError(f"Cannot read {path} as audio ({reason})") from exc
+        raise InputError(f"Cannot read {path} as audio ({_reason(exc)})") from exc
     except OSError as exc:
         raise InputError(f"Cannot open {path}: {exc.strerror or exc}") from exc
-    if data.shape[0] == 0:
+    if fh.frames == 0:
+        fh.close()
         raise InputError(f"Audio file is empty (no samples): {path}")
     declared = _wav_declared_data_bytes(path)
     if declared is not None:
         available = path.stat().st_size - declared[1]
         if declared[0] > available + 1:
+            fh.close()
             raise InputError(
                 f"Audio file is truncated: {path} declares {declared[0]} bytes of audio, "
                 f"holds {max(available, 0)}"
             )
-    return to_mono_16k(data, rate)
+    return fh
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc).split(":")[-1].strip() or type(exc).__name__
+
+
+def stream_audio(path: str | Path, block_s: float = 1.0) -> Iterator[np.ndarray]:
+    """The file as consecutive 16 kHz mono float32 chunks, decoded and resampled as it is read
+    (memory stays flat however long the recording)."""
+    with open_audio(path) as fh:
+        rate = fh.samplerate
+        resampler = (
+            soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+            if rate != SAMPLE_RATE
+            else None
+        )
+        frames = max(int(rate * block_s), 1)
+        while True:
+            try:
+                data = fh.read(frames, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as exc:
+                raise InputError(f"Cannot read {path} to the end ({_reason(exc)})") from exc
+            last = len(data) < frames
+            mono = np.ascontiguousarray(data.mean(axis=1, dtype=np.float32))
+            chunk = resampler.resample_chunk(mono, last=last) if resampler else mono
+            if len(chunk):
+                yield chunk.astype(np.float32, copy=False)
+            if last:
+                return
+
+
+def load_audio(path: str | Path) -> np.ndarray:
+    """The whole file as 16 kHz mono float32 in [-1, 1] (errors as `open_audio`)."""
+    chunks = list(stream_audio(path, block_s=30.0))
+    if not chunks:
+        raise InputError(f"Audio file is empty (no samples): {path}")
+    return np.concatenate(chunks)
 
 
 def _wav_declared_data_bytes(path: Path) -> tuple[int, int] | None:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from engine.audio import SAMPLE_RATE
-from engine.audio.io import load_audio
+from engine.audio.io import open_audio, stream_audio
 from engine.config import AudioOptions
 from engine.errors import DeviceError, InputError
 
@@ -48,8 +48,57 @@ class FrameSource(Protocol):
         raise NotImplementedError
 
 
-class ArraySource:
-    """Audio already in memory (a decoded file), paced in real time or not."""
+class _PacedSource:
+    """Audio already recorded, delivered block by block: paced like a microphone when
+    `realtime`, else as fast as the engine takes it."""
+
+    name: str
+    realtime: bool
+
+    def __init__(self, *, name: str, realtime: bool, block_ms: int) -> None:
+        self.name = name
+        self.realtime = realtime
+        self.block = SAMPLE_RATE * block_ms // 1000
+        self._stop = threading.Event()
+
+    @property
+    def dropped_blocks(self) -> int:
+        return 0
+
+    def _chunks(self) -> Iterator[np.ndarray]:
+        raise NotImplementedError
+
+    def blocks(self) -> Iterator[AudioBlock]:
+        t0 = time.monotonic()
+        offset = 0
+        pending = np.zeros(0, dtype=np.float32)
+        for chunk in self._chunks():
+            pending = np.concatenate([pending, chunk]) if len(pending) else chunk
+            while len(pending) >= self.block:
+                block, pending = pending[: self.block], pending[self.block :]
+                if not self._wait_until(t0, offset + len(block)):
+                    return
+                yield AudioBlock(block, offset / SAMPLE_RATE, time.monotonic())
+                offset += len(block)
+        if len(pending) and self._wait_until(t0, offset + len(pending)):
+            yield AudioBlock(pending, offset / SAMPLE_RATE, time.monotonic())
+
+    def _wait_until(self, t0: float, end_sample: int) -> bool:
+        """False once the source was closed."""
+        if self._stop.is_set():
+            return False
+        if self.realtime:
+            delay = t0 + end_sample / SAMPLE_RATE - time.monotonic()
+            if delay > 0 and self._stop.wait(delay):
+                return False
+        return True
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+class ArraySource(_PacedSource):
+    """Audio already in memory (16 kHz mono float32)."""
 
     def __init__(
         self,
@@ -59,40 +108,30 @@ class ArraySource:
         realtime: bool = False,
         block_ms: int = 32,
     ) -> None:
-        self.name = name
+        super().__init__(name=name, realtime=realtime, block_ms=block_ms)
         self.audio = np.asarray(audio, dtype=np.float32)
-        self.realtime = realtime
-        self.block = SAMPLE_RATE * block_ms // 1000
-        self._stop = threading.Event()
 
     @property
     def duration(self) -> float:
         return len(self.audio) / SAMPLE_RATE
 
-    @property
-    def dropped_blocks(self) -> int:
-        return 0
-
-    def blocks(self) -> Iterator[AudioBlock]:
-        t0 = time.monotonic()
-        for offset in range(0, len(self.audio), self.block):
-            if self._stop.is_set():
-                return
-            chunk = self.audio[offset : offset + self.block]
-            end = (offset + len(chunk)) / SAMPLE_RATE
-            if self.realtime:
-                delay = t0 + end - time.monotonic()
-                if delay > 0 and self._stop.wait(delay):
-                    return
-            yield AudioBlock(chunk, offset / SAMPLE_RATE, time.monotonic())
-
-    def close(self) -> None:
-        self._stop.set()
+    def _chunks(self) -> Iterator[np.ndarray]:
+        yield self.audio
 
 
-class FileSource(ArraySource):
+class FileSource(_PacedSource):
+    """An audio file, decoded and resampled as it is played (memory stays flat for hours of
+    audio). The file is checked when the source is created, so a bad file fails before anything
+    else starts."""
+
     def __init__(self, path: str | Path, *, realtime: bool = False, block_ms: int = 32) -> None:
-        super().__init__(load_audio(path), name=str(path), realtime=realtime, block_ms=block_ms)
+        super().__init__(name=str(path), realtime=realtime, block_ms=block_ms)
+        self.path = Path(path)
+        with open_audio(self.path) as fh:
+            self.duration = fh.frames / fh.samplerate
+
+    def _chunks(self) -> Iterator[np.ndarray]:
+        return stream_audio(self.path, block_s=0.5)
 
 
 class CaptureQueue:

@@ -54,3 +54,11 @@ def test_wer_normalises_case_punctuation_and_numbers():
     assert wer("go forward ten meters", "Go forward 10 meters.") == 0.0
     assert wer("eight of spades", "8 of spades, 4") == 1 / 3
     assert normalize_text("21 cats") == ["twenty", "one", "cats"]
+
+
+def test_loops_glued_inside_one_word_are_seen():
+    from engine.asr.guards import glued_loop
+
+    assert glued_loop("1,5,5,5,5,5,5,5,5,5,5,")
+    for ok in ["1,000,000,000,000 dollars", "1,2,3,4,5,6", "well-to-do", "Go forward 10 meters."]:
+        assert not glued_loop(ok), ok
