@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
 STATS_INTERVAL_S = 0.5  # while draining after the source ended
+HURRY_BACKLOG_S = 8.0  # audio waiting for final decodes beyond which decoding gets cheaper
 SPECULATIVE_DELAY_S = 0.1  # silence heard before the speculative final decode starts
 FIRST_PARTIAL_S = 0.5  # segment audio (pre-padding included) before the first partial
 LANGUAGE_LOCK_MIN_S = 1.0  # auto language: a segment keeps the language detected on ...
@@ -166,6 +167,8 @@ class _Recogniser(threading.Thread):
         self, job: _Job, state: _SegmentState, final: bool
     ) -> tuple[Hypothesis, float, float]:
         start = time.monotonic()
+        if final and self.p.live and self.backlog_seconds() > HURRY_BACKLOG_S:
+            final = False  # behind live speech: greedy, no fallback, until the backlog is gone
         hyp = self.p.transcriber.transcribe(
             job.audio, language=state.lang, final=final, session_languages=tuple(self.languages)
         )
@@ -371,6 +374,7 @@ class Pipeline:
         self._run_lock = threading.Lock()
         self._running = False
         self._hears_room = False  # the source is a capture device (echo guard applies)
+        self.live = False  # frames arrive at the pace of speech (a backlog means falling behind)
         self._consumed = 0  # samples read from the source so far
 
     # ----------------------------------------------------------------- loading
@@ -473,6 +477,7 @@ class Pipeline:
             self.load()
         if realtime is None:
             realtime = bool(getattr(source, "realtime", True))
+        self.live = realtime
         if self._stop.is_set():
             source.close()
         self._recogniser = _Recogniser(self)
