@@ -261,7 +261,10 @@ def _find_input_device(sd: Any, device: str | int | None) -> int:
         raise DeviceError(f"Cannot list audio devices: {exc}") from exc
     inputs = [i for i, d in enumerate(devices) if d["max_input_channels"] > 0]
     if not inputs:
-        raise DeviceError("No audio input device found (no microphone or capture source)")
+        wanted = f" (asked for {device!r})" if device not in (None, "") else ""
+        raise DeviceError(
+            f"No audio input device found{wanted}: no microphone or capture source is available"
+        )
     if device in (None, ""):
         default = sd.default.device[0]
         if isinstance(default, int) and default in inputs:

@@ -24,8 +24,8 @@ def wait_for_line(stream, needle: str, timeout: float) -> str:
     raise AssertionError(f"{needle!r} not seen; got {''.join(seen)!r}")
 
 
-def test_mic_capture_and_ctrl_c_flush(pulse, tmp_path, speech_dir):
-    srt, jsonl = tmp_path / "mic.srt", tmp_path / "mic.jsonl"
+def listen(server, *outputs: str) -> subprocess.Popen:
+    """`dragoman run mic` on `server`'s default source (its sink's monitor), once it listens."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -37,18 +37,25 @@ def test_mic_capture_and_ctrl_c_flush(pulse, tmp_path, speech_dir):
             "en",
             "--speakers",
             "off",
-            "--subtitles",
-            str(srt),
-            "--jsonl",
-            str(jsonl),
+            *outputs,
         ],
-        env=pulse.env | {"PYTHONUNBUFFERED": "1", "DRAGOMAN_HOME": os.environ["DRAGOMAN_HOME"]},
+        env=server.env | {"PYTHONUNBUFFERED": "1", "DRAGOMAN_HOME": os.environ["DRAGOMAN_HOME"]},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         wait_for_line(proc.stderr, "listening on", timeout=120)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc
+
+
+def test_mic_capture_and_ctrl_c_flush(pulse, tmp_path, speech_dir):
+    srt, jsonl = tmp_path / "mic.srt", tmp_path / "mic.jsonl"
+    proc = listen(pulse, "--subtitles", str(srt), "--jsonl", str(jsonl))
+    try:
         pulse.play_file(speech_dir / "goforward.wav")
         time.sleep(0.3)
         pulse.play_file(speech_dir / "forever.wav")  # still speaking when Ctrl-C arrives
@@ -73,28 +80,8 @@ def test_device_lost_mid_session_keeps_the_subtitles(tmp_path, speech_dir):
 
     srt = tmp_path / "lost.srt"
     with pulse_server(tmp_path / "own-server") as server:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "engine.cli",
-                "run",
-                "mic",
-                "--source",
-                "en",
-                "--speakers",
-                "off",
-                "--subtitles",
-                str(srt),
-            ],
-            env=server.env
-            | {"PYTHONUNBUFFERED": "1", "DRAGOMAN_HOME": os.environ["DRAGOMAN_HOME"]},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = listen(server, "--subtitles", str(srt))
         try:
-            wait_for_line(proc.stderr, "listening on", timeout=120)
             server.play_file(speech_dir / "goforward.wav")
             time.sleep(1.5)  # the line becomes final
             server.pactl("unload-module", "module-null-sink")
@@ -104,7 +91,7 @@ def test_device_lost_mid_session_keeps_the_subtitles(tmp_path, speech_dir):
                 proc.kill()
     print(err)
     assert proc.returncode == 2, err
-    # after "listening on" (read above): exactly one line of ours (PortAudio may add its own)
+    # after "listening on" (read by listen()): exactly one line of ours (PortAudio may add its own)
     ours = [line for line in err.splitlines() if line.startswith("dragoman:")]
     assert len(ours) == 1, err
     assert ours[0].startswith("dragoman: error:") and "device" in ours[0].lower(), err
