@@ -13,7 +13,6 @@ import argparse
 import json
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from engine.speakers.cli import register
 from engine.speakers.encoder import load_voice_encoder
 from engine.speakers.identifier import EmbeddingSpeakerIdentifier, RemoteEmbedder
 from engine.speakers.profiles import SpeakerProfiles
+from tests.http_env import serve_app
 
 SR = 16_000
 SPEECH = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "speech"
@@ -243,26 +243,10 @@ def test_speakers_cli_enroll_list_remove(monkeypatch, tmp_path: Path, capsys) ->
 @pytest.fixture(scope="module")
 def embedding_server() -> Iterator[str]:
     """The real speaker service (FastAPI + uvicorn) on a free local port."""
-    import time
-
-    import uvicorn
-
     from engine.speakers.service import create_app
 
-    config = uvicorn.Config(
-        create_app(load_voice_encoder()), host="127.0.0.1", port=0, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "speaker service did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(create_app(load_voice_encoder()), "speaker service") as url:
+        yield url
 
 
 def test_service_rejects_bad_input(embedding_server: str) -> None:

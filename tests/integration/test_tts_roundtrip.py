@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 import unicodedata
 from collections.abc import Iterator
 
@@ -24,6 +23,7 @@ from engine.errors import RemoteServiceError
 from engine.models import packaged
 from engine.tts import SpeechChunk, Synthesizer, create_synthesizer
 from engine.tts.remote import RemoteSynthesizer
+from tests.http_env import serve_app
 
 pytestmark = pytest.mark.slow
 
@@ -126,25 +126,10 @@ def test_speaking_rate_changes_duration(synth: Synthesizer) -> None:
 @pytest.fixture(scope="module")
 def tts_server() -> Iterator[str]:
     """The real speech service (FastAPI + uvicorn) on a free local port."""
-    import time
-
-    import uvicorn
-
     from engine.tts.service import create_app
 
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "speech service did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(create_app(), "speech service") as url:
+        yield url
 
 
 def test_speech_service_answers_wav_and_rejects_bad_input(tts_server: str) -> None:

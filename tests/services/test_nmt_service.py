@@ -5,7 +5,6 @@ translator, both request shapes, clear 4xx answers, and the remote client agains
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from engine.errors import ConfigError, ModelError, RemoteServiceError
 from engine.services.nmt import create_app
 from engine.translate import Translator, create_translator
 from engine.translate.remote import RemoteTranslator
+from tests.http_env import serve_app
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "m2m100" / "m2m100"
 OPTIONS = TranslationOptions(backend="m2m100", model=str(FIXTURE))
@@ -36,21 +36,8 @@ def reference() -> Translator:
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """The service on a free local port, loading the fixture through create_app's own path."""
-    import uvicorn
-
-    app = create_app(OPTIONS, FIXTURE, max_texts=8, max_chars=2_000)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "service did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    assert not thread.is_alive()
+    with serve_app(create_app(OPTIONS, FIXTURE, max_texts=8, max_chars=2_000)) as url:
+        yield url
 
 
 def post(server: str, body: object) -> httpx.Response:
