@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +23,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--start", action="store_true", help="start interpreting right away")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument(
+        "file",
+        nargs="?",
+        metavar="AUDIO_FILE",
+        help="open this audio file and caption it (what the desktop's 'Open with' passes)",
+    )
     return parser
 
 
@@ -65,10 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = settings_mod.load()
     if args.input:
         settings.ui.source = args.input
+    if args.file:
+        settings.ui.source = str(Path(args.file).resolve())
     controller = AppController(settings, tray_mode=args.tray)
     app.setWindowIcon(controller.icon)
     app.aboutToQuit.connect(controller.shutdown)
     controller.show()
-    if args.start:
+    if args.start or args.file:
         QTimer.singleShot(0, controller.start)
     return int(app.exec())

@@ -1,5 +1,8 @@
-"""`dragoman` command line: the desktop app (no arguments), headless runs, devices, models,
-speakers and services.
+"""`dragoman` command line: headless runs, devices, models, speakers and services.
+
+The `dragoman` command itself is `dragoman.launcher`, which starts the desktop app when no command
+is given and hands everything else to `main` here; the engine never imports the app.
+`python -m engine.cli COMMAND ...` is the same command line without the app.
 
 Every error a user can cause prints one line on stderr and exits with status 2.
 """
@@ -369,9 +372,8 @@ def make_parser() -> argparse.ArgumentParser:
         description="Live interpreter: subtitles per speaker, translation and speech, offline.",
     )
     parser.add_argument("--version", action="version", version=f"dragoman {__version__}")
-    parser.add_argument("--tray", action="store_true", help="start the app in the system tray")
-    parser.add_argument("-v", "--verbose", action="store_true")
-    sub = parser.add_subparsers(dest="command")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_run_parser(sub)
     devices = sub.add_parser("devices", help="list audio input and output devices")
     devices.set_defaults(func=cmd_devices)
@@ -385,6 +387,14 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_names() -> list[str]:
+    """The commands `main` knows (`run`, `devices`, ...), in the order of `--help`."""
+    for action in make_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
@@ -392,10 +402,6 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    if args.command is None:
-        from app.main import main as app_main
-
-        return app_main(["--tray"] if args.tray else [])
     try:
         return int(args.func(args) or 0)
     except DragomanError as exc:

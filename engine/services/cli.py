@@ -211,10 +211,13 @@ def _is_loopback(host: str) -> bool:
 
 def serve(name: str, make_app: Callable[[], Any], args: argparse.Namespace) -> int:
     """Bind, build the app (loads the model), run uvicorn until SIGINT/SIGTERM. Returns 0."""
-    try:
+    try:  # the `serve` extra: the desktop app and `dragoman run` need neither
+        import fastapi  # noqa: F401
         import uvicorn
-    except ImportError as exc:  # pragma: no cover - uvicorn is a runtime dependency
-        raise ConfigError("`dragoman serve` needs uvicorn: run `pip install uvicorn`.") from exc
+    except ImportError as exc:
+        raise ConfigError(
+            '`dragoman serve` needs FastAPI and uvicorn: run `pip install "dragoman[serve]"`.'
+        ) from exc
 
     sock = bind(args.host, args.port)
     try:

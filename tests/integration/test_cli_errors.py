@@ -1,22 +1,11 @@
 """Bad input on the command line: one clear line on stderr, exit code 2, no traceback, and no
 output file written."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import soundfile as sf
 
-
-def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "engine.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-    )
+from tests.cli_env import run_cli
 
 
 @pytest.fixture()
@@ -32,6 +21,7 @@ def bad_inputs(tmp_path, speech_dir):
     not_a_model = tmp_path / "not-a-model"
     not_a_model.mkdir()
     good = str(speech_dir / "goforward.wav")
+    out = tmp_path / "out"
     return {
         "missing file": ([str(tmp_path / "nope.wav")], "not found"),
         "non-audio file": ([str(not_audio)], "Cannot read"),
@@ -42,36 +32,41 @@ def bad_inputs(tmp_path, speech_dir):
         "missing model dir": ([good, "--model", str(tmp_path / "no" / "model")], "not found"),
         "unreadable model dir": ([good, "--model", str(not_a_model)], "model.bin missing"),
         "no such input device": (["mic:no-such-microphone-xyz"], "device"),
-        "bad subtitle format": ([good, "--subtitles", str(tmp_path / "x.doc")], "format"),
+        "bad subtitle format": ([good, "--subtitles", str(out / "x.doc")], "format"),
+        "beam size 0": ([good, "--beam-size", "0"], "--beam-size must be at least 1"),
+        "threads 0": ([good, "--threads", "0"], "--threads must be at least 1"),
+        "translated subtitles without a target": (
+            [good, "--translated-subtitles", str(out / "tr.srt")],
+            "--translated-subtitles needs --target",
+        ),
     }
 
 
 def test_bad_inputs_exit_2_with_one_line(bad_inputs, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
     for name, (args, expected) in bad_inputs.items():
-        srt = tmp_path / f"{name}.srt"
-        jsonl = tmp_path / f"{name}.jsonl"
-        extra = [] if "--subtitles" in args else ["--subtitles", str(srt)]
-        proc = run_cli("run", *args, *extra, "--jsonl", str(jsonl))
+        extra = [] if "--subtitles" in args else ["--subtitles", str(out / f"{name}.srt")]
+        proc = run_cli("run", *args, *extra, "--jsonl", out / f"{name}.jsonl", "--speakers", "off")
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
         assert proc.returncode == 2, (name, proc.returncode, proc.stderr)
         assert len(lines) == 1, (name, proc.stderr)
         assert lines[0].startswith("dragoman: error: "), (name, lines)
         assert expected.lower() in lines[0].lower(), (name, lines[0])
         assert "Traceback" not in proc.stderr
-        assert not srt.exists() and not jsonl.exists(), name
+        assert list(out.iterdir()) == [], name  # nothing written
 
 
-def test_app_without_a_display_says_so(tmp_path):
-    import os
-
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "engine.cli"], capture_output=True, text=True, timeout=120, env=env
-    )
+def test_app_without_a_display_says_so():
+    proc = run_cli(launcher=True, drop_env=("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
     assert "no display" in proc.stderr and "dragoman run" in proc.stderr
+
+
+def test_engine_command_line_needs_a_command():
+    proc = run_cli()
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "dragoman: error: the following arguments are required: COMMAND"
+    )

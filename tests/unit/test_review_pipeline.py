@@ -2,13 +2,12 @@
 
 A scripted VAD (one probability per 32 ms window) and a transcriber that answers with the length
 of the audio it was given make segment boundaries and decode reuse exact, so each test states
-one contract of `engine.pipeline.Pipeline` / `engine.cli.CliSink`. Each "Regression" comment
+one contract of `engine.pipeline.Pipeline`. Each "Regression" comment
 names the bug the test caught; a test marked xfail(strict) fails today because of its reason.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import replace
 
@@ -28,8 +27,6 @@ from engine.events import (
     SegmentDiscarded,
     SpeakerChanged,
     SpeechStarted,
-    StageTimes,
-    Translation,
 )
 from engine.pipeline import Pipeline
 from engine.vad import WINDOW
@@ -289,59 +286,6 @@ def test_history_counts_every_sample_of_a_block_longer_than_the_ring():
     h.append(np.arange(2 * SR, dtype=np.float32))
     assert h.total == 2 * SR
     assert h.slice(2 * SR - 10, 2 * SR)[0] == 2 * SR - 10
-
-
-# --------------------------------------------------------------------------- bug: CLI JSONL order
-def _final(seg: int, text: str) -> Final:
-    return Final(seg, float(seg), seg + 0.5, text, "fr", StageTimes(emitted_at=1.0))
-
-
-def _translation(seg: int, text: str) -> Translation:
-    return Translation(
-        segment_id=seg,
-        start=float(seg),
-        end=seg + 0.5,
-        source_text="x",
-        source_lang="fr",
-        text=text,
-        target_lang="en",
-        speaker=None,
-        model="m",
-        quality_metrics={},
-        times=StageTimes(emitted_at=1.0),
-    )
-
-
-# Regression (fixed in c5f967f): cli.py CliSink: a final whose translation failed (EngineError
-# from the nmt stage, e.g. an auto-detected language M2M100 lacks) is held until Finished and then
-# written AFTER every later final, so the JSONL finals are out of segment order
-def test_jsonl_finals_stay_in_segment_order_when_a_translation_fails(tmp_path, capsys):
-    from engine.cli import CliSink
-
-    path = tmp_path / "log.jsonl"
-    sink = CliSink(subtitles=None, translated_subtitles=None, jsonl=path, translating=True)
-    sink(_final(1, "bore da"))
-    sink(EngineError("Cannot translate from 'cy'", "nmt"))
-    sink(_final(2, "bonjour"))
-    sink(_translation(2, "hello"))
-    sink(Finished(2.0))
-    sink.close()
-    finals = [r["segment_id"] for r in map(json.loads, path.read_text().splitlines())]
-    assert finals == [1, 2]
-
-
-# Regression (fixed in c5f967f): cli.py/subtitles.py: SubtitleFile is only written on add(), so a
-# run with no final (silence, music) leaves no --subtitles file at all instead of an empty, valid
-# one
-def test_subtitle_file_exists_after_a_run_without_cues(tmp_path):
-    from engine.cli import CliSink
-
-    srt, vtt = tmp_path / "a.srt", tmp_path / "b.vtt"
-    sink = CliSink(subtitles=srt, translated_subtitles=vtt, jsonl=None, translating=True)
-    sink(Finished(1.0))
-    sink.close()
-    assert srt.exists() and vtt.exists()
-    assert vtt.read_text().startswith("WEBVTT")
 
 
 # --------------------------------------------------------------------------- bug: blocklist

@@ -1,35 +1,20 @@
-"""Review: `dragoman run` interrupted twice (Ctrl-C, Ctrl-C) while the last segment is flushed."""
+"""`dragoman run` interrupted: Ctrl-C flushes the open segment; a second Ctrl-C during the flush
+leaves at once; the exit status is 130."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 
+from tests.cli_env import start_cli
 
-# Regression: the second Ctrl-C used to unwind through a decode and abort the process.
+
 def test_second_ctrl_c_exits_130_without_crashing(speech_dir, tmp_path):
+    """The second Ctrl-C used to unwind through a decode in progress and abort the process."""
     jsonl = tmp_path / "run.jsonl"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "engine.cli",
-            "run",
-            str(speech_dir / "chan3.wav"),
-            "--realtime",
-            "--speakers",
-            "off",
-            "--jsonl",
-            str(jsonl),
-        ],
-        env=os.environ | {"PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = start_cli(
+        "run", speech_dir / "chan3.wav", "--realtime", "--speakers", "off", "--jsonl", jsonl
     )
     try:
         deadline = time.monotonic() + 120

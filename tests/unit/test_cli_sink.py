@@ -1,0 +1,54 @@
+"""`engine.cli.CliSink`: engine events to terminal lines, subtitle files and the JSONL log."""
+
+from __future__ import annotations
+
+import json
+
+from engine.cli import CliSink
+from engine.events import EngineError, Final, Finished, StageTimes, Translation
+
+
+def _final(seg: int, text: str) -> Final:
+    return Final(seg, float(seg), seg + 0.5, text, "fr", StageTimes(emitted_at=1.0))
+
+
+def _translation(seg: int, text: str) -> Translation:
+    return Translation(
+        segment_id=seg,
+        start=float(seg),
+        end=seg + 0.5,
+        source_text="x",
+        source_lang="fr",
+        text=text,
+        target_lang="en",
+        speaker=None,
+        model="m",
+        quality_metrics={},
+        times=StageTimes(emitted_at=1.0),
+    )
+
+
+def test_jsonl_finals_stay_in_segment_order_when_a_translation_fails(tmp_path, capsys):
+    """A final whose translation failed (e.g. an auto-detected language M2M100 lacks) is written
+    before every later final, not held until Finished."""
+    path = tmp_path / "log.jsonl"
+    sink = CliSink(subtitles=None, translated_subtitles=None, jsonl=path, translating=True)
+    sink(_final(1, "bore da"))
+    sink(EngineError("Cannot translate from 'cy'", "nmt"))
+    sink(_final(2, "bonjour"))
+    sink(_translation(2, "hello"))
+    sink(Finished(2.0))
+    sink.close()
+    finals = [r["segment_id"] for r in map(json.loads, path.read_text().splitlines())]
+    assert finals == [1, 2]
+    assert "Cannot translate from 'cy'" in capsys.readouterr().err
+
+
+def test_subtitle_files_exist_after_a_run_without_cues(tmp_path):
+    """A run with no final (silence, music) leaves empty, valid subtitle files."""
+    srt, vtt = tmp_path / "a.srt", tmp_path / "b.vtt"
+    sink = CliSink(subtitles=srt, translated_subtitles=vtt, jsonl=None, translating=True)
+    sink(Finished(1.0))
+    sink.close()
+    assert srt.read_text() == ""
+    assert vtt.read_text().startswith("WEBVTT")
