@@ -83,6 +83,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     _add_common(p, "speaker")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     p.set_defaults(func=cmd_serve_speaker)
+
+    from engine.services.ray_serve import add_parser as add_ray_parser
+
+    add_ray_parser(sub)  # `serve ray`: all three on Ray Serve, with replicas
     return parser
 
 
