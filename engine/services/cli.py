@@ -1,4 +1,7 @@
-"""`dragoman serve {nmt,tts,speaker} [--host 127.0.0.1] [--port N]`: the reference services.
+"""`dragoman serve {nmt,tts,synthesize,speaker} [--host 127.0.0.1] [--port N] [--token T]`.
+
+Binding anything but loopback needs a bearer token (`--token` or $DRAGOMAN_SERVICE_TOKEN): the
+service refuses to start without one. With a token every API request must carry it.
 
 The port is bound before the model loads (a busy port fails at once), the model is loaded and
 warmed up before the first request, and SIGINT / SIGTERM stop the server gracefully (requests in
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import os
 import signal
 import socket
 import sys
@@ -22,12 +26,18 @@ from typing import Any
 
 from engine.config import SpeechOptions, TranslationOptions
 from engine.errors import ConfigError
+from engine.services.web import TOKEN_ENV, ServiceGuard, check_token
 
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORTS = {"nmt": 5008, "tts": 5005, "speaker": 5003}
-ENDPOINTS = {"nmt": "POST /v1/translate", "tts": "POST /tts", "speaker": "POST /extract_embedding"}
+DEFAULT_PORTS = {"nmt": 5008, "tts": 5005, "synthesize": 5004, "speaker": 5003}
+ENDPOINTS = {
+    "nmt": "POST /v1/translate, POST /translate",
+    "tts": "POST /tts, POST /synthesize, POST /v1/audio/speech",
+    "synthesize": "POST /synthesize, POST /tts, POST /v1/audio/speech",
+    "speaker": "POST /extract_embedding",
+}
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -37,8 +47,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "serve",
         help="run a reference HTTP service (translation, speech, speaker embeddings)",
         description="Serve one stage over HTTP/JSON so another machine or process can use it. "
-        "Binds 127.0.0.1 by default; the services have no authentication. The OpenAPI schema "
-        "is at /openapi.json and interactive docs at /docs.",
+        "Binds 127.0.0.1 by default; any other address needs a bearer token (--token). The "
+        "OpenAPI schema is at /openapi.json and interactive docs at /docs.",
     )
     sub = parser.add_subparsers(dest="service", metavar="SERVICE", required=True)
 
@@ -68,16 +78,20 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_serve_nmt)
 
-    p = sub.add_parser("tts", help="Piper speech: POST /tts -> WAV (port 5005)")
-    _add_common(p, "tts")
-    p.add_argument(
-        "--voice",
-        metavar="ID|PATH",
-        help="voice used when a request names none (default: the language's voice)",
-    )
-    p.add_argument("--threads", type=int, default=SpeechOptions.cpu_threads)
-    p.add_argument("--max-chars", type=int, default=None, help="characters per request")
-    p.set_defaults(func=cmd_serve_tts)
+    for name, help_text in (
+        ("tts", "Piper speech: POST /tts -> WAV (port 5005)"),
+        ("synthesize", "the seed's POST /synthesize (Piper) -> WAV (port 5004)"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        _add_common(p, name)
+        p.add_argument(
+            "--voice",
+            metavar="ID|PATH",
+            help="voice used when a request names none (default: the language's voice)",
+        )
+        p.add_argument("--threads", type=int, default=SpeechOptions.cpu_threads)
+        p.add_argument("--max-chars", type=int, default=None, help="characters per request")
+        p.set_defaults(func=cmd_serve_tts)
 
     p = sub.add_parser("speaker", help="speaker embeddings: POST /extract_embedding (port 5003)")
     _add_common(p, "speaker")
@@ -103,6 +117,12 @@ def _add_common(parser: argparse.ArgumentParser, service: str) -> None:
     parser.add_argument(
         "--log-level", choices=LOG_LEVELS, default="info", help="server log level (default info)"
     )
+    parser.add_argument(
+        "--token",
+        default=None,
+        help=f"bearer token clients must send (default ${TOKEN_ENV}); required unless the "
+        "address is loopback",
+    )
 
 
 def cmd_serve_nmt(args: argparse.Namespace) -> int:
@@ -121,12 +141,16 @@ def cmd_serve_nmt(args: argparse.Namespace) -> int:
         "max_chars": _limit(args.max_chars, "--max-chars", nmt.DEFAULT_MAX_CHARS),
     }
 
-    def make_app() -> Any:
+    def make_app(guard: ServiceGuard) -> Any:
         from engine.translate import DEFAULT_MODELS, resolve_model_dir
 
         model_dir = resolve_model_dir(args.model or DEFAULT_MODELS[args.translator], args.download)
         return nmt.create_app(
-            options, Path(model_dir), max_texts=limits["max_texts"], max_chars=limits["max_chars"]
+            options,
+            Path(model_dir),
+            max_texts=limits["max_texts"],
+            max_chars=limits["max_chars"],
+            guard=guard,
         )
 
     return serve("nmt", make_app, args)
@@ -139,7 +163,7 @@ def cmd_serve_tts(args: argparse.Namespace) -> int:
     max_chars = _limit(args.max_chars, "--max-chars", service.DEFAULT_MAX_CHARS)
     options = SpeechOptions(voice=args.voice, cpu_threads=args.threads)
 
-    def make_app() -> Any:
+    def make_app(guard: ServiceGuard) -> Any:
         from engine.errors import ModelError
         from engine.tts.piper_local import PiperSynthesizer, load_voice
         from engine.tts.voices import find_voice, split_ref
@@ -151,19 +175,19 @@ def cmd_serve_tts(args: argparse.Namespace) -> int:
                 PiperSynthesizer(options).warm_up("en")
             except ModelError as exc:
                 log.warning("no English voice to preload (%s); voices load on first use", exc)
-        return service.create_app(options, max_chars=max_chars)
+        return service.create_app(options, max_chars=max_chars, guard=guard)
 
-    return serve("tts", make_app, args)
+    return serve(args.service, make_app, args)
 
 
 def cmd_serve_speaker(args: argparse.Namespace) -> int:
     _check_positive(args.threads, "--threads")
 
-    def make_app() -> Any:
+    def make_app(guard: ServiceGuard) -> Any:
         from engine.speakers.encoder import load_voice_encoder
         from engine.speakers.service import create_app
 
-        return create_app(load_voice_encoder(cpu_threads=args.threads))
+        return create_app(load_voice_encoder(cpu_threads=args.threads), guard=guard)
 
     return serve("speaker", make_app, args)
 
@@ -204,16 +228,37 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+def is_loopback(host: str) -> bool:
+    """True when every address `host` names is loopback ('127.1', 'localhost', '::1')."""
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
         return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(
+        ipaddress.ip_address(str(a).split("%")[0]).is_loopback for a in addresses
+    )
 
 
-def serve(name: str, make_app: Callable[[], Any], args: argparse.Namespace) -> int:
+def service_guard(args: argparse.Namespace, max_request_bytes: int) -> ServiceGuard:
+    """The token / Host rules for this bind; ConfigError when a token is needed and missing."""
+    token = check_token(args.token if args.token is not None else os.environ.get(TOKEN_ENV))
+    loopback = is_loopback(args.host)
+    if not loopback and token is None:
+        raise ConfigError(
+            f"Listening on {args.host} (not loopback) needs a token: pass --token or set "
+            f"{TOKEN_ENV}, and give clients the same token."
+        )
+    return ServiceGuard(
+        token=token, loopback_only_hosts=loopback, max_request_bytes=max_request_bytes
+    )
+
+
+def serve(name: str, make_app: Callable[[ServiceGuard], Any], args: argparse.Namespace) -> int:
     """Bind, build the app (loads the model), run uvicorn until SIGINT/SIGTERM. Returns 0."""
     try:  # the `serve` extra: the desktop app and `dragoman run` need neither
         import fastapi  # noqa: F401
@@ -223,9 +268,11 @@ def serve(name: str, make_app: Callable[[], Any], args: argparse.Namespace) -> i
             '`dragoman serve` needs FastAPI and uvicorn: run `pip install "dragoman[serve]"`.'
         ) from exc
 
+    limits = {"nmt": 1024 * 1024, "speaker": 32 * 1024 * 1024}
+    guard = service_guard(args, limits.get(name, 4 * 1024 * 1024))
     sock = bind(args.host, args.port)
     try:
-        app = make_app()
+        app = make_app(guard)
         port = sock.getsockname()[1]
         host = args.host if ":" not in args.host else f"[{args.host}]"
         config = uvicorn.Config(
@@ -235,15 +282,10 @@ def serve(name: str, make_app: Callable[[], Any], args: argparse.Namespace) -> i
             server_header=False,
         )
         server = uvicorn.Server(config)
-        if not _is_loopback(args.host):
-            print(
-                f"dragoman: warning: listening on {args.host}: anyone who can reach this "
-                "machine can use the service (no authentication).",
-                file=sys.stderr,
-                flush=True,
-            )
+        auth = "bearer token required" if guard.token else "no token"
         print(
-            f"dragoman {name} service on http://{host}:{port} ({ENDPOINTS[name]}; Ctrl-C to stop)",
+            f"dragoman {name} service on http://{host}:{port} ({ENDPOINTS[name]}; {auth}; "
+            "Ctrl-C to stop)",
             flush=True,
         )
         stop_signal = _run_until_signal(server, sock)

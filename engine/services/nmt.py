@@ -21,16 +21,25 @@ Run with `dragoman serve nmt` (binds 127.0.0.1:5008), or
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.json_schema import SkipJsonSchema
+from starlette.requests import Request
 
 from engine.config import TranslationOptions
 from engine.errors import ConfigError, DragomanError
-from engine.services import limit_request_size
+from engine.services.web import (
+    Bounded,
+    CleanText,
+    ServiceGuard,
+    error_responses,
+    new_app,
+    printable,
+    validation_problems,
+)
 from engine.translate import TranslationResult, Translator, create_translator
 from engine.translate import languages as lang_table
 
@@ -42,14 +51,37 @@ DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 
 
 class TranslateRequest(BaseModel):
-    """Either `texts` (a batch) or `text` (one sentence), with the language pair."""
+    """Exactly one of `texts` (a batch) or `text` (one sentence), with the language pair."""
 
-    texts: list[str] | None = Field(None, description="sentences to translate, in order")
-    text: str | None = Field(None, description="one sentence (instead of texts)")
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["text"]}, {"required": ["texts"]}]}
+    )
+
+    texts: list[CleanText] | SkipJsonSchema[None] = Field(
+        None, description="sentences to translate, in order"
+    )
+    text: CleanText | SkipJsonSchema[None] = Field(
+        None, description="one sentence (instead of texts)"
+    )
     source_lang: str = Field(
         description="source language: Whisper/M2M100/NLLB code", examples=["de"]
     )
     target_lang: str = Field(description="target language code", examples=["en"])
+
+
+class LibreTranslateRequest(BaseModel):
+    """LibreTranslate's `POST /translate` (JSON or form): q is one text or a list."""
+
+    q: CleanText | list[CleanText] = Field(description="text, or a list of texts")
+    source: str = Field(description="source language code ('auto' is not supported)")
+    target: str = Field(description="target language code")
+    format: Literal["text", "html"] = Field("text", description="only 'text' is translated")
+    api_key: str | None = Field(None, description="the service token, when it has one")
+    alternatives: int = Field(0, ge=0, description="ignored: one translation per text")
+
+
+class LibreTranslateResponse(BaseModel):
+    translatedText: str | list[str]  # noqa: N815 - LibreTranslate's field name
 
 
 class TranslationItem(BaseModel):
@@ -116,15 +148,18 @@ def create_app(
     max_texts: int = DEFAULT_MAX_TEXTS,
     max_chars: int = DEFAULT_MAX_CHARS,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    guard: ServiceGuard | None = None,
+    max_waiting: int = 16,
 ) -> Any:
     """The FastAPI app. Loads `translator` now unless given (options.backend/model, or
     model_dir: an ONNX export directory), so a bad model fails here, not on a request.
 
     max_texts: texts per request; max_chars: characters per request (all texts together).
+    guard: token / Host / body-size rules (default: loopback, no token, max_request_bytes).
+    max_waiting: requests queued behind the one translating before new ones get 503.
     """
     try:
-        from fastapi import FastAPI, HTTPException, Request
-        from fastapi.exceptions import RequestValidationError
+        from fastapi import HTTPException
         from fastapi.responses import JSONResponse
     except ImportError as exc:  # pragma: no cover - fastapi is a runtime dependency
         raise ConfigError(
@@ -134,33 +169,19 @@ def create_app(
     if translator is None:
         translator = load_translator(options or TranslationOptions(), model_dir)
     served: Translator = translator
-    lock = threading.Lock()
+    bounded = Bounded(workers=1, queue=max_waiting)
     languages = _languages(served)
     backend = str(getattr(served, "kind", options.backend if options else "m2m100"))
+    guard = guard or ServiceGuard(max_request_bytes=max_request_bytes)
 
-    app = FastAPI(
-        title="Dragoman translation",
-        description="Machine translation (M2M100 / NLLB-200 on ONNX Runtime) with quality "
-        "metrics. One request at a time; limits: "
-        f"{max_texts} texts, {max_chars} characters, {max_request_bytes} bytes per request.",
-        version="1",
+    app = new_app(
+        "Dragoman translation",
+        "Machine translation (M2M100 / NLLB-200 on ONNX Runtime) with quality metrics. One "
+        f"translation at a time; limits: {max_texts} texts, {max_chars} characters, "
+        f"{guard.max_request_bytes} bytes per request. `POST /translate` speaks LibreTranslate.",
+        guard,
     )
-
-    limit_request_size(app, max_request_bytes)
-
-    @app.exception_handler(RequestValidationError)
-    async def readable_validation_error(request: Request, exc: RequestValidationError) -> Any:
-        problems = []
-        for error in exc.errors():
-            if error.get("type") == "json_invalid":
-                problems.append(f"the body is not valid JSON ({error.get('msg')})")
-                continue
-            where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-            problems.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
-        return JSONResponse(
-            status_code=422,
-            content={"detail": "invalid request: " + "; ".join(problems)},
-        )
+    app.state.translator = served
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -171,24 +192,9 @@ def create_app(
             "languages": languages,
         }
 
-    @app.post(
-        "/v1/translate",
-        response_model=TranslateResponse,
-        response_model_exclude_none=True,
-        responses={
-            400: {"description": "unsupported language pair"},
-            413: {"description": "too many texts or characters"},
-            422: {"description": "malformed or empty request"},
-        },
-    )
-    def translate(req: TranslateRequest) -> TranslateResponse:
+    def run(texts: list[str], source_lang: str, target_lang: str) -> tuple[Any, str, str, float]:
+        """Translate `texts` (limits checked); (results, source app code, target, queue_s)."""
         started = time.perf_counter()
-        if (req.text is None) == (req.texts is None):
-            raise HTTPException(422, "give either 'text' (one sentence) or 'texts' (a list)")
-        single = req.text is not None
-        texts = [req.text] if req.text is not None else list(req.texts or [])
-        if not texts:
-            raise HTTPException(422, "'texts' is empty: nothing to translate")
         if len(texts) > max_texts:
             raise HTTPException(413, f"{len(texts)} texts in one request; at most {max_texts}")
         chars = sum(len(t) for t in texts)
@@ -196,21 +202,18 @@ def create_app(
             raise HTTPException(413, f"{chars} characters in one request; at most {max_chars}")
         if not any(t.strip() for t in texts):
             raise HTTPException(422, "the text is empty: nothing to translate")
-        pair = f"'{req.source_lang}' -> '{req.target_lang}'"
+        pair = f"'{printable(source_lang)}' -> '{printable(target_lang)}'"
         try:
             check = getattr(served, "check_pair", None)
             if callable(check):
-                check(req.source_lang, req.target_lang)
-            source, target = (
-                lang_table.app_code(req.source_lang),
-                lang_table.app_code(req.target_lang),
-            )
+                check(source_lang, target_lang)
+            source, target = lang_table.app_code(source_lang), lang_table.app_code(target_lang)
         except ConfigError as exc:
             raise HTTPException(400, f"unsupported language pair {pair}: {exc}") from exc
-        with lock:
+        with bounded:
             queued = time.perf_counter() - started
             try:
-                results = served.translate(texts, req.source_lang, req.target_lang)
+                results = served.translate(texts, source_lang, target_lang)
             except ConfigError as exc:
                 raise HTTPException(400, f"unsupported language pair {pair}: {exc}") from exc
             except DragomanError as exc:
@@ -221,6 +224,23 @@ def create_app(
                 raise HTTPException(500, f"translation failed ({type(exc).__name__})") from exc
         if len(results) != len(texts):
             raise HTTPException(500, f"the model gave {len(results)} results for {len(texts)}")
+        return results, source, target, queued
+
+    @app.post(
+        "/v1/translate",
+        response_model=TranslateResponse,
+        response_model_exclude_none=True,
+        responses=error_responses(400, 401, 413, 422, 500, 503),
+    )
+    def translate(req: TranslateRequest) -> TranslateResponse:
+        started = time.perf_counter()
+        if (req.text is None) == (req.texts is None):
+            raise HTTPException(422, "give either 'text' (one sentence) or 'texts' (a list)")
+        single = req.text is not None
+        texts = [req.text] if req.text is not None else list(req.texts or [])
+        if not texts:
+            raise HTTPException(422, "'texts' is empty: nothing to translate")
+        results, source, target, queued = run(texts, req.source_lang, req.target_lang)
         timings: dict[str, float] = dict(results[0].timings.as_dict()) if results else {}
         timings["queue_s"] = queued
         timings["request_s"] = time.perf_counter() - started
@@ -235,4 +255,89 @@ def create_app(
             quality_metrics=items[0].quality_metrics if single else None,
         )
 
+    libre_body = {
+        "required": True,
+        "content": {
+            kind: {"schema": {"$ref": "#/components/schemas/LibreTranslateRequest"}}
+            for kind in ("application/json", "application/x-www-form-urlencoded")
+        },
+    }
+
+    @app.post(
+        "/translate",
+        response_model=LibreTranslateResponse,
+        responses=error_responses(400, 401, 413, 422, 500, 503),
+        openapi_extra={"requestBody": libre_body},
+    )
+    async def libretranslate(request: Request) -> Any:
+        """LibreTranslate-compatible: `q`, `source`, `target` as JSON or a form."""
+        fields = await read_fields(request)
+        try:
+            req = LibreTranslateRequest.model_validate(fields)
+        except ValidationError as exc:
+            problems = "; ".join(validation_problems(exc.errors()))
+            return JSONResponse(
+                status_code=422, content={"detail": printable("invalid request: " + problems)}
+            )
+        if req.source == "auto":
+            raise HTTPException(400, "source 'auto' is not supported: name the source language")
+        texts = [req.q] if isinstance(req.q, str) else list(req.q)
+        if not texts:
+            raise HTTPException(422, "q is empty: nothing to translate")
+        from starlette.concurrency import run_in_threadpool
+
+        results, *_ = await run_in_threadpool(run, texts, req.source, req.target)
+        out = [r.text for r in results]
+        return {"translatedText": out[0] if isinstance(req.q, str) else out}
+
+    app.openapi_schema = None
+    _add_schema(app, LibreTranslateRequest)
     return app
+
+
+async def read_fields(request: Request) -> dict[str, Any]:
+    """The request's fields from a JSON object or a url-encoded form (FastAPI's form parsing
+    needs python-multipart; LibreTranslate clients send plain forms). Raises HTTPException."""
+    import json
+    from urllib.parse import parse_qs
+
+    from fastapi import HTTPException
+
+    body = await request.body()
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/x-www-form-urlencoded":
+        try:
+            form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        except UnicodeDecodeError as exc:
+            raise HTTPException(422, "invalid request: the form is not UTF-8") from exc
+        return {k: v[0] if len(v) == 1 else v for k, v in form.items()}
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPException(422, "invalid request: the body is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise HTTPException(422, "invalid request: the body must be a JSON object")
+    return data
+
+
+def _add_schema(app: Any, model: type[BaseModel]) -> None:
+    """Publish `model` under components/schemas (for routes that parse their own body)."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, definition in model_schema.pop("$defs", {}).items():
+                components.setdefault(name, definition)
+            components[model.__name__] = model_schema
+            app.openapi_schema = schema
+        return dict(app.openapi_schema)
+
+    app.openapi = openapi

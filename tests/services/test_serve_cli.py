@@ -107,11 +107,11 @@ def speaker_service() -> Iterator[Service]:
 
 def test_parser_defaults() -> None:
     parser = make_parser()
-    for service, port in (("nmt", 5008), ("tts", 5005), ("speaker", 5003)):
+    for service, port in (("nmt", 5008), ("tts", 5005), ("synthesize", 5004), ("speaker", 5003)):
         args = parser.parse_args(["serve", service])
         assert (args.host, args.port, args.service) == ("127.0.0.1", port, service)
         assert callable(args.func)
-    assert DEFAULT_PORTS == {"nmt": 5008, "tts": 5005, "speaker": 5003}
+    assert DEFAULT_PORTS == {"nmt": 5008, "tts": 5005, "synthesize": 5004, "speaker": 5003}
     args = parser.parse_args(
         ["serve", "nmt", "--translator", "nllb", "--model", "x", "--port", "1"]
     )
