@@ -348,7 +348,7 @@ def _add_run_parser(sub: Any) -> None:
     run.add_argument("--subtitles", type=Path, help="write subtitles (.srt or .vtt)")
     run.add_argument("--jsonl", type=Path, help="write one JSON object per event")
     run.add_argument("--target", help="translate into this language")
-    run.add_argument("--translator", choices=["m2m100", "nllb", "whisper", "remote"])
+    run.add_argument("--translator", choices=["m2m100", "nllb", "ctranslate2", "whisper", "remote"])
     run.add_argument(
         "--translation-model", help="translation model: catalogue id or ONNX export directory"
     )

@@ -67,10 +67,13 @@ class AsrOptions:
 class TranslationOptions:
     """Machine translation of final text.
 
-    target_lang: None = no translation. backend: "m2m100", "nllb", "whisper" or "remote".
-    model: catalogue id or local directory of an ONNX export.
-    quantized: use the int8 ONNX files (None = fp32 when the export has it, else int8).
-    cpu_threads: onnxruntime intra-op threads per session (explicit budget; inter-op is 1).
+    target_lang: None = no translation. backend: "m2m100", "nllb" (ONNX Runtime, or CTranslate2
+        when the model is a CTranslate2 export), "ctranslate2", "whisper" or "remote".
+    model: catalogue id or local directory of an ONNX or CTranslate2 export.
+    quantized: int8 (ONNX: the *_quantized files; CTranslate2: compute type int8), fp32 when
+        False; None = fp32 when the ONNX export has it, else int8 / CTranslate2's stored type.
+    cpu_threads: intra-op threads (onnxruntime per session, CTranslate2 intra_threads).
+    inter_threads: CTranslate2 translations run in parallel (onnxruntime inter-op is always 1).
     max_length_ratio: loop guard: a sentence's translation stops after ratio x its source
         tokens + 10 (None = only max_length, the reference behaviour).
     """
@@ -82,6 +85,7 @@ class TranslationOptions:
     max_length: int = 200
     quantized: bool | None = None
     cpu_threads: int = 2
+    inter_threads: int = 1
     max_length_ratio: float | None = 3.0
     remote_url: str = "http://127.0.0.1:5008"
     remote_timeout_s: float = 5.0

@@ -2,7 +2,9 @@
 
 Backends (imported lazily by `create_translator`):
 - "m2m100" / "nllb": in-process ONNX Runtime (engine.translate.m2m100_onnx), M2M100 418M/1.2B
-  and NLLB-200 distilled share the architecture;
+  and NLLB-200 distilled share the architecture; a CTranslate2 export given as their model is
+  run by CTranslate2;
+- "ctranslate2": CTranslate2 (engine.translate.ct2), M2M100 or NLLB from the model's vocabulary;
 - "remote": the HTTP translation service (engine.translate.remote);
 - "whisper": not a translator here: the recogniser translates X->English itself
   (AsrOptions.task="translate").
@@ -20,7 +22,11 @@ from engine.errors import ConfigError
 if TYPE_CHECKING:
     from engine.config import TranslationOptions
 
-DEFAULT_MODELS = {"m2m100": "m2m100-418m-onnx", "nllb": "nllb-200-distilled-600m-onnx-int8"}
+DEFAULT_MODELS = {
+    "m2m100": "m2m100-418m-onnx",
+    "nllb": "nllb-200-distilled-600m-onnx-int8",
+    "ctranslate2": "m2m100-418m-ct2-int8",
+}
 
 
 @dataclass(frozen=True)
@@ -95,8 +101,8 @@ def create_translator(
 ) -> Translator:
     """The translator options.backend names.
 
-    model_dir: an ONNX export directory; None = options.model (a directory, a catalogue id or
-    alias) resolved through the model store, or the backend's default catalogue model.
+    model_dir: an ONNX or CTranslate2 export directory; None = options.model (a directory, a
+    catalogue id or alias) resolved through the model store, or the backend's default model.
     download: let the store fetch a missing catalogue model (never by default).
     """
     backend = options.backend
@@ -109,12 +115,30 @@ def create_translator(
         from engine.translate.remote import RemoteTranslator
 
         return RemoteTranslator(options.remote_url, timeout_s=options.remote_timeout_s)
-    if backend not in ("m2m100", "nllb"):
-        raise ConfigError(f"Unknown translator '{backend}' (one of m2m100, nllb, whisper, remote).")
-    from engine.translate.m2m100_onnx import M2M100OnnxTranslator
-
+    if backend not in ("m2m100", "nllb", "ctranslate2"):
+        raise ConfigError(
+            f"Unknown translator '{backend}' (one of m2m100, nllb, ctranslate2, whisper, remote)."
+        )
     if model_dir is None:
         model_dir = resolve_model_dir(options.model or DEFAULT_MODELS[backend], download)
+    from engine.translate.ct2 import is_ct2_model
+
+    if backend == "ctranslate2" or is_ct2_model(Path(model_dir)):
+        from engine.translate.ct2 import Ct2Translator
+
+        compute = {True: "int8", False: "float32", None: "default"}[options.quantized]
+        return Ct2Translator(
+            Path(model_dir),
+            kind=None if backend == "ctranslate2" else backend,
+            compute_type=compute,
+            intra_threads=options.cpu_threads,
+            inter_threads=options.inter_threads,
+            num_beams=options.beam_size,
+            max_length=options.max_length,
+            max_length_ratio=options.max_length_ratio,
+        )
+    from engine.translate.m2m100_onnx import M2M100OnnxTranslator
+
     return M2M100OnnxTranslator(
         Path(model_dir),
         kind=backend,
