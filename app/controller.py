@@ -25,6 +25,7 @@ from app.settings import Settings
 from app.tray import TrayController
 from app.worker import IDLE, LOADING, RUNNING, STOPPING, EngineWorker, WorkerThread
 from engine import paths
+from engine.audio.rescan import rescan_devices
 from engine.errors import DragomanError
 from engine.events import (
     EngineError,
@@ -37,6 +38,7 @@ from engine.events import (
     Stats,
     Translation,
 )
+from engine.latency import LatencyTracker
 from engine.session import Session
 
 log = logging.getLogger(__name__)
@@ -85,7 +87,7 @@ class AppController(QObject):
         self._restart_pending = False
         self._run_started_at: float | None = None
         self._session_started_at = time.monotonic()
-        self._latency: dict[str, float] = {}
+        self._latency = LatencyTracker()
         self._shut_down = False
         self.last_error: EngineError | None = None
         self.preloading = False
@@ -244,7 +246,7 @@ class AppController(QObject):
         is_file = not spec.startswith(("mic", "pulse:"))
         self.window.banner.hide()
         self.window.banner.action_button.hide()
-        self._latency.clear()
+        self._latency.reset()
         elapsed = time.monotonic() - self._session_started_at if len(self.session) else 0.0
         self.session.begin_run(None if is_file else elapsed)
         self._run_started_at = time.monotonic()
@@ -299,34 +301,16 @@ class AppController(QObject):
             return
         self.window.subtitles.upsert(line)
         self.overlay.set_lines(self.session.lines()[-2:])
-        times = event.times
-        if isinstance(event, Final) and times.asr_done_at is not None:
-            # what the user waits for: end of speech -> final text on screen
-            end = times.audio_end_at or times.vad_end_at
-            done = times.emitted_at or max(times.asr_done_at, times.vad_end_at or 0.0)
-            if end is not None:
-                self._latency = {"ASR": max(done - end, 0.0)}
-                self._show_latency()
-        elif (
-            isinstance(event, Translation)
-            and times.translation_done_at is not None
-            and times.asr_done_at is not None
-        ):
-            self._latency["MT"] = max(times.translation_done_at - times.asr_done_at, 0.0)
+        if self._latency.observe(event):
             self._show_latency()
 
     @Slot(object)
     def _on_speech(self, event: SpeechOutput) -> None:
-        t = event.times
-        start = t.translation_done_at or t.asr_done_at
-        if t.playback_start_at is not None and start is not None:
-            self._latency["Speech"] = max(t.playback_start_at - start, 0.0)
-        elif t.synthesis_done_at is not None and t.synthesis_start_at is not None:
-            self._latency["Speech"] = max(t.synthesis_done_at - t.synthesis_start_at, 0.0)
-        self._show_latency()
+        if self._latency.observe(event):
+            self._show_latency()
 
     def _show_latency(self) -> None:
-        parts = [f"{k} {v:.2f} s" for k, v in self._latency.items()]
+        parts = [f"{k} {v:.2f} s" for k, v in self._latency.latest.parts()]
         self.window.latency_label.setText("Latency  " + " · ".join(parts) if parts else "Latency —")
 
     @Slot(object)
@@ -550,7 +534,7 @@ class AppController(QObject):
 
     def _rescan_devices(self) -> None:
         if self.state == IDLE:
-            devices.rescan()  # plugged-in devices appear without restarting the app
+            rescan_devices()  # plugged-in devices appear without restarting the app
         self.refresh_devices()
         self.window.notify(f"{self.window.input_combo.count() - 1} audio inputs found.", 4000)
 

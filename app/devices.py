@@ -45,20 +45,6 @@ def _portaudio(kind: str) -> list:
         return []
 
 
-def rescan() -> None:
-    """Make PortAudio look for devices again (it lists them once, when first used).
-
-    Only call this while no audio stream is open (the engine is idle)."""
-    sd = sys.modules.get("sounddevice")
-    if sd is None:
-        return
-    try:
-        sd._terminate()
-        sd._initialize()
-    except Exception:  # private helpers of sounddevice; a failed rescan keeps the old list
-        log.debug("PortAudio rescan failed", exc_info=True)
-
-
 def input_choices(recent_files: list[str] | None = None) -> list[Choice]:
     choices = [Choice("Default microphone", "mic")]
     pulse_sources = _pulse_devices("source")

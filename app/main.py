@@ -6,11 +6,16 @@ Importing this module has no side effects; Qt is imported only when `main` runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QObject
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,10 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from app import settings as settings_mod
     from app.controller import AppController
-    from app.qt_compat import guard_none_refcount
     from app.theme import apply_theme
+    from app.worker import engine_thread_stuck
 
-    guard_none_refcount()
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Dragoman")
@@ -77,7 +81,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     controller = AppController(settings, tray_mode=args.tray)
     app.setWindowIcon(controller.icon)
     app.aboutToQuit.connect(controller.shutdown)
+    quit_on_termination_signals(app, controller.quit)
     controller.show()
     if args.start or args.file:
         QTimer.singleShot(0, controller.start)
-    return int(app.exec())
+    rc = int(app.exec())
+    controller.shutdown()
+    if engine_thread_stuck():
+        # the session and settings are saved; Qt's teardown would abort on the live thread
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
+    return rc
+
+
+def quit_on_termination_signals(app: QObject, quit_app: Callable[[], None]) -> None:
+    """SIGTERM (logout, systemd) and SIGINT quit like the Quit menu: the session is saved and
+    the exit status is 0. Qt's event loop runs in C++, so the signal wakes it through a socket
+    (`signal.set_wakeup_fd`) watched by a QSocketNotifier."""
+    import signal
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier
+
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno())
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            reader.recv(64)
+
+    notifier.activated.connect(drain)
+    _keep_alive.extend([reader, writer, notifier])
+
+    def on_signal(signum: int, _frame: object) -> None:
+        logging.getLogger(__name__).info("signal %d: saving and quitting", signum)
+        quit_app()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+
+_keep_alive: list[object] = []

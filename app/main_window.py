@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
-from app.languages import sorted_languages
 from app.subtitle_view import SubtitleView
+from engine.translate import languages
 
 MODE_LABELS = (("original", "Original"), ("translation", "Translation"), ("both", "Both"))
 
@@ -291,9 +291,10 @@ class MainWindow(QMainWindow):
         self.target_lang = QComboBox()
         self.target_lang.setAccessibleName("Translate into")
         self.target_lang.addItem("No translation", None)
-        for code, name in sorted_languages():
-            self.source_lang.addItem(name, code)
-            self.target_lang.addItem(name, code)
+        for lang in spoken_languages():
+            self.source_lang.addItem(lang.name, lang.code)
+        for lang in target_languages():
+            self.target_lang.addItem(lang.name, lang.code)
         self.source_lang.setToolTip("The language people speak")
         self.target_lang.setToolTip("The language to translate into")
         top.addWidget(self.source_lang)
@@ -454,6 +455,16 @@ class MainWindow(QMainWindow):
         else:  # tray mode: closing the window only hides it
             event.ignore()
             self.hide()
+
+
+def spoken_languages() -> list[languages.Language]:
+    """What the recogniser understands (the engine's table), by name."""
+    return sorted(languages.supported("whisper"), key=lambda lang: lang.name)
+
+
+def target_languages() -> list[languages.Language]:
+    """What the offline translator writes (the engine's table), by name."""
+    return sorted(languages.supported("m2m100"), key=lambda lang: lang.name)
 
 
 def _caption(text: str) -> QLabel:

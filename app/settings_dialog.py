@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import devices
-from app.languages import sorted_languages
+from app.main_window import spoken_languages, target_languages
 from app.settings import Settings
 
 ASR_MODELS = (
@@ -164,7 +164,6 @@ class SettingsDialog(QDialog):
         cfg, ui = self._settings.engine, self._settings.ui
         tabs = QTabWidget()
         tabs.setAccessibleName("Settings sections")
-        langs = [(name, code) for code, name in sorted_languages()]
 
         form = _form(tabs, "General")
         inputs = [(c.label, c.value) for c in devices.input_choices(ui.recent_files)]
@@ -172,12 +171,14 @@ class SettingsDialog(QDialog):
             inputs.append((devices.describe_input(ui.source), ui.source))
         self.input = _combo(inputs, ui.source, "Audio input")
         form.addRow("Audio input", self.input)
+        spoken = [(x.name, x.code) for x in spoken_languages()]
+        targets = [(x.name, x.code) for x in target_languages()]
         self.source_lang = _combo(
-            [("Detect automatically", None), *langs], cfg.asr.language, "Spoken language"
+            [("Detect automatically", None), *spoken], cfg.asr.language, "Spoken language"
         )
         form.addRow("Spoken language", self.source_lang)
         self.target_lang = _combo(
-            [("No translation", None), *langs], cfg.translation.target_lang, "Translate into"
+            [("No translation", None), *targets], cfg.translation.target_lang, "Translate into"
         )
         form.addRow("Translate into", self.target_lang)
         self.realtime = _check("Play audio files at real-time pace", ui.realtime_files)

@@ -12,15 +12,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from engine import stage_cache
+from engine.api import EnginePipeline, PipelineFactory, SourceFactory, make_pipeline, open_source
+from engine.audio.sources import FrameSource
 from engine.config import EngineConfig
-from engine.errors import ConfigError, DragomanError
+from engine.errors import DragomanError
 from engine.events import (
     EngineError,
+    Event,
     Final,
     Finished,
     Partial,
@@ -35,23 +37,6 @@ from engine.events import (
 log = logging.getLogger(__name__)
 
 IDLE, LOADING, RUNNING, STOPPING = "idle", "loading", "running", "stopping"
-
-PipelineFactory = Callable[..., Any]  # (config, on_event, **loaded_stages) -> Pipeline
-SourceFactory = Callable[[str, EngineConfig, bool], Any]
-
-
-def default_pipeline_factory(
-    config: EngineConfig, on_event: Callable[[Any], None], **loaded_stages: Any
-) -> Any:
-    from engine.pipeline import Pipeline
-
-    return Pipeline(config, on_event, **loaded_stages)
-
-
-def default_source_factory(spec: str, config: EngineConfig, realtime: bool) -> Any:
-    from engine.audio.sources import open_source
-
-    return open_source(spec, realtime=realtime, options=config.audio)
 
 
 class EngineWorker(QObject):
@@ -80,10 +65,11 @@ class EngineWorker(QObject):
         source_factory: SourceFactory | None = None,
     ) -> None:
         super().__init__()
-        self._pipeline_factory = pipeline_factory or default_pipeline_factory
-        self._source_factory = source_factory or default_source_factory
+        self._pipeline_factory: PipelineFactory = pipeline_factory or make_pipeline
+        self._source_factory: SourceFactory = source_factory or open_source
         self._lock = threading.RLock()
-        self._pipeline: Any = None
+        self._pipeline: EnginePipeline | None = None
+        self._stopper: threading.Thread | None = None
         self._pipeline_config: EngineConfig | None = None
         self._state = IDLE
         self._stop_requested = False
@@ -112,21 +98,24 @@ class EngineWorker(QObject):
         self._preload_requested.emit(config)
 
     def stop(self) -> None:
-        """Thread-safe: stop capture, flush the last segment; `finished` follows."""
+        """Thread-safe and non-blocking: stop capture, flush the last segment; `finished`
+        follows. Stopping the pipeline closes the audio device, which can take a while (PortAudio
+        on PulseAudio): that happens on a short-lived thread, never on the caller's."""
         with self._lock:
             self._stop_requested = True
             pipeline = self._pipeline if self._state == RUNNING else None
             if self._state in (LOADING, RUNNING):
                 self._set_state(STOPPING)
-        if pipeline is not None:
-            try:
-                pipeline.stop()
-            except Exception:  # the engine must not take the UI down with it
-                log.exception("pipeline.stop failed")
+            if pipeline is None or (self._stopper is not None and self._stopper.is_alive()):
+                return
+            self._stopper = threading.Thread(
+                target=_stop_pipeline, args=(pipeline,), name="dragoman-stop", daemon=True
+            )
+            self._stopper.start()
 
     def rename_speaker(self, old: str, new: str) -> None:
         pipeline = self._pipeline
-        if pipeline is not None and hasattr(pipeline, "rename_speaker"):
+        if pipeline is not None:
             try:
                 pipeline.rename_speaker(old, new)
             except Exception:
@@ -151,7 +140,7 @@ class EngineWorker(QObject):
             if self._state == IDLE:
                 self._pipeline = None
                 self._pipeline_config = None
-                forget_stages()
+                stage_cache.shared.clear()
 
     # ------------------------------------------------------------------ worker thread
     def _set_state(self, state: str) -> None:
@@ -171,7 +160,7 @@ class EngineWorker(QObject):
 
     @Slot(object)
     def _preload(self, config: EngineConfig) -> None:
-        if self._state != IDLE or len(cached_stages(config)) == len(_STAGES):
+        if self._state != IDLE or stage_cache.shared.complete(config):
             self.preloaded.emit(True)
             return
         try:
@@ -222,9 +211,7 @@ class EngineWorker(QObject):
             if self._stop_requested:
                 _close(source)
                 return
-            reset_stop = getattr(pipeline, "reset_stop", None)
-            if reset_stop is not None:
-                reset_stop()  # a stop that hit the previous run after it ended is not for us
+            pipeline.reset_stop()  # a stop that hit the previous run after it ended is not ours
             self._set_state(RUNNING)
         try:
             pipeline.run(source)
@@ -237,113 +224,54 @@ class EngineWorker(QObject):
             if not self._reported_error:
                 self._fail(f"The engine stopped unexpectedly: {exc}", "engine")
             self._pipeline_config = None  # a pipeline that crashed is not reused
-            forget_stages()
+            stage_cache.shared.clear()
         finally:
             _close(source)
 
-    def _new_pipeline(self, config: EngineConfig) -> Any:
+    def _new_pipeline(self, config: EngineConfig) -> EnginePipeline:
         """A fresh pipeline for this run, reusing loaded models whose part of the config is
         unchanged (loading Whisper again would cost seconds)."""
         self._pipeline = None
-        reuse = cached_stages(config)
-        if reuse:
-            try:
-                return self._pipeline_factory(config, self._on_event, **reuse)
-            except TypeError:  # a factory that cannot take loaded stages
-                pass
-        return self._pipeline_factory(config, self._on_event)
+        return self._pipeline_factory(config, self._on_event, stage_cache.shared.lookup(config))
 
-    def _loaded(self, pipeline: Any, config: EngineConfig) -> None:
+    def _loaded(self, pipeline: EnginePipeline, config: EngineConfig) -> None:
         self._pipeline, self._pipeline_config = pipeline, config
-        remember_stages(pipeline, config)
+        stage_cache.shared.remember(pipeline, config)
 
-    def _on_event(self, event: Any) -> None:
+    def _on_event(self, event: Event) -> None:
         """Called on engine threads: only emits (queued to the receivers' threads)."""
-        kind = str(getattr(event, "type", ""))
-        signal = {
-            "speech_started": self.speech_started,
-            "partial": self.partial,
-            "final": self.final,
-            "translation": self.translation,
-            "speech": self.speech,
-            "speaker_changed": self.speaker_changed,
-            "stats": self.stats,
-            "error": self.error,
-            "finished": self.finished,
-            "discarded": self.discarded,
-        }.get(kind)
-        if signal is None:
-            log.debug("ignoring unknown engine event %r", event)
-            return
-        if kind == "error" and getattr(event, "fatal", False):
+        if isinstance(event, EngineError) and event.fatal:
             self._reported_error = True
-        signal.emit(event)
+        for kind, signal in (
+            (SpeechStarted, self.speech_started),
+            (Partial, self.partial),
+            (Final, self.final),
+            (Translation, self.translation),
+            (SpeechOutput, self.speech),
+            (SpeakerChanged, self.speaker_changed),
+            (Stats, self.stats),
+            (EngineError, self.error),
+            (Finished, self.finished),
+            (SegmentDiscarded, self.discarded),
+        ):
+            if isinstance(event, kind):
+                signal.emit(event)
+                return
+        log.debug("ignoring unknown engine event %r", event)
 
 
-# Loaded stage objects, shared by every worker of the process: (stage attribute, config section).
-_STAGES = (
-    ("transcriber", "asr"),
-    ("speaker_identifier", "speakers"),
-    ("translator", "translation"),
-)
-_stage_cache: dict[str, tuple[Any, Any]] = {}
-_stage_lock = threading.Lock()
-
-
-# AsrOptions fields that need the Whisper model loaded again; the others (language, task, beam
-# size, partial cadence, guards) are read at decode time.
-_ASR_LOAD_FIELDS = ("model", "device", "compute_type", "cpu_threads")
-
-
-def cached_stages(config: EngineConfig) -> dict[str, Any]:
-    """Loaded stages whose options equal this config's (to pass to a new Pipeline)."""
-    with _stage_lock:
-        found = {}
-        for attr, section in _STAGES:
-            entry = _stage_cache.get(attr)
-            if entry is None:
-                continue
-            if entry[0] == getattr(config, section):
-                found[attr] = entry[1]
-            elif attr == "transcriber":
-                derived = _derive_transcriber(entry[0], entry[1], config.asr)
-                if derived is not None:
-                    found[attr] = derived
-        return found
-
-
-def _derive_transcriber(old_options: Any, transcriber: Any, options: Any) -> Any:
-    """The loaded transcriber with other decode-time options (a new spoken language, task...),
-    sharing its model; None when the model itself must be loaded again."""
-    if any(getattr(old_options, f) != getattr(options, f) for f in _ASR_LOAD_FIELDS):
-        return None
+def _stop_pipeline(pipeline: EnginePipeline) -> None:
     try:
-        return transcriber.with_options(options)
-    except ConfigError:
-        return None  # let a full load report the problem clearly
+        pipeline.stop()
+    except Exception:  # the engine must not take the UI down with it
+        log.exception("stopping the pipeline failed")
 
 
-def remember_stages(pipeline: Any, config: EngineConfig) -> None:
-    with _stage_lock:
-        for attr, section in _STAGES:
-            stage = getattr(pipeline, attr, None)
-            if stage is not None:
-                _stage_cache[attr] = (getattr(config, section), stage)
-
-
-def forget_stages() -> None:
-    """Drop every cached model (after models were installed or removed)."""
-    with _stage_lock:
-        _stage_cache.clear()
-
-
-def _close(source: Any) -> None:
-    close = getattr(source, "close", None)
-    if close is not None:
-        try:
-            close()
-        except Exception:
-            log.exception("closing the audio source failed")
+def _close(source: FrameSource) -> None:
+    try:
+        source.close()
+    except Exception:
+        log.exception("closing the audio source failed")
 
 
 class WorkerThread:
@@ -355,9 +283,26 @@ class WorkerThread:
         self.thread.setObjectName("dragoman-engine")
         worker.moveToThread(self.thread)
         self.thread.start()
+        self.stuck = False
 
     def shutdown(self, timeout_ms: int = 15000) -> bool:
-        """Stop the engine (flushing the last segment) and end the thread."""
+        """Stop the engine (flushing the last segment) and end the thread; False when the
+        thread is still blocked after `timeout_ms` (in a driver call that never returned)."""
         self.worker.stop()
         self.thread.quit()
-        return self.thread.wait(timeout_ms)
+        if self.thread.wait(timeout_ms):
+            return True
+        # Destroying a running QThread aborts the process: keep it referenced until the process
+        # ends; `app.main` then exits without running Qt's destructors.
+        log.error("the engine thread did not end within %d ms", timeout_ms)
+        self.stuck = True
+        _stuck_threads.append(self.thread)
+        return False
+
+
+_stuck_threads: list[QThread] = []
+
+
+def engine_thread_stuck() -> bool:
+    """True when some engine thread never ended (the process must exit without teardown)."""
+    return any(thread.isRunning() for thread in _stuck_threads)

@@ -61,12 +61,10 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.controller import AppController
-    from app.qt_compat import guard_none_refcount
     from app.settings import Settings
     from app.theme import apply_theme
     from engine.session import SessionLine
 
-    guard_none_refcount()
     app = QApplication([])
     apply_theme(app)
     settings = Settings()

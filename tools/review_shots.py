@@ -45,14 +45,12 @@ def inner(out: Path) -> int:
 
     from app.controller import AppController
     from app.model_manager import ModelManagerDialog
-    from app.qt_compat import guard_none_refcount
     from app.settings import Settings
     from app.settings_dialog import SettingsDialog
     from app.theme import apply_theme
     from app.worker import IDLE
     from engine.session import SessionLine
 
-    guard_none_refcount()
     app = QApplication(["dragoman"])
     app.setApplicationName("Dragoman")
     apply_theme(app)

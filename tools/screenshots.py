@@ -142,11 +142,9 @@ def inner(out: Path, audio: Path, target: str | None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.controller import AppController
-    from app.qt_compat import guard_none_refcount
     from app.settings import Settings
     from app.theme import apply_theme
 
-    guard_none_refcount()
     app = QApplication(["dragoman"])
     app.setApplicationName("Dragoman")
     apply_theme(app)

@@ -180,6 +180,8 @@ class MicrophoneSource:
         self._sd = sd
         self.options = options or AudioOptions()
         self._stop = threading.Event()
+        self._close_lock = threading.Lock()  # one thread at a time inside PortAudio's stop
+        self._closed = False
         self._queue = CaptureQueue(self.options.queue_blocks)
         self._status_errors = 0
         pulse_source = None
@@ -246,12 +248,19 @@ class MicrophoneSource:
                 consumed += out.size
 
     def close(self) -> None:
+        """Idempotent and thread-safe: the first call stops and closes the stream; a concurrent
+        call waits for it, a later one returns at once (two threads inside PortAudio's stop at
+        once deadlock on PulseAudio)."""
         self._stop.set()
-        try:
-            self._stream.stop()
-            self._stream.close()
-        except Exception:  # closing a dead device must not mask the original error
-            log.debug("closing input stream failed", exc_info=True)
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._stream.stop()
+                self._stream.close()
+            except Exception:  # closing a dead device must not mask the original error
+                log.debug("closing input stream failed", exc_info=True)
 
 
 def _find_input_device(sd: Any, device: str | int | None) -> int:

@@ -17,10 +17,8 @@ from gui_helpers import close_controller  # noqa: E402
 @pytest.fixture(scope="session")
 def themed_app(qapp: object) -> Iterator[object]:
     """pytest-qt's QApplication with the app's theme."""
-    from app.qt_compat import guard_none_refcount
     from app.theme import apply_theme
 
-    guard_none_refcount()  # PySide6 6.12.0 on Python 3.11 would abort after ~5k Qt calls
     apply_theme(qapp)
     yield qapp
 

@@ -141,7 +141,7 @@ def test_closing_the_window_mid_sentence_flushes_and_saves(make_controller) -> N
     assert c.start()
     wait_until(lambda: any(not ln.final for ln in c.session.lines()), 120, "a sentence in progress")
     c.window.close()  # stops capture, flushes the open sentence, saves
-    assert c.state == IDLE or c.worker.state == IDLE
+    assert (c.state, c.worker.state) == (IDLE, IDLE)
     saved = json.loads(c.session.path.read_text())
     assert saved["lines"] and all(ln["final"] for ln in saved["lines"]), saved["lines"]
     assert saved["lines"][-1]["text"]
