@@ -39,6 +39,7 @@ from engine.events import (
     Translation,
     event_to_dict,
 )
+from engine.remote import TOKEN_ENV
 
 # huggingface_hub phones home once a day unless told not to; a local app must not.
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -241,6 +242,12 @@ def build_config(args: argparse.Namespace) -> EngineConfig:
     speakers = SpeakerOptions(mode=args.speakers)
     if args.speaker_url:
         speakers = dataclasses.replace(speakers, backend="remote", remote_url=args.speaker_url)
+    speech = dataclasses.replace(speech, remote_api=args.tts_api)
+    token = args.remote_token if args.remote_token is not None else os.environ.get(TOKEN_ENV, "")
+    if token.strip():
+        translation = dataclasses.replace(translation, remote_token=token.strip())
+        speech = dataclasses.replace(speech, remote_token=token.strip())
+        speakers = dataclasses.replace(speakers, remote_token=token.strip())
     return dataclasses.replace(
         EngineConfig(), asr=asr, translation=translation, speech=speech, speakers=speakers
     )
@@ -361,6 +368,17 @@ def _add_run_parser(sub: Any) -> None:
     run.add_argument("--nmt-url", help="use the translation service at this URL")
     run.add_argument("--tts-url", help="use the speech service at this URL (local fallback)")
     run.add_argument("--speaker-url", help="use the embedding service at this URL (local fallback)")
+    run.add_argument(
+        "--remote-token",
+        default=None,
+        help=f"bearer token for the services (default ${TOKEN_ENV})",
+    )
+    run.add_argument(
+        "--tts-api",
+        choices=["tts", "synthesize"],
+        default="tts",
+        help="speech service API: Piper's /tts (default) or the seed's /synthesize",
+    )
     run.add_argument("--partials", action="store_true", help="print partial hypotheses")
     run.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     run.set_defaults(func=cmd_run)

@@ -89,6 +89,10 @@ class TranslationOptions:
     max_length_ratio: float | None = 3.0
     remote_url: str = "http://127.0.0.1:5008"
     remote_timeout_s: float = 5.0
+    remote_token: str = ""  # bearer token of the service ("" = none)
+    # When the service fails: "local" = the local model if installed or named (else Whisper's
+    # own translation when the target is English, else keep the original); "error" = no fallback.
+    remote_fallback: str = "local"
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,8 @@ class SpeakerOptions:
     cpu_threads: int = 1  # ONNX Runtime intra-op threads of the voice encoder
     remote_url: str = "http://127.0.0.1:5003"
     remote_timeout_s: float = 3.0
+    remote_token: str = ""  # bearer token of the service ("" = none)
+    remote_fallback: str = "local"  # "local" encoder when the service fails, or "error"
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,9 @@ class SpeechOptions:
     backend: str = "local"  # "local" | "remote"
     remote_url: str = "http://127.0.0.1:5005"
     remote_timeout_s: float = 10.0
+    remote_token: str = ""  # bearer token of the service ("" = none)
+    remote_api: str = "tts"  # "tts" (Piper's POST /tts) or "synthesize" (the seed's, port 5004)
+    remote_fallback: str = "local"  # "local" Piper when the service fails, or "error"
     # lang -> voice path/id, or a list of them (distinct voices per speaker); "<voice>#<speaker>"
     # picks one speaker of a multi-speaker voice.
     voices: dict[str, str | list[str]] = field(default_factory=dict)

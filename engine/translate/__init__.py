@@ -114,7 +114,7 @@ def create_translator(
     if backend == "remote":
         from engine.translate.remote import RemoteTranslator
 
-        return RemoteTranslator(options.remote_url, timeout_s=options.remote_timeout_s)
+        return RemoteTranslator.from_options(options)
     if backend not in ("m2m100", "nllb", "ctranslate2"):
         raise ConfigError(
             f"Unknown translator '{backend}' (one of m2m100, nllb, ctranslate2, whisper, remote)."

@@ -3,7 +3,8 @@
 Request: `{"texts": [...], "source_lang": "de", "target_lang": "en"}`.
 Answer: `{"translations": [{"text": ..., "quality_metrics": {...}, "model": ...}, ...]}`
 (an item may also be a plain string), or for one text `{"text": ..., "quality_metrics": ...}`.
-Timeouts and one retry; every failure is a RemoteServiceError naming the service.
+Timeouts, retries and the circuit breaker follow `engine.remote.RemotePolicy`; every failure is
+a RemoteServiceError (ServiceDown or ServiceRefused) naming the service.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 
 import httpx
 
+from engine.config import TranslationOptions
 from engine.errors import RemoteServiceError
+from engine.remote import RemotePolicy, ServiceClient
 from engine.translate import TranslationResult, TranslationTimings
 from engine.translate import languages as lang_table
 
@@ -29,15 +32,30 @@ class RemoteTranslator:
         timeout_s: float = 5.0,
         retries: int = 1,
         transport: httpx.BaseTransport | None = None,
+        token: str | None = None,
+        policy: RemotePolicy | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.name = f"remote:{self.url}"
-        self.retries = max(0, retries)
-        self._client = httpx.Client(timeout=timeout_s, transport=transport)
         self.timeout_s = timeout_s
+        policy = policy or RemotePolicy(
+            connect_timeout_s=min(2.0, timeout_s),
+            read_timeout_s=timeout_s,
+            retries=retries,
+            token=token,
+        )
+        self.client = ServiceClient("translation service", self.url, policy, transport=transport)
+
+    @classmethod
+    def from_options(cls, options: TranslationOptions) -> RemoteTranslator:
+        return cls(
+            options.remote_url,
+            timeout_s=options.remote_timeout_s,
+            token=options.remote_token or None,
+        )
 
     def close(self) -> None:
-        self._client.close()
+        self.client.close()
 
     def translate(
         self, texts: Sequence[str], source_lang: str, target_lang: str
@@ -48,7 +66,7 @@ class RemoteTranslator:
             return []
         start = time.perf_counter()
         payload = {"texts": list(texts), "source_lang": src, "target_lang": tgt}
-        data = self._post(payload)
+        data = self.client.call("/v1/translate", payload, _json_object)
         items = self._items(data, len(texts))
         timings = TranslationTimings(decode_s=time.perf_counter() - start, batch_size=len(texts))
         results = []
@@ -81,46 +99,6 @@ class RemoteTranslator:
             )
         return results
 
-    def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
-        endpoint = f"{self.url}/v1/translate"
-        last: Exception | None = None
-        for _attempt in range(self.retries + 1):
-            try:
-                response = self._client.post(endpoint, json=payload)
-            except httpx.TimeoutException as exc:
-                last = exc
-                continue
-            except httpx.HTTPError as exc:
-                last = exc
-                continue
-            if response.status_code >= 500:
-                last = RemoteServiceError(f"HTTP {response.status_code}")
-                continue
-            if response.status_code != 200:
-                raise RemoteServiceError(
-                    f"The translation service at {self.url} refused the request "
-                    f"(HTTP {response.status_code}: {response.text[:200]})."
-                )
-            try:
-                data = response.json()
-            except ValueError as exc:
-                raise RemoteServiceError(
-                    f"The translation service at {self.url} did not answer JSON."
-                ) from exc
-            if not isinstance(data, dict):
-                raise RemoteServiceError(
-                    f"The translation service at {self.url} answered nonsense."
-                )
-            return data
-        if isinstance(last, httpx.TimeoutException):
-            reason = f"no answer within {self.timeout_s:g} s"
-        else:
-            reason = str(last) or type(last).__name__
-        raise RemoteServiceError(
-            f"The translation service at {self.url} is not reachable ({reason}). Start it, or "
-            "choose a local translator (m2m100/nllb)."
-        ) from last
-
     def _items(self, data: dict[str, Any], expected: int) -> list[Any]:
         items = data.get("translations", data.get("results"))
         if items is None and expected == 1 and ("text" in data or "translation" in data):
@@ -132,3 +110,10 @@ class RemoteTranslator:
                 f"{expected} texts."
             )
         return items
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    data = response.json()
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data

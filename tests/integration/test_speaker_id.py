@@ -279,12 +279,12 @@ def test_remote_embedder_matches_local_and_falls_back(embedding_server: str) -> 
         "http://127.0.0.1:9", timeout_s=0.5, retries=0, fallback=load_voice_encoder()
     )
     assert float(dead.embed(clip) @ local) > 0.9999
-    assert dead.backend_in_use == "local (remote failed)"
+    assert dead.backend_in_use == "local (remote down)"
     dead.close()
 
     from engine.errors import RemoteServiceError
 
-    with pytest.raises(RemoteServiceError, match="Speaker service"):
+    with pytest.raises(RemoteServiceError, match="speaker service"):
         RemoteEmbedder("http://127.0.0.1:9", timeout_s=0.5, retries=0).embed(clip)
 
 

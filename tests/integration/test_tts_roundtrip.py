@@ -167,5 +167,5 @@ def test_remote_piper_client_and_local_fallback(tts_server: str) -> None:
         list(RemoteSynthesizer(dead, fallback=False).synthesize(SENTENCES[0], "en"))
     fallback = RemoteSynthesizer(dead)
     chunks = list(fallback.synthesize(SENTENCES[0], "en"))
-    assert fallback.backend_in_use == "local"
+    assert fallback.backend_in_use == "local (remote down)"
     assert len(chunks) == 1 and chunks[0].duration > 1.0

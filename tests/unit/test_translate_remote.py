@@ -82,7 +82,7 @@ def test_timeout_is_a_clear_error() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("slow", request=request)
 
-    with pytest.raises(RemoteServiceError, match=r"no answer within 0.5 s"):
+    with pytest.raises(RemoteServiceError, match=r"did not answer within 0.5 s"):
         _client(handler, retries=0).translate(["x"], "de", "en")
 
 
