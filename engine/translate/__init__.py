@@ -112,9 +112,12 @@ def create_translator(
             "recogniser (task=translate); it has no separate translator to build."
         )
     if backend == "remote":
-        from engine.translate.remote import RemoteTranslator
+        from engine.translate.remote import FailoverTranslator, RemoteTranslator, local_fallback
 
-        return RemoteTranslator.from_options(options)
+        remote = RemoteTranslator.from_options(options)
+        if options.remote_fallback == "local":
+            return FailoverTranslator(remote, local_fallback(options))
+        return remote
     if backend not in ("m2m100", "nllb", "ctranslate2"):
         raise ConfigError(
             f"Unknown translator '{backend}' (one of m2m100, nllb, ctranslate2, whisper, remote)."

@@ -9,17 +9,25 @@ a RemoteServiceError (ServiceDown or ServiceRefused) naming the service.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from engine.config import TranslationOptions
-from engine.errors import RemoteServiceError
-from engine.remote import RemotePolicy, ServiceClient
-from engine.translate import TranslationResult, TranslationTimings
+from engine.errors import ConfigError, DragomanError, RemoteServiceError
+from engine.remote import RemotePolicy, ServiceClient, ServiceRefused
+from engine.translate import TranslationResult, TranslationTimings, Translator
 from engine.translate import languages as lang_table
+
+log = logging.getLogger(__name__)
+
+LOCAL_FALLBACK = "local (remote down)"
+NO_FALLBACK = "none (remote down)"
 
 
 class RemoteTranslator:
@@ -117,3 +125,93 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     return data
+
+
+class FailoverTranslator:
+    """The service first; when it fails, the local model (made on first need by `local`, which
+    returns None when no local model is installed or named). While the service's circuit is
+    open the local model translates without asking it. Without a local model the failure is
+    raised (the pipeline keeps the original text and reports it).
+
+    backend_in_use: "remote", "local (remote down)" or "none (remote down)".
+    """
+
+    def __init__(self, remote: RemoteTranslator, local: Callable[[], Translator | None]) -> None:
+        self.remote = remote
+        self._make_local = local
+        self._local: Translator | None = None
+        self._local_made = False
+        self._lock = threading.Lock()
+        self.backend_in_use = "remote"
+        self.name = remote.name  # the model that translated last
+        self.last_error: str | None = None
+
+    def close(self) -> None:
+        self.remote.close()
+
+    def local(self) -> Translator | None:
+        with self._lock:
+            if not self._local_made:
+                self._local_made = True
+                try:
+                    self._local = self._make_local()
+                except DragomanError as exc:
+                    log.warning("no local translation fallback: %s", exc)
+                    self._local = None
+            return self._local
+
+    def translate(
+        self, texts: Sequence[str], source_lang: str, target_lang: str
+    ) -> list[TranslationResult]:
+        error: RemoteServiceError | None = None
+        if self.remote.client.available:
+            try:
+                results = self.remote.translate(texts, source_lang, target_lang)
+            except RemoteServiceError as exc:
+                error = exc
+                self.last_error = str(exc)
+            else:
+                self.backend_in_use, self.name = "remote", self.remote.name
+                return results
+        local = self.local()
+        if local is None:
+            self.backend_in_use = NO_FALLBACK
+            if error is None:
+                error = RemoteServiceError(
+                    f"The translation service at {self.remote.url} is down (retrying later)"
+                )
+            raise RemoteServiceError(
+                f"{str(error).rstrip('.')}. No local translation model is installed: the "
+                "original text is kept."
+            ) from error
+        if self.backend_in_use != LOCAL_FALLBACK and not isinstance(error, ServiceRefused):
+            log.warning("%s; translating with the local model %s", error, local.name)
+        self.backend_in_use, self.name = LOCAL_FALLBACK, local.name
+        return local.translate(texts, source_lang, target_lang)
+
+
+def local_fallback(options: TranslationOptions) -> Callable[[], Translator | None]:
+    """What a failing service falls back to: the model named with `model` (m2m100 export or
+    catalogue id), else the first default model that is installed; None when there is none."""
+
+    def make() -> Translator | None:
+        from engine.errors import ModelError
+        from engine.translate import DEFAULT_MODELS, create_translator, resolve_model_dir
+
+        candidates = [options.model] if options.model else []
+        candidates += [DEFAULT_MODELS["m2m100"], DEFAULT_MODELS["nllb"]]
+        for model in candidates:
+            try:
+                model_dir = resolve_model_dir(model, download=False)
+            except (ModelError, ConfigError):
+                continue
+            backend = "nllb" if "nllb" in str(model).lower() else "m2m100"
+            local = replace(options, backend=backend, model=str(model_dir))
+            translator = create_translator(local, model_dir)
+            warm_up = getattr(translator, "warm_up", None)
+            if callable(warm_up):
+                warm_up()
+            return translator
+        return None
+
+    return make

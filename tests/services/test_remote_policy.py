@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -165,3 +166,58 @@ def test_speaker_client_falls_back_on_http_500_and_garbage() -> None:
             assert got is not None and float(np.dot(got, expected)) > 0.9999
             assert remote.backend_in_use == LOCAL_FALLBACK
             remote.close()
+
+
+@pytest.mark.parametrize("fault", ["killed", "stall", "garbage", "500"])
+def test_translation_fails_over_to_the_local_model(fault: str) -> None:
+    """Every sentence is still translated, by the local model, and the switch is visible."""
+    from engine.translate import create_translator
+    from engine.translate.remote import LOCAL_FALLBACK, FailoverTranslator, local_fallback
+
+    options = TranslationOptions(
+        backend="remote", model=str(FIXTURE), remote_timeout_s=0.5, target_lang="fr"
+    )
+    reference = create_translator(replace(options, backend="m2m100"))
+    texts = ["Hello world.", "The weather today is sunny and warm.", "Please sit down."]
+    expected = [r.text for r in reference.translate(texts, "en", "fr")]
+
+    def check(url: str) -> FailoverTranslator:
+        translator = FailoverTranslator(
+            RemoteTranslator(url, timeout_s=0.5), local_fallback(replace(options, remote_url=url))
+        )
+        for text, want in zip(texts, expected, strict=True):
+            [got] = translator.translate([text], "en", "fr")
+            assert got.text == want
+        assert translator.backend_in_use == LOCAL_FALLBACK
+        assert translator.name == "m2m100:m2m100" and translator.last_error
+        return translator
+
+    if fault == "killed":
+        live = nmt_app(replace(options, backend="m2m100"), FIXTURE)
+        with serve_app(live) as url:
+            translator = FailoverTranslator(
+                RemoteTranslator(url, timeout_s=0.5), local_fallback(options)
+            )
+            assert translator.translate(texts[:1], "en", "fr")[0].text == expected[0]
+            assert translator.backend_in_use == "remote"
+        # the service is gone now (its port closed): the same client carries on locally
+        for text, want in zip(texts, expected, strict=True):
+            assert translator.translate([text], "en", "fr")[0].text == want
+        assert translator.backend_in_use == LOCAL_FALLBACK
+        assert "not reachable" in (translator.last_error or "")
+        return
+    with fault_server(fault) as (url, server):
+        started = time.monotonic()
+        check(url)
+        assert time.monotonic() - started < 2 * 0.5 + 5.0  # the circuit opened
+        assert server.requests <= 2  # type: ignore[attr-defined]
+
+
+def test_translation_without_a_local_model_keeps_the_original_and_says_so() -> None:
+    from engine.translate.remote import NO_FALLBACK, FailoverTranslator
+
+    with fault_server("500") as (url, _):
+        translator = FailoverTranslator(RemoteTranslator(url, timeout_s=0.5), lambda: None)
+        with pytest.raises(RemoteServiceError, match="HTTP 500.*the original text is kept"):
+            translator.translate(["Hello."], "en", "fr")
+        assert translator.backend_in_use == NO_FALLBACK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from engine.config import TranslationOptions
 from engine.errors import ConfigError, RemoteServiceError
 from engine.translate import Translator, create_translator
-from engine.translate.remote import RemoteTranslator
+from engine.translate.remote import FailoverTranslator, RemoteTranslator
 
 
 def _client(handler, retries: int = 1) -> RemoteTranslator:
@@ -110,8 +111,10 @@ def test_unknown_language_fails_before_any_request() -> None:
 
 
 def test_factory_builds_the_remote_client() -> None:
-    translator = create_translator(
-        TranslationOptions(backend="remote", remote_url="http://127.0.0.1:5999")
-    )
-    assert isinstance(translator, RemoteTranslator)
-    assert translator.name == "remote:http://127.0.0.1:5999"
+    options = TranslationOptions(backend="remote", remote_url="http://127.0.0.1:5999")
+    failover = create_translator(options)
+    assert isinstance(failover, FailoverTranslator)  # remote_fallback="local" by default
+    assert failover.remote.name == failover.name == "remote:http://127.0.0.1:5999"
+    strict = create_translator(replace(options, remote_fallback="error"))
+    assert isinstance(strict, RemoteTranslator)
+    assert strict.name == "remote:http://127.0.0.1:5999"
