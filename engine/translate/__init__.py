@@ -22,9 +22,11 @@ from engine.errors import ConfigError
 if TYPE_CHECKING:
     from engine.config import TranslationOptions
 
+# The smallest download per backend (the CTranslate2 int8 exports); with no model named,
+# create_translator prefers whatever suitable model is installed (engine.models.choose).
 DEFAULT_MODELS = {
-    "m2m100": "m2m100-418m-onnx",
-    "nllb": "nllb-200-distilled-600m-onnx-int8",
+    "m2m100": "m2m100-418m-ct2-int8",
+    "nllb": "nllb-200-distilled-600m-ct2-int8",
     "ctranslate2": "m2m100-418m-ct2-int8",
 }
 
@@ -102,7 +104,7 @@ def create_translator(
     """The translator options.backend names.
 
     model_dir: an ONNX or CTranslate2 export directory; None = options.model (a directory, a
-    catalogue id or alias) resolved through the model store, or the backend's default model.
+    catalogue id or alias) resolved through the model store, or default_model(options).
     download: let the store fetch a missing catalogue model (never by default).
     """
     backend = options.backend
@@ -123,7 +125,7 @@ def create_translator(
             f"Unknown translator '{backend}' (one of m2m100, nllb, ctranslate2, whisper, remote)."
         )
     if model_dir is None:
-        model_dir = resolve_model_dir(options.model or DEFAULT_MODELS[backend], download)
+        model_dir = resolve_model_dir(options.model or default_model(options), download)
     from engine.translate.ct2 import is_ct2_model
 
     if backend == "ctranslate2" or is_ct2_model(Path(model_dir)):
@@ -151,6 +153,18 @@ def create_translator(
         max_length=options.max_length,
         max_length_ratio=options.max_length_ratio,
     )
+
+
+def default_model(options: TranslationOptions) -> str:
+    """The catalogue model to use when none is named: the smallest suitable one installed,
+    else the smallest one to download (engine.models.choose), for the target language."""
+    from engine.models.choose import translation_models_for
+
+    family = options.backend if options.backend in ("m2m100", "nllb") else None
+    pair = translation_models_for(None, options.target_lang or "en", family=family)
+    if pair.choice is None:
+        return DEFAULT_MODELS[options.backend]
+    return pair.choice.model_id
 
 
 def resolve_model_dir(model: str, download: bool = False) -> Path:

@@ -366,5 +366,5 @@ def test_factory_builds_local_translators_and_refuses_whisper(tmp_path: Path) ->
     with pytest.raises(ModelError, match="does not exist"):
         M2M100OnnxTranslator(tmp_path / "nowhere")
     # the default model goes through the model store; never downloaded implicitly
-    with pytest.raises(ModelError, match="'m2m100-418m-onnx' is not installed"):
+    with pytest.raises(ModelError, match="'m2m100-418m-ct2-int8' is not installed"):
         create_translator(TranslationOptions(target_lang="de", backend="m2m100"))

@@ -81,6 +81,10 @@ def test_nmt_exports_carry_tokenizer_and_graphs(catalog) -> None:
     for entry in catalog.by_stage("nmt"):
         names = {f.local for f in entry.files}
         assert "sentencepiece.bpe.model" in names and "config.json" in names
+        if "model.bin" in names:  # a CTranslate2 export: weights and the token list
+            assert names & {"shared_vocabulary.json", "shared_vocabulary.txt"}
+            assert entry.id.endswith("-ct2-int8")
+            continue
         assert any(n.startswith("encoder_model") for n in names)
         assert any(n.startswith("decoder_model_merged") for n in names)
         assert all(f.path.startswith("onnx/") for f in entry.files if f.local.endswith(".onnx"))
