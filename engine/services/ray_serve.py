@@ -36,6 +36,7 @@ from typing import Any
 
 from engine.config import SpeechOptions, TranslationOptions
 from engine.errors import ConfigError
+from engine.services.cli import bind, is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -127,12 +128,20 @@ class RayServeOptions:
 
 
 def build_stage_app(spec: ReplicaSpec) -> Any:
-    """The single-process service's FastAPI app for `spec.stage`, model loaded and warmed up.
+    """The single-process service's FastAPI app for `spec.stage`, model loaded and warmed up,
+    with the same token / Host / body-size rules `dragoman serve STAGE` would give it.
 
     Runs inside each replica (and in-process in tests): the same code path as `dragoman serve`.
     """
-    if spec.token is not None or not spec.loopback:
-        _check_guard_supported(spec)
+    from engine.services.web import ServiceGuard
+
+    def guard(max_request_bytes: int) -> ServiceGuard:
+        return ServiceGuard(
+            token=spec.token,
+            loopback_only_hosts=spec.loopback,
+            max_request_bytes=max_request_bytes,
+        )
+
     if spec.stage == "nmt":
         from engine.services import nmt
         from engine.translate import DEFAULT_MODELS, resolve_model_dir
@@ -141,7 +150,7 @@ def build_stage_app(spec: ReplicaSpec) -> Any:
             backend=spec.translator, model=spec.nmt_model, cpu_threads=spec.threads
         )
         model_dir = resolve_model_dir(spec.nmt_model or DEFAULT_MODELS[spec.translator], False)
-        return nmt.create_app(options, Path(model_dir))
+        return nmt.create_app(options, Path(model_dir), guard=guard(nmt.DEFAULT_MAX_REQUEST_BYTES))
     if spec.stage == "tts":
         from engine.errors import ModelError
         from engine.tts import service
@@ -156,20 +165,16 @@ def build_stage_app(spec: ReplicaSpec) -> Any:
                 PiperSynthesizer(speech).warm_up("en")
             except ModelError as exc:
                 log.warning("no English voice to preload (%s); voices load on first use", exc)
-        return service.create_app(speech)
+        return service.create_app(speech, guard=guard(service.DEFAULT_MAX_REQUEST_BYTES))
     if spec.stage == "speaker":
+        from engine.speakers import service as speaker_service
         from engine.speakers.encoder import load_voice_encoder
-        from engine.speakers.service import create_app
 
-        return create_app(load_voice_encoder(cpu_threads=spec.threads))
+        return speaker_service.create_app(
+            load_voice_encoder(cpu_threads=spec.threads),
+            guard=guard(speaker_service.DEFAULT_MAX_REQUEST_BYTES),
+        )
     raise ConfigError(f"Unknown stage '{spec.stage}' (one of {', '.join(STAGES)}).")
-
-
-def _check_guard_supported(spec: ReplicaSpec) -> None:
-    raise ConfigError(
-        "This version of the services has no bearer-token support yet: serve on loopback "
-        "without --token."
-    )
 
 
 def without_route_prefix(app: Any) -> Any:
@@ -262,21 +267,8 @@ def make_plans(replicas: str, cpus: str, gpus: str) -> tuple[StagePlan, ...]:
     return tuple(plans)
 
 
-def is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def free_port(host: str) -> int:
     """A port free on `host` right now (for --port 0: Serve's proxy needs a number)."""
-    from engine.services.cli import bind
-
     sock = bind(host, 0)
     try:
         return int(sock.getsockname()[1])
@@ -286,8 +278,6 @@ def free_port(host: str) -> int:
 
 def check_port_free(host: str, port: int) -> None:
     """ConfigError now when the proxy could not listen there (Serve would retry forever)."""
-    from engine.services.cli import bind
-
     bind(host, port).close()
 
 
@@ -498,7 +488,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help="proxy port (default 8000; 0 = any free)"
     )
-    p.add_argument("--token", help="bearer token every request must carry")
+    p.add_argument(
+        "--token",
+        help="bearer token clients must send (default $DRAGOMAN_SERVICE_TOKEN); required unless "
+        "the address is loopback",
+    )
     p.add_argument(
         "--address",
         metavar="ADDR",
@@ -517,13 +511,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def options_from_args(args: argparse.Namespace) -> RayServeOptions:
-    token = args.token if args.token is not None else os.environ.get("DRAGOMAN_SERVICE_TOKEN")
-    if token is not None and not token.strip():
-        raise ConfigError("The service token is empty: give a non-empty token or none.")
-    if not is_loopback(args.host) and not token:
+    from engine.services.web import TOKEN_ENV, check_token
+
+    token = check_token(args.token if args.token is not None else os.environ.get(TOKEN_ENV))
+    if not is_loopback(args.host) and token is None:
         raise ConfigError(
-            f"Listening on {args.host} needs a token (--token or DRAGOMAN_SERVICE_TOKEN): "
-            "anyone who can reach this machine could use the services."
+            f"Listening on {args.host} (not loopback) needs a token: pass --token or set "
+            f"{TOKEN_ENV}, and give clients the same token."
         )
     if args.address is not None and (args.num_cpus is not None or args.object_store_mb):
         raise ConfigError("--num-cpus and --object-store-mb only apply without --address.")
@@ -542,7 +536,7 @@ def options_from_args(args: argparse.Namespace) -> RayServeOptions:
         voice=args.voice,
         host=args.host,
         port=args.port,
-        token=token.strip() if token else None,
+        token=token,
         address=args.address,
         num_cpus=args.num_cpus,
         object_store_mb=args.object_store_mb,

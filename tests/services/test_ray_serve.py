@@ -44,6 +44,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "m2m100" / "m2m100"
 SPEECH = (ROOT / ".." / "shared" / "data" / "speech").resolve()
 START_TIMEOUT_S = 240.0
+TOKEN = "ray-test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 TEXTS = ["Good morning, everyone.", "Let us begin with the first item."]
 
 
@@ -172,6 +174,8 @@ def ray_service() -> Iterator[RayService]:
         "2",
         "--object-store-mb",
         "80",
+        "--token",
+        TOKEN,
     ]
     process = subprocess.Popen(
         command,
@@ -218,50 +222,79 @@ def ray_service() -> Iterator[RayService]:
 def test_translation_through_the_proxy(ray_service: RayService) -> None:
     reference = create_translator(TranslationOptions(backend="m2m100", model=str(FIXTURE)))
     nmt = ray_service.url + ROUTE_PREFIXES["nmt"]
-    health = httpx.get(nmt + "/health", timeout=10).json()
+    health = httpx.get(nmt + "/health", timeout=10).json()  # open, as on the single service
     assert health["status"] == "ok" and health["model"] == "m2m100:m2m100"
-    response = httpx.post(
-        nmt + "/v1/translate",
-        json={"texts": TEXTS, "source_lang": "en", "target_lang": "es"},
-        timeout=30,
-    )
+    body = {"texts": TEXTS, "source_lang": "en", "target_lang": "es"}
+    response = httpx.post(nmt + "/v1/translate", json=body, headers=AUTH, timeout=30)
     assert response.status_code == 200, response.text
     expected = reference.translate(TEXTS, "en", "es")
     got = response.json()["translations"]
     assert [t["text"] for t in got] == [r.text for r in expected]
     assert all(r.text for r in expected)
     assert got[0]["quality_metrics"] == pytest.approx(expected[0].quality_metrics)
-    # The service's own limits and error sentences, unchanged behind the proxy.
+    # LibreTranslate's route, its key in the body (the rule matches the path below the prefix).
+    libre = httpx.post(
+        nmt + "/translate",
+        json={"q": TEXTS[0], "source": "en", "target": "es", "api_key": TOKEN},
+        timeout=30,
+    )
+    assert libre.status_code == 200, libre.text
+    assert libre.json()["translatedText"] == expected[0].text
+    # The service's own token rule, limits and error sentences, unchanged behind the proxy.
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        denied = httpx.post(nmt + "/v1/translate", json=body, headers=headers, timeout=10)
+        assert denied.status_code == 401, denied.text
+        assert "bearer token" in denied.json()["detail"]
     empty = httpx.post(
         nmt + "/v1/translate",
         json={"texts": [], "source_lang": "en", "target_lang": "es"},
+        headers=AUTH,
         timeout=10,
     )
     assert empty.status_code == 422 and "'texts' is empty" in empty.json()["detail"]
     huge = httpx.post(
         nmt + "/v1/translate",
         content=b'{"text": "' + b"a" * (1024 * 1024 + 1) + b'"}',
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", **AUTH},
         timeout=30,
     )
     assert huge.status_code == 413 and "larger than 1048576 bytes" in huge.json()["detail"]
+    rebound = httpx.get(nmt + "/health", headers={"Host": "evil.example"}, timeout=10)
+    assert rebound.status_code == 421  # the Host check against DNS rebinding holds too
     assert httpx.get(ray_service.url + "/v1/translate", timeout=10).status_code == 404
 
 
-def test_speech_through_the_proxy(ray_service: RayService) -> None:
-    response = httpx.post(
-        ray_service.url + ROUTE_PREFIXES["tts"] + "/tts",
-        json={"text": "The meeting starts at nine.", "voice": None, "lang": "en"},
-        timeout=60,
-    )
+def _speech(response: httpx.Response) -> float:
+    """Seconds of real speech in a WAV answer."""
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "audio/wav"
     audio, rate = sf.read(io.BytesIO(response.content), dtype="float32")
-    assert rate == 22_050 and 0.8 < len(audio) / rate < 5.0
+    assert rate == 22_050
     assert float(np.sqrt(np.mean(audio**2))) > 0.01  # speech, not silence
-    empty = httpx.post(
-        ray_service.url + ROUTE_PREFIXES["tts"] + "/tts", json={"text": "  "}, timeout=10
+    return len(audio) / rate
+
+
+def test_speech_through_the_proxy(ray_service: RayService) -> None:
+    tts = ray_service.url + ROUTE_PREFIXES["tts"]
+    body = {"text": "The meeting starts at nine.", "voice": None, "lang": "en"}
+    assert 0.8 < _speech(httpx.post(tts + "/tts", json=body, headers=AUTH, timeout=60)) < 5.0
+    seed = httpx.post(
+        tts + "/synthesize",
+        json={"text": "The meeting starts at nine.", "language": "en"},
+        headers=AUTH,
+        timeout=60,
     )
+    assert 0.8 < _speech(seed) < 5.0
+    assert seed.headers["x-voice"]  # which voice spoke, as the single service says
+    openai = httpx.post(
+        tts + "/v1/audio/speech",
+        json={"model": "tts-1", "input": "The meeting starts at nine.", "voice": "alloy"},
+        headers=AUTH,
+        timeout=60,
+    )
+    assert 0.8 < _speech(openai) < 5.0
+    assert httpx.post(tts + "/tts", json=body, timeout=10).status_code == 401
+    empty = httpx.post(tts + "/tts", json={"text": "  "}, headers=AUTH, timeout=10)
     assert empty.status_code == 422 and "empty" in empty.json()["detail"]
 
 
@@ -270,16 +303,15 @@ def test_embedding_through_the_proxy(ray_service: RayService) -> None:
 
     audio, rate = sf.read(SPEECH / "goforward.wav", dtype="float32")
     clip = audio[: int(1.5 * rate)]
-    response = httpx.post(
-        ray_service.url + ROUTE_PREFIXES["speaker"] + "/extract_embedding",
-        json={"audio": clip.tolist(), "sample_rate": rate},
-        timeout=30,
-    )
+    url = ray_service.url + ROUTE_PREFIXES["speaker"] + "/extract_embedding"
+    body = {"audio": clip.tolist(), "sample_rate": rate}
+    response = httpx.post(url, json=body, headers=AUTH, timeout=30)
     assert response.status_code == 200, response.text
     embedding = np.asarray(response.json(), dtype=np.float32)
     local = load_voice_encoder().embed(clip, rate)
     assert embedding.shape == (256,) and local is not None
     assert float(np.dot(embedding, local)) > 0.999  # same model, same audio
+    assert httpx.post(url, json=body, timeout=30).status_code == 401
 
 
 def test_replicas_keep_their_thread_budget(ray_service: RayService) -> None:
