@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import queue
 import re
@@ -327,6 +328,92 @@ def test_replicas_keep_their_thread_budget(ray_service: RayService) -> None:
         assert len(pids) == 1, (stage, pids)
         environ = Path(f"/proc/{pids[0]}/environ").read_bytes().split(b"\0")
         assert b"OMP_NUM_THREADS=1" in environ, stage
+
+
+def _run_pipeline(out: Path, nmt: str, tts: str, speaker: str) -> tuple[str, list[dict], str]:
+    """`dragoman run` on real speech with all three remote stages; (srt, finals, stderr)."""
+    out.mkdir()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "run",
+            str(SPEECH / "chan3.wav"),
+            "--source",
+            "en",
+            "--target",
+            "de",
+            "--voice",
+            "piper-en_US-joe-medium",  # the only voice here; the fixture 'translates' anyway
+            "--nmt-url",
+            nmt,
+            "--tts-url",
+            tts,
+            "--speaker-url",
+            speaker,
+            "--remote-token",
+            TOKEN,
+            "--subtitles",
+            str(out / "en.srt"),
+            "--translated-subtitles",
+            str(out / "de.srt"),
+            "--jsonl",
+            str(out / "events.jsonl"),
+            "--speech",
+            str(out / "speech.wav"),
+            "-q",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    finals = [r for r in records if r["type"] == "final"]
+    srt = (out / "en.srt").read_text() + (out / "de.srt").read_text()
+    return srt, finals, done.stderr
+
+
+def test_desktop_run_through_the_proxy_matches_single_process_services(
+    ray_service: RayService, tmp_path: Path
+) -> None:
+    """The client side is unchanged: the same subtitles, speakers and translations whether the
+    stages are the single-process services or Ray Serve replicas behind the proxy."""
+    from engine.services.nmt import create_app as nmt_app
+    from engine.services.web import ServiceGuard
+    from engine.speakers.service import create_app as speaker_app
+    from engine.tts.service import create_app as tts_app
+
+    options = TranslationOptions(backend="m2m100", model=str(FIXTURE))
+    guard = ServiceGuard(token=TOKEN, max_request_bytes=32 * 1024 * 1024)
+    with (
+        serve_app(nmt_app(options, FIXTURE, guard=guard), "nmt") as nmt,
+        serve_app(tts_app(guard=guard), "tts") as tts,
+        serve_app(speaker_app(guard=guard), "speaker") as speaker,
+    ):
+        single = _run_pipeline(tmp_path / "single", nmt, tts, speaker)
+    proxy = ray_service.url
+    ray = _run_pipeline(
+        tmp_path / "ray",
+        proxy + ROUTE_PREFIXES["nmt"],
+        proxy + ROUTE_PREFIXES["tts"],
+        proxy + ROUTE_PREFIXES["speaker"],
+    )
+    for srt, finals, stderr in (single, ray):
+        assert "S1: " in srt  # speaker labels from the remote embeddings
+        assert "using local" not in stderr and "Traceback" not in stderr, stderr  # no fallback
+        assert len(finals) >= 3 and all(f["translation"] and f["speech"] for f in finals)
+    assert ray[0] == single[0]  # subtitles and translated subtitles, byte for byte
+    keys = ("start", "end", "text", "speaker", "translation", "target_lang")
+    assert [[f[k] for k in keys] for f in ray[1]] == [[f[k] for k in keys] for f in single[1]]
+    for got, expected in zip(ray[1], single[1], strict=True):
+        assert got["quality_metrics"] == pytest.approx(expected["quality_metrics"])
+        assert got["speech"]["voice"] == expected["speech"]["voice"]
+        assert "joe-medium" in got["speech"]["voice"]
+        # Piper's noise makes each synthesis a little different, never a different length class.
+        assert got["speech"]["duration"] == pytest.approx(expected["speech"]["duration"], rel=0.3)
 
 
 def test_sigterm_stops_ray_with_nothing_left(ray_service: RayService) -> None:
