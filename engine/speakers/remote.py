@@ -79,7 +79,7 @@ class RemoteEmbedder:
             if self.fallback is None:
                 raise
             if self.backend_in_use == "remote":
-                log.warning("%s; using the local speaker encoder", exc)
+                log.warning("%s; using the local speaker encoder", str(exc).rstrip("."))
             self.backend_in_use = LOCAL_FALLBACK
             return self.fallback.embed(audio)
         self.backend_in_use = "remote"

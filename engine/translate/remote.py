@@ -185,7 +185,9 @@ class FailoverTranslator:
                 "original text is kept."
             ) from error
         if self.backend_in_use != LOCAL_FALLBACK and not isinstance(error, ServiceRefused):
-            log.warning("%s; translating with the local model %s", error, local.name)
+            log.warning(
+                "%s; translating with the local model %s", str(error).rstrip("."), local.name
+            )
         self.backend_in_use, self.name = LOCAL_FALLBACK, local.name
         return local.translate(texts, source_lang, target_lang)
 

@@ -106,7 +106,7 @@ class RemoteSynthesizer:
                     if not self.fallback:
                         raise
                     if self.backend_in_use == "remote":
-                        log.warning("%s; speaking with local Piper", exc)
+                        log.warning("%s; speaking with local Piper", str(exc).rstrip("."))
                     self.last_error = str(exc)
                     self.backend_in_use = LOCAL_FALLBACK
                 else:
