@@ -1,11 +1,18 @@
-"""Hallucination guards for Whisper output (pure logic)."""
+"""Hallucination guards for Whisper output (pure logic).
+
+`check(text, no_speech_prob=..., avg_logprob=..., options=...)` is the whole policy the
+recogniser applies to every decode (partials, finals, revisions, with or without a prompt):
+it returns the text to keep (possibly with a loop cut off) or why the text was rejected.
+"""
 
 from __future__ import annotations
 
 import re
 import zlib
+from dataclasses import dataclass
 
 from engine.asr.text import normalize_unit
+from engine.config import AsrOptions
 
 # Well-known texts Whisper invents from silence, music or noise (normalised, exact match).
 SILENCE_HALLUCINATIONS = {
@@ -131,3 +138,41 @@ def glued_loop(text: str) -> bool:
 
 def has_words(text: str) -> bool:
     return bool(_WORD.search(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the guards made of one decode: the text to keep, or why none is kept
+    (`rejected` is "empty", "no-speech", "repetitive" or "blocklisted"; then `text` is "")."""
+
+    text: str
+    rejected: str | None = None
+
+
+def check(
+    text: str,
+    *,
+    no_speech_prob: float,
+    avg_logprob: float,
+    options: AsrOptions | None = None,
+) -> Verdict:
+    """Apply every hallucination guard to one decoded text (see `Verdict`)."""
+    opts = options or AsrOptions()
+    if not opts.hallucination_guard:
+        return Verdict(text)
+    if not has_words(text):
+        return Verdict("", "empty")
+    if no_speech_prob > opts.no_speech_threshold and avg_logprob < opts.log_prob_threshold:
+        return Verdict("", "no-speech")
+    words = text.split()
+    trimmed = trim_repetition(words)
+    if len(trimmed) < len(words):
+        text = " ".join(trimmed)
+    if compression_ratio(text) > opts.compression_ratio_threshold:
+        return Verdict("", "repetitive")
+    if glued_loop(text):  # "1,5,5,5,5,5,5,5,5," is one word to the trim above
+        return Verdict("", "repetitive")
+    # a real "Thank you." is common in meetings: drop the phrase only when Whisper doubts it
+    if is_blocklisted(text) and (no_speech_prob > 0.2 or avg_logprob < -0.5):
+        return Verdict("", "blocklisted")
+    return Verdict(text)

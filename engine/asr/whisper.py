@@ -1,11 +1,25 @@
 """faster-whisper (CTranslate2) decoding tuned for live use.
 
 Whisper's encoder is normally fed a padded 30 s window, so every decode costs the same however
-short the speech. CTranslate2 accepts a shorter mel input: we encode only the segment plus a
-little padding (`context_for`), which makes a 2 s utterance ~5x cheaper to decode. A shortened
-window makes Whisper prone to repeating itself once the speech is over, so decoding runs with
-timestamp tokens and stops at the first timestamp past the end of the audio. Decoding is greedy by
-default, never conditioned on earlier text, with the usual hallucination guards.
+short the speech. CTranslate2 accepts a shorter mel input: we encode only the segment plus
+padding (`context_for`), which makes a short utterance several times cheaper to decode.
+
+How short is safe (issue 8): with a 3 s window Whisper decodes a 1.2 s utterance twice over
+("<|0.00|> Fail again.<|1.00|><|1.00|> Fail again.<|2.00|>..."): the second copy is stamped
+inside the audio, so no timestamp cut can catch it, and two looping partials even get it
+committed by the local agreement. It is the window, not the text: the same decode over true
+silence (encoder states of a silent window spliced in past the speech) does not loop, and with
+4 s or more of silence after the speech no loop was seen. Short windows also cost accuracy
+("Fail better." -> "Thail better.", "Try again." -> "Prigan"): on 22 utterances (real, Piper,
+espeak-ng; bench/corpus.py) the WER was 0.072 with 3 s windows, 0.051 with 5 s, 0.043 with
+6 s, 0.036 with 8 or 10 s, 0.051 with 12 or 15 s and 0.058 with the full 30 s; 10 s also
+translates Spanish better ("música" -> "music", "song" with 8 s). Hence `MIN_CONTEXT_S` = 10 s:
+its encoder pass takes ~0.11 s on 2 cores (3 s: ~0.05 s; the encoder cost grows steeply past
+10 s: ~0.4 s at 12 s, ~3 s at 30 s on this loaded machine).
+
+Decoding runs with timestamp tokens and stops at the first timestamp past the end of the audio.
+A decode may be conditioned on the text committed before it (`prompt`); the hallucination
+guards (`engine.asr.guards.check`) apply to every decode either way.
 """
 
 from __future__ import annotations
@@ -29,8 +43,9 @@ from engine.errors import ConfigError, ModelError
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
-MIN_CONTEXT_S = 3.0  # shorter encoder windows make Whisper noticeably less reliable
-TAIL_PAD_S = 1.5  # silence after the speech: with less, Whisper tends to loop
+MIN_CONTEXT_S = 10.0  # shorter encoder windows loop on short utterances and cost accuracy
+TAIL_PAD_S = 1.5  # silence after the speech of long segments: with less, Whisper tends to loop
+PROMPT_MAX_TOKENS = 64  # of earlier text given as context (Whisper allows up to 223)
 TIMESTAMP_SLACK_S = 0.5
 FALLBACK_SEED = 1234
 UNSURE_LANGUAGE_PROB = 0.5  # below this a new language guess yields to the session's languages
@@ -86,6 +101,7 @@ class Transcriber(Protocol):
         language: str | None = None,
         final: bool = True,
         session_languages: Sequence[str] = (),
+        prompt: str = "",
     ) -> Hypothesis:
         raise NotImplementedError
 
@@ -104,8 +120,8 @@ def _quietest_cut(audio: np.ndarray, search_s: float = 5.0, hop: int = 1600) -> 
 
 
 def context_for(n_samples: int) -> int:
-    """Samples of encoder input for `n_samples` of speech: speech + tail pad, at least 3 s,
-    rounded up to whole seconds (fewer distinct shapes), at most 30 s."""
+    """Samples of encoder input for `n_samples` of speech: speech + tail pad, at least
+    `MIN_CONTEXT_S`, rounded up to whole seconds (fewer distinct shapes), at most 30 s."""
     seconds = max(n_samples / SAMPLE_RATE + TAIL_PAD_S, MIN_CONTEXT_S)
     return int(min(math.ceil(seconds), MAX_CONTEXT_S) * SAMPLE_RATE)
 
@@ -223,14 +239,19 @@ class WhisperTranscriber:
         language: str | None = None,
         final: bool = True,
         session_languages: Sequence[str] = (),
+        prompt: str = "",
     ) -> Hypothesis:
         """Decode `audio` (16 kHz mono float32). `final=False` (partials) is greedy and skips
-        the temperature fallback to stay cheap. session_languages: see `detect_language`."""
+        the temperature fallback to stay cheap. session_languages: see `detect_language`.
+        prompt: text said just before this audio (context for names, casing and the first words
+        of a sentence); only its last `PROMPT_MAX_TOKENS` tokens are used, and the temperature
+        fallback decodes without it (a prompt can lead a decode into a loop)."""
         t0 = time.perf_counter()
         audio = np.asarray(audio, dtype=np.float32)
         n = len(audio)
+        prompt = prompt or self.options.initial_prompt or ""
         if n > LONGEST_WINDOW:
-            return self._transcribe_long(audio, language, final, session_languages, t0)
+            return self._transcribe_long(audio, language, final, session_languages, prompt, t0)
         padded = np.zeros(context_for(n), dtype=np.float32)
         padded[: min(n, len(padded))] = audio[: len(padded)]
         features = self.model.feature_extractor(padded)[:, : len(padded) // 160]
@@ -246,23 +267,28 @@ class WhisperTranscriber:
         tokenizer = self._tokenizer_cls(
             self.model.hf_tokenizer, self.multilingual, task=self.options.task, language=language
         )
-        prompt = self.model.get_prompt(tokenizer, [], without_timestamps=False)
+        previous = tokenizer.encode(" " + prompt.strip())[-PROMPT_MAX_TOKENS:] if prompt else []
+        prompts = {
+            False: self.model.get_prompt(tokenizer, [], without_timestamps=False),
+            True: self.model.get_prompt(tokenizer, previous, without_timestamps=False),
+        }
         audio_s = n / SAMPLE_RATE
-        max_new = int(min(440 - len(prompt), 16 + 14 * audio_s))
 
         temperatures = [0.0] + ([0.3, 0.6] if final else [])
         best: Hypothesis | None = None
         for temperature in temperatures:
             if temperature:
                 ctranslate2.set_random_seed(FALLBACK_SEED)  # same audio, same text
+            prompt_ids = prompts[bool(previous) and temperature == 0]
+            max_new = int(min(440 - len(prompt_ids), 16 + 14 * audio_s))
             result = self.model.model.generate(
                 encoder_output,
-                [prompt],
+                [prompt_ids],
                 beam_size=self.options.beam_size if final and temperature == 0 else 1,
                 num_hypotheses=1,
                 sampling_temperature=max(temperature, 1e-5) if temperature else 1.0,
                 sampling_topk=0 if temperature else 1,
-                max_length=len(prompt) + max_new,
+                max_length=len(prompt_ids) + max_new,
                 suppress_blank=True,
                 suppress_tokens=self._suppress,
                 return_scores=True,
@@ -318,6 +344,7 @@ class WhisperTranscriber:
         language: str | None,
         final: bool,
         session_languages: Sequence[str],
+        prompt: str,
         t0: float,
     ) -> Hypothesis:
         """Audio longer than one encoder window: decode consecutive windows, each cut at the
@@ -333,6 +360,7 @@ class WhisperTranscriber:
                 language=language or (parts[0].lang if parts else None),
                 final=final,
                 session_languages=session_languages,
+                prompt=parts[-1].text if parts and parts[-1].text else prompt,
             )
             parts.append(part)
             start = end
@@ -364,26 +392,10 @@ class WhisperTranscriber:
         return out
 
     def _apply_guards(self, hyp: Hypothesis) -> tuple[str, str | None]:
-        opts = self.options
-        text = hyp.text
-        if not opts.hallucination_guard:
-            return text, None
-        if not guards.has_words(text):
-            return "", "empty"
-        if (
-            hyp.no_speech_prob > opts.no_speech_threshold
-            and hyp.avg_logprob < opts.log_prob_threshold
-        ):
-            return "", "no-speech"
-        words = text.split()
-        trimmed = guards.trim_repetition(words)
-        if len(trimmed) < len(words):
-            text = " ".join(trimmed)
-        if guards.compression_ratio(text) > opts.compression_ratio_threshold:
-            return "", "repetitive"
-        if guards.glued_loop(text):  # "1,5,5,5,5,5,5,5,5," is one word to the trim above
-            return "", "repetitive"
-        # a real "Thank you." is common in meetings: drop the phrase only when Whisper doubts it
-        if guards.is_blocklisted(text) and (hyp.no_speech_prob > 0.2 or hyp.avg_logprob < -0.5):
-            return "", "blocklisted"
-        return text, None
+        verdict = guards.check(
+            hyp.text,
+            no_speech_prob=hyp.no_speech_prob,
+            avg_logprob=hyp.avg_logprob,
+            options=self.options,
+        )
+        return verdict.text, verdict.rejected

@@ -62,3 +62,59 @@ def test_loops_glued_inside_one_word_are_seen():
     assert glued_loop("1,5,5,5,5,5,5,5,5,5,5,")
     for ok in ["1,000,000,000,000 dollars", "1,2,3,4,5,6", "well-to-do", "Go forward 10 meters."]:
         assert not glued_loop(ok), ok
+
+
+# The guards as one pure function: every rule fires on its own input, whatever the decode was
+# conditioned on (the recogniser applies `check` to prompted and unprompted decodes alike).
+SURE = {"no_speech_prob": 0.01, "avg_logprob": -0.2}
+
+
+def test_check_keeps_plain_speech():
+    from engine.asr.guards import Verdict, check
+
+    assert check("Go forward ten meters.", **SURE) == Verdict("Go forward ten meters.")
+    # a confident "Thank you." is real speech, not the silence hallucination
+    assert check("Thank you.", no_speech_prob=0.005, avg_logprob=-0.305) == Verdict("Thank you.")
+
+
+def test_check_rejects_empty_and_silence():
+    from engine.asr.guards import check
+
+    assert check("  ... ", **SURE).rejected == "empty"
+    verdict = check("Go forward.", no_speech_prob=0.9, avg_logprob=-1.4)
+    assert (verdict.text, verdict.rejected) == ("", "no-speech")
+    # sure of speech but unsure of the words: kept (the fallback already had its chance)
+    assert check("Go forward.", no_speech_prob=0.9, avg_logprob=-0.4).rejected is None
+
+
+def test_check_cuts_a_loop_and_rejects_what_stays_repetitive():
+    from engine.asr.guards import check
+
+    looped = "They were wrong. They were wrong. They were wrong. They were wrong."
+    assert check(looped, **SURE).text == "They were wrong."
+    assert check("la " * 60, **SURE).text == "la la la"
+    # a loop longer than the n-grams `trim_repetition` looks at is left to the compression ratio
+    long_loop = " ".join(f"word{i}" for i in range(13))
+    assert check(" ".join([long_loop] * 6), **SURE).rejected == "repetitive"
+    assert check("1,5,5,5,5,5,5,5,5,5,5,", **SURE).rejected == "repetitive"
+
+
+def test_check_blocklist_only_when_whisper_doubts():
+    from engine.asr.guards import check
+
+    assert check("Thanks for watching!", no_speech_prob=0.3, avg_logprob=-0.2).rejected == (
+        "blocklisted"
+    )
+    assert check("Thank you.", no_speech_prob=0.01, avg_logprob=-0.8).rejected == "blocklisted"
+
+
+def test_check_thresholds_come_from_the_options():
+    from engine.asr.guards import check
+    from engine.config import AsrOptions
+
+    unsure = {"no_speech_prob": 0.7, "avg_logprob": -1.2}
+    assert check("Go forward.", **unsure).rejected == "no-speech"
+    lenient = AsrOptions(no_speech_threshold=0.8)
+    assert check("Go forward.", **unsure, options=lenient).rejected is None
+    off = AsrOptions(hallucination_guard=False)
+    assert check("Thanks for watching!", no_speech_prob=0.9, avg_logprob=-2, options=off).text
