@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Dragoman")
     app.setApplicationDisplayName("Dragoman")
-    app.setDesktopFileName("dragoman")
+    app.setDesktopFileName("org.dragoman.dragoman")  # installers/linux/*.desktop
     app.setQuitOnLastWindowClosed(not args.tray)
     apply_theme(app)
     settings = settings_mod.load()

@@ -4,7 +4,10 @@ The `dragoman` command itself is `dragoman.launcher`, which starts the desktop a
 is given and hands everything else to `main` here; the engine never imports the app.
 `python -m engine.cli COMMAND ...` is the same command line without the app.
 
-Every error a user can cause prints one line on stderr and exits with status 2.
+Exit status: 0 done; 2 a usage error (a bad option, language, input file or output path: one
+line on stderr, nothing written); 1 a runtime failure (a model, a device, a remote service, a
+write that failed: one line on stderr, everything final so far kept); 130 interrupted by Ctrl-C
+and 143 by SIGTERM (either flushes the open segment first; a second one leaves at once).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +32,7 @@ from engine.config import (
     SpeechOptions,
     TranslationOptions,
 )
-from engine.errors import ConfigError, DragomanError
+from engine.errors import ConfigError, DragomanError, InputError
 from engine.events import (
     EngineError,
     Final,
@@ -45,7 +49,26 @@ from engine.remote import TOKEN_ENV
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 log = logging.getLogger("dragoman")
+EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT; SIGTERM gives 128 + 15
+COMPUTE_TYPES = (
+    "default",
+    "auto",
+    "int8",
+    "int8_float32",
+    "int8_float16",
+    "int8_bfloat16",
+    "int16",
+    "float16",
+    "bfloat16",
+    "float32",
+)
+
+
+def exit_status(error: DragomanError) -> int:
+    """2 for what the user typed (options, input files), 1 for what failed while working."""
+    return EXIT_USAGE if isinstance(error, ConfigError | InputError) else EXIT_FAILURE
 
 
 def _fmt_clock(seconds: float) -> str:
@@ -72,31 +95,45 @@ class CliSink:
     def __init__(
         self,
         *,
-        subtitles: Path | None,
-        translated_subtitles: Path | None,
+        subtitles: Path | Sequence[Path] | None,
+        translated_subtitles: Path | Sequence[Path] | None,
         jsonl: Path | None,
         translating: bool,
         speaking: bool = False,
         quiet: bool = False,
         show_partials: bool = False,
+        transcript_json: Path | None = None,
+        on_write_error: Callable[[], None] | None = None,
     ) -> None:
         from engine.subtitles import JsonlLog, SubtitleFile
 
-        self.subtitles = SubtitleFile(subtitles) if subtitles else None
-        self.translated = SubtitleFile(translated_subtitles) if translated_subtitles else None
+        self.subtitles = [SubtitleFile(p) for p in _paths(subtitles)]
+        self.translated = [SubtitleFile(p) for p in _paths(translated_subtitles)]
         self.jsonl = JsonlLog(jsonl) if jsonl else None
+        self.transcript_json = transcript_json
         self.translating = translating
         self.speaking = speaking
         self.quiet = quiet
         self.show_partials = show_partials
+        self.on_write_error = on_write_error
         self._held: dict[int, _HeldFinal] = {}
+        self._transcript: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self.finals = 0
         self.errors: list[str] = []
+        self.write_error: str | None = None
 
     def __call__(self, event: Any) -> None:
         with self._lock:
-            self._handle(event)
+            if self.write_error is not None:
+                return  # the run is stopping: one report, nothing half-written on top
+            try:
+                self._handle(event)
+            except OSError as exc:
+                path = exc.filename or "an output file"
+                self.write_error = f"cannot write {path}: {exc.strerror or exc}"
+                if self.on_write_error is not None:
+                    self.on_write_error()
 
     def _handle(self, event: Any) -> None:
         from engine.subtitles import Cue
@@ -108,8 +145,17 @@ class CliSink:
                 print(f"  … {event.text}", file=sys.stderr, flush=True)
         elif isinstance(event, Final):
             self.finals += 1
-            if self.subtitles:
-                self.subtitles.add(Cue(event.start, event.end, event.text, event.speaker))
+            for out in self.subtitles:
+                out.add(Cue(event.start, event.end, event.text, event.speaker))
+            if self.transcript_json is not None:
+                self._transcript[event.segment_id] = {
+                    "id": event.segment_id,
+                    "start": round(event.start, 3),
+                    "end": round(event.end, 3),
+                    "text": event.text,
+                    "speaker": event.speaker,
+                    "language": event.lang,
+                }
             if not self.quiet:
                 who = f"{event.speaker}: " if event.speaker else ""
                 print(
@@ -119,8 +165,10 @@ class CliSink:
             self._held[event.segment_id] = _HeldFinal(event)
             self._write_ready(event.segment_id)
         elif isinstance(event, Translation):
-            if self.translated:
-                self.translated.add(Cue(event.start, event.end, event.text, event.speaker))
+            for out in self.translated:
+                out.add(Cue(event.start, event.end, event.text, event.speaker))
+            if event.segment_id in self._transcript:
+                self._transcript[event.segment_id]["translation"] = event.text
             if not self.quiet:
                 print(f"    ⇒ [{event.target_lang}] {event.text}", flush=True)
             if event.segment_id in self._held:
@@ -185,8 +233,35 @@ class CliSink:
         return record
 
     def close(self) -> None:
+        """Close the JSONL log and write the JSON transcript (if asked for)."""
         if self.jsonl:
             self.jsonl.close()
+        if self.transcript_json is not None and self.write_error is None:
+            import json
+
+            from engine.subtitles import atomic_write_text
+
+            segments = [self._transcript[k] for k in sorted(self._transcript)]
+            languages = [seg["language"] for seg in segments if seg["language"]]
+            document = {
+                "text": " ".join(seg["text"] for seg in segments),
+                "language": max(set(languages), key=languages.count) if languages else None,
+                "segments": segments,
+            }
+            try:
+                atomic_write_text(
+                    self.transcript_json, json.dumps(document, ensure_ascii=False, indent=1)
+                )
+            except OSError as exc:
+                self.write_error = f"cannot write {self.transcript_json}: {exc.strerror or exc}"
+
+
+def _paths(value: Path | Sequence[Path] | None) -> list[Path]:
+    if value is None:
+        return []
+    if isinstance(value, str | os.PathLike):
+        return [Path(value)]
+    return [Path(p) for p in value]
 
 
 def build_config(args: argparse.Namespace) -> EngineConfig:
@@ -221,6 +296,8 @@ def build_config(args: argparse.Namespace) -> EngineConfig:
         model=args.model,
         language=source,
         task=task,
+        device=args.device,
+        compute_type=args.compute_type,
         cpu_threads=args.threads,
         beam_size=args.beam_size,
     )
@@ -253,16 +330,35 @@ def build_config(args: argparse.Namespace) -> EngineConfig:
     )
 
 
+def plan_run_outputs(args: argparse.Namespace, config: EngineConfig) -> list[Any]:
+    """The files this run writes (engine.outputs), checked: ConfigError names the first that
+    cannot be written."""
+    from engine.outputs import check_outputs, plan_outputs
+
+    formats = args.output_format or []
+    if "all" in formats:
+        formats = ["srt", "vtt", "txt", "json"]
+    outputs = plan_outputs(
+        input_spec=args.input,
+        subtitles=args.subtitles,
+        translated_subtitles=args.translated_subtitles,
+        jsonl=args.jsonl,
+        speech=args.speech,
+        output_dir=args.output_dir,
+        output_formats=formats,
+        target_lang=config.translation.target_lang,
+    )
+    input_path = Path(args.input)
+    check_outputs(outputs, input_path if input_path.is_file() else None)
+    return outputs
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from engine.audio.sources import FileSource, open_source
     from engine.pipeline import Pipeline
 
     config = build_config(args)
-    for out in (args.subtitles, args.translated_subtitles):
-        if out is not None:
-            from engine.subtitles import subtitle_format
-
-            subtitle_format(out)
+    outputs = plan_run_outputs(args, config)
     # Open the input before loading models: a bad file fails fast and writes nothing.
     source = open_source(args.input, realtime=args.realtime, options=config.audio)
     pipeline = Pipeline(config, speech_output=args.speech)
@@ -272,37 +368,45 @@ def cmd_run(args: argparse.Namespace) -> int:
         source.close()
         raise
     sink = CliSink(
-        subtitles=args.subtitles,
-        translated_subtitles=args.translated_subtitles,
+        subtitles=[o.path for o in outputs if o.kind == "subtitles"],
+        translated_subtitles=[o.path for o in outputs if o.kind == "translated"],
         jsonl=args.jsonl,
         translating=bool(config.translation.target_lang),
         speaking=config.speech.enabled,
         quiet=args.quiet,
         show_partials=args.partials,
+        transcript_json=next((o.path for o in outputs if o.kind == "json"), None),
+        on_write_error=pipeline.stop,
     )
     pipeline.on_event = sink
+    interrupted: list[int] = []
 
-    def on_sigint(signum: int, frame: Any) -> None:
+    def on_signal(signum: int, frame: Any) -> None:
+        """Ctrl-C or SIGTERM: stop listening and flush the open segment. A second one leaves
+        at once: every final so far is already on disk (subtitle lines are appended and synced,
+        the JSONL log is flushed per event); unwinding through a decode in progress would abort
+        the process instead, so exit right here."""
+        if interrupted:
+            print("dragoman: stopped without flushing", file=sys.stderr, flush=True)
+            os._exit(128 + interrupted[0])
+        interrupted.append(signum)
         print("\ndragoman: stopping (flushing the last segment)…", file=sys.stderr, flush=True)
         pipeline.stop()
-        signal.signal(signal.SIGINT, on_second_sigint)
 
-    def on_second_sigint(signum: int, frame: Any) -> None:
-        """Impatient: leave now. Every final so far is already on disk (subtitle files are
-        rewritten atomically per line, the JSONL log is flushed per event); unwinding through
-        a decode in progress would abort the process instead, so exit right here."""
-        print("dragoman: stopped without flushing", file=sys.stderr, flush=True)
-        os._exit(130)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, on_signal) for sig in handled}
     if not isinstance(source, FileSource) and not args.quiet:
         print(f"dragoman: listening on {source.name} (Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:
         pipeline.run(source, realtime=getattr(source, "realtime", True))
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         sink.close()
-    return 0
+    if sink.write_error is not None:
+        print(f"dragoman: error: {sink.write_error}", file=sys.stderr, flush=True)
+        return EXIT_FAILURE
+    return 128 + interrupted[0] if interrupted else 0
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -330,57 +434,175 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return 0
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help that shows each option's default where it has a meaningful one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" not in text
+            and "(default" not in text
+            and default not in (None, False, argparse.SUPPRESS)
+            and action.option_strings
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
 def _add_run_parser(sub: Any) -> None:
-    run = sub.add_parser("run", help="caption (and translate / speak) a file or a microphone")
-    run.add_argument("input", help="audio file, `mic`, `mic:NAME` or `pulse:SOURCE`")
-    run.add_argument("--source", default="auto", help="source language (Whisper code) or auto")
-    run.add_argument("--task", choices=["transcribe", "translate"], default="transcribe")
+    run = sub.add_parser(
+        "run",
+        help="caption (and translate / speak) a file or a microphone",
+        description="Caption an audio file or a live input; optionally translate it, speak the "
+        "translation, and write subtitles, a JSON transcript and a JSONL event log. Output paths "
+        "are checked before anything starts. Ctrl-C (or SIGTERM) stops and keeps the last "
+        "sentence.",
+        formatter_class=_HelpFormatter,
+    )
     run.add_argument(
+        "input",
+        metavar="INPUT",
+        help="audio file (WAV, FLAC, OGG, MP3), `mic`, `mic:NAME` or `pulse:SOURCE`",
+    )
+    run.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log debugging details on stderr (also accepted before the command)",
+    )
+    asr = run.add_argument_group("recognition")
+    asr.add_argument(
+        "--source",
+        metavar="LANG",
+        default="auto",
+        help="language spoken (a Whisper code such as en, de, zh), or auto to detect it",
+    )
+    asr.add_argument(
+        "--task",
+        choices=["transcribe", "translate"],
+        default="transcribe",
+        help="write what is said, or Whisper's own translation into English",
+    )
+    asr.add_argument(
+        "--model",
+        metavar="NAME|DIR",
+        default="default",
+        help="faster-whisper size name, catalogue id or model directory (default: the "
+        "offline default, Whisper base)",
+    )
+    asr.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default=AsrOptions.device,
+        help="where the recogniser runs (cuda needs an NVIDIA GPU and CUDA libraries)",
+    )
+    asr.add_argument(
+        "--compute-type",
+        choices=COMPUTE_TYPES,
+        default=AsrOptions.compute_type,
+        metavar="TYPE",
+        help=f"recogniser precision: {', '.join(COMPUTE_TYPES)}",
+    )
+    asr.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        default=AsrOptions.cpu_threads,
+        help="CPU threads for the recogniser",
+    )
+    asr.add_argument(
+        "--beam-size",
+        type=int,
+        metavar="N",
+        default=AsrOptions.beam_size,
+        help="beam of final decodes (partials are greedy)",
+    )
+    asr.add_argument(
         "--realtime",
         action="store_true",
         help="pace a file as a microphone would deliver it (partials, latency)",
     )
-    run.add_argument(
-        "--model",
-        default="default",
-        help="faster-whisper size name, catalogue id or model directory",
+    asr.add_argument(
+        "--speakers",
+        choices=["auto", "off"],
+        default="auto",
+        help="tell speakers apart (auto) or not (off)",
     )
-    run.add_argument("--threads", type=int, default=2, help="CPU threads for the recogniser")
-    run.add_argument(
-        "--beam-size",
-        type=int,
-        default=AsrOptions.beam_size,
-        help="beam of final decodes (partials are greedy)",
+    out = run.add_argument_group("output files")
+    out.add_argument(
+        "--subtitles", type=Path, metavar="FILE", help="write subtitles (.srt, .vtt or .txt)"
     )
-    run.add_argument("--subtitles", type=Path, help="write subtitles (.srt or .vtt)")
-    run.add_argument("--jsonl", type=Path, help="write one JSON object per event")
-    run.add_argument("--target", help="translate into this language")
-    run.add_argument("--translator", choices=["m2m100", "nllb", "ctranslate2", "whisper", "remote"])
-    run.add_argument(
-        "--translation-model", help="translation model: catalogue id or ONNX export directory"
+    out.add_argument(
+        "--translated-subtitles",
+        type=Path,
+        metavar="FILE",
+        help="subtitles of the translation (.srt, .vtt or .txt)",
     )
-    run.add_argument("--translated-subtitles", type=Path, help="subtitles of the translation")
-    run.add_argument("--speech", type=Path, help="write the synthesised speech as WAV")
-    run.add_argument("--play", action="store_true", help="speak through the output device")
-    run.add_argument("--voice", help="Piper voice id or .onnx path")
-    run.add_argument("--output-device", help="speech output device (name, index or pulse:SINK)")
-    run.add_argument("--speakers", choices=["auto", "off"], default="auto")
-    run.add_argument("--nmt-url", help="use the translation service at this URL")
-    run.add_argument("--tts-url", help="use the speech service at this URL (local fallback)")
-    run.add_argument("--speaker-url", help="use the embedding service at this URL (local fallback)")
-    run.add_argument(
+    out.add_argument(
+        "--output-dir",
+        type=Path,
+        metavar="DIR",
+        help="write INPUT_NAME.FORMAT files here (all formats unless --output-format)",
+    )
+    out.add_argument(
+        "--output-format",
+        choices=["srt", "vtt", "txt", "json", "all"],
+        action="append",
+        metavar="FORMAT",
+        help="srt, vtt, txt, json or all; repeat for several (into --output-dir, else the "
+        "current folder; with --target also INPUT_NAME.LANG.FORMAT for the translation)",
+    )
+    out.add_argument(
+        "--jsonl", type=Path, metavar="FILE", help="write one JSON object per engine event"
+    )
+    out.add_argument(
+        "--speech", type=Path, metavar="FILE", help="write the synthesised speech (.wav)"
+    )
+    out.add_argument("--partials", action="store_true", help="print partial hypotheses")
+    out.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    mt = run.add_argument_group("translation and speech")
+    mt.add_argument("--target", metavar="LANG", help="translate into this language")
+    mt.add_argument(
+        "--translator",
+        choices=["m2m100", "nllb", "ctranslate2", "whisper", "remote"],
+        help="translation engine (default: m2m100; whisper for English with --task translate)",
+    )
+    mt.add_argument(
+        "--translation-model",
+        metavar="ID|DIR",
+        help="translation model: catalogue id or ONNX export directory",
+    )
+    mt.add_argument("--play", action="store_true", help="speak through the output device")
+    mt.add_argument("--voice", metavar="ID|FILE", help="Piper voice id or .onnx path")
+    mt.add_argument(
+        "--output-device",
+        metavar="DEVICE",
+        help="speech output device (name, index or pulse:SINK)",
+    )
+    remote = run.add_argument_group("remote stages (HTTP services)")
+    remote.add_argument("--nmt-url", metavar="URL", help="use the translation service at URL")
+    remote.add_argument(
+        "--tts-url", metavar="URL", help="use the speech service at URL (local fallback)"
+    )
+    remote.add_argument(
+        "--speaker-url",
+        metavar="URL",
+        help="use the embedding service at URL (local fallback)",
+    )
+    remote.add_argument(
         "--remote-token",
+        metavar="TOKEN",
         default=None,
-        help=f"bearer token for the services (default ${TOKEN_ENV})",
+        help=f"bearer token for the services (default: ${TOKEN_ENV})",
     )
-    run.add_argument(
+    remote.add_argument(
         "--tts-api",
         choices=["tts", "synthesize"],
         default="tts",
-        help="speech service API: Piper's /tts (default) or the seed's /synthesize",
+        help="speech service API: Piper's /tts or the seed's /synthesize",
     )
-    run.add_argument("--partials", action="store_true", help="print partial hypotheses")
-    run.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     run.set_defaults(func=cmd_run)
 
 
@@ -388,9 +610,15 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dragoman",
         description="Live interpreter: subtitles per speaker, translation and speech, offline.",
+        epilog="Exit status: 0 done, 1 a runtime failure (model, device, network, a failed "
+        "write), 2 a usage error, 130 interrupted (Ctrl-C; 143 for SIGTERM). "
+        "`dragoman COMMAND --help` describes each command.",
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"dragoman {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging details")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log debugging details on stderr"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_run_parser(sub)
     devices = sub.add_parser("devices", help="list audio input and output devices")
@@ -424,9 +652,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except DragomanError as exc:
         print(f"dragoman: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_status(exc)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """One exception hierarchy for the whole engine.
 
 Every error a user can cause or meet (bad file, missing model, dead device, remote service down)
-is a `DragomanError` with a message written for people; the CLI prints it as one line and exits 2,
-the GUI worker shows it in the error banner.
+is a `DragomanError` with a message written for people; the CLI prints it as one line (exit
+status 2 for InputError/ConfigError, 1 for the others), the GUI worker shows it in the banner.
 """
 
 

@@ -6,6 +6,7 @@ crash, device lost) keeps everything already final and never leaves a half-writt
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -30,20 +31,46 @@ class Cue:
     speaker: str | None = None
 
 
-def subtitle_format(path: Path) -> str:
+def subtitle_format(path: Path, *, allow_txt: bool = False) -> str:
+    """ "srt" or "vtt" (or "txt" where plain lines are allowed) by the file's suffix."""
     fmt = FORMATS.get(path.suffix.lower())
-    if fmt not in ("srt", "vtt"):
-        raise ConfigError(
-            f"Unsupported subtitle format {path.suffix!r} for {path}: use .srt or .vtt"
-        )
-    return fmt
+    allowed = ("srt", "vtt", "txt") if allow_txt else ("srt", "vtt")
+    if fmt not in allowed:
+        names = ", ".join(f".{f}" for f in allowed[:-1]) + f" or .{allowed[-1]}"
+        raise ConfigError(f"Unsupported subtitle format {path.suffix!r} for {path}: use {names}")
+    return str(fmt)
+
+
+def new_file_mode() -> int:
+    """The mode a new file gets from open(): 0o666 less the process umask (read without
+    changing it where /proc tells it; else set and restored at once)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder and rename, so readers never see half a file."""
+    """Write via a temp file in the same folder and rename, so readers never see half a file.
+
+    A symlink is written through (its target is replaced, the link stays); the file keeps its
+    mode, or gets the umask's like any new file; something that is not a regular file (a pipe,
+    /dev/stdout) is written in place."""
+    path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file():
+        with path.open("w", encoding="utf-8") as fh:
+            fh.write(text)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o7777 if path.exists() else new_file_mode()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -88,7 +115,7 @@ def write_cues(path: Path, cues: Iterable[Cue], *, label_speakers: bool = True) 
 
 
 class SubtitleFile:
-    """An SRT/VTT file that grows line by line and is valid after every `add`.
+    """An SRT/VTT (or plain TXT) file that grows line by line and is valid after every `add`.
 
     Cues are appended (rendered by pysubs2, numbered in order) and synced to disk, so a long
     meeting costs the same per line at its end as at its start, and an interrupted run keeps
@@ -96,7 +123,7 @@ class SubtitleFile:
 
     def __init__(self, path: Path, *, label_speakers: bool = True) -> None:
         self.path = Path(path)
-        self.format = subtitle_format(self.path)
+        self.format = subtitle_format(self.path, allow_txt=True)
         self.label_speakers = label_speakers
         self.cues: list[Cue] = []
         # a valid (empty) file from the start, even if no line is ever final
@@ -105,12 +132,18 @@ class SubtitleFile:
     def add(self, cue: Cue) -> None:
         self.cues.append(cue)
         block = render_cues([cue], self.format, label_speakers=self.label_speakers)
-        block = block.removeprefix("WEBVTT\n\n")
-        number, rest = block.split("\n", 1)  # pysubs2 numbers a lone cue "1"
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(f"{len(self.cues)}\n{rest}")
-            fh.flush()
-            os.fsync(fh.fileno())
+        if self.format != "txt":
+            block = block.removeprefix("WEBVTT\n\n")
+            number, rest = block.split("\n", 1)  # pysubs2 numbers a lone cue "1"
+            block = f"{len(self.cues)}\n{rest}"
+        try:
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(block)
+                fh.flush()
+                if self.path.is_file():
+                    os.fsync(fh.fileno())
+        except OSError as exc:
+            raise _named(exc, self.path) from exc
 
 
 class JsonlLog:
@@ -122,11 +155,21 @@ class JsonlLog:
         self._fh: TextIO = self.path.open("w", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._fh.flush()
+        try:
+            self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._fh.flush()
+        except OSError as exc:
+            raise _named(exc, self.path) from exc
 
     def write_event(self, event: Any, **extra: Any) -> None:
         self.write({**event_to_dict(event), **extra})
 
     def close(self) -> None:
-        self._fh.close()
+        # what did not fit was reported by write(); closing loses nothing more
+        with contextlib.suppress(OSError):
+            self._fh.close()
+
+
+def _named(exc: OSError, path: Path) -> OSError:
+    """The same error with the file's name (a file object's write errors carry none)."""
+    return exc if exc.filename else OSError(exc.errno, exc.strerror, str(path))

@@ -56,6 +56,7 @@ def start_cli(
     env: Mapping[str, str] | None = None,
     drop_env: tuple[str, ...] = (),
     stderr_to_stdout: bool = False,
+    cwd: Path | str | None = None,
     launcher: bool = False,
 ) -> subprocess.Popen[str]:
     """Start the command line and return at once (the caller waits, signals or kills it)."""
@@ -65,4 +66,5 @@ def start_cli(
         stderr=subprocess.STDOUT if stderr_to_stdout else subprocess.PIPE,
         text=True,
         env=_env(env, drop_env),
+        cwd=cwd,
     )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ from engine.config import AsrOptions, EngineConfig, SpeakerOptions, VadOptions
 from engine.events import Final, Partial
 from engine.metrics import edit_distance, normalize_text
 from engine.pipeline import Pipeline
+from tests.cli_env import run_cli
 
 
 def manifest(speech_dir) -> dict[str, str]:
@@ -137,21 +136,8 @@ def test_realtime_partials_precede_the_final_and_committed_words_never_change(
 
 def test_cli_writes_subtitles_and_jsonl(tmp_path, speech_dir):
     srt, vtt, jsonl = tmp_path / "out.srt", tmp_path / "out.vtt", tmp_path / "out.jsonl"
-    base = [
-        sys.executable,
-        "-m",
-        "engine.cli",
-        "run",
-        str(speech_dir / "chan3.wav"),
-        "--source",
-        "en",
-    ]
-    proc = subprocess.run(
-        [*base, "--subtitles", str(srt), "--jsonl", str(jsonl)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    base = ["run", speech_dir / "chan3.wav", "--source", "en"]
+    proc = run_cli(*base, "--subtitles", srt, "--jsonl", jsonl)
     assert proc.returncode == 0, proc.stderr
     assert "long discussion" in proc.stdout
     cues = re.findall(r"(\d\d:\d\d:\d\d,\d\d\d) --> (\d\d:\d\d:\d\d,\d\d\d)", srt.read_text())
@@ -162,9 +148,7 @@ def test_cli_writes_subtitles_and_jsonl(tmp_path, speech_dir):
         assert {"type", "start", "end", "text", "lang", "speaker", "times"} <= r.keys()
         assert r["lang"] == "en" and r["end"] > r["start"]
         assert {"asr_start_at", "asr_done_at", "emitted_at"} <= r["times"].keys()
-    proc = subprocess.run(
-        [*base, "--subtitles", str(vtt)], capture_output=True, text=True, timeout=300
-    )
+    proc = run_cli(*base, "--subtitles", vtt)
     assert proc.returncode == 0, proc.stderr
     assert vtt.read_text().startswith("WEBVTT")
 

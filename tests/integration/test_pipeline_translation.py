@@ -5,8 +5,6 @@ in order, with quality metrics, even when translation is slower than speech."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from engine.config import AsrOptions, EngineConfig, SpeakerOptions, TranslationO
 from engine.events import Final, Stats, Translation
 from engine.pipeline import Pipeline, split_sentences
 from engine.translate import create_translator
+from tests.cli_env import run_cli
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "m2m100" / "m2m100"
 
@@ -63,29 +62,21 @@ def test_every_sentence_translated_once_in_order_with_backlog(speech_dir, whispe
 
 def test_cli_jsonl_finals_carry_translation(tmp_path, speech_dir):
     jsonl, srt = tmp_path / "out.jsonl", tmp_path / "out.fr.srt"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "engine.cli",
-            "run",
-            str(speech_dir / "chan3.wav"),
-            "--source",
-            "en",
-            "--target",
-            "fr",
-            "--translation-model",
-            str(FIXTURE),
-            "--jsonl",
-            str(jsonl),
-            "--translated-subtitles",
-            str(srt),
-            "--speakers",
-            "off",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    proc = run_cli(
+        "run",
+        speech_dir / "chan3.wav",
+        "--source",
+        "en",
+        "--target",
+        "fr",
+        "--translation-model",
+        FIXTURE,
+        "--jsonl",
+        jsonl,
+        "--translated-subtitles",
+        srt,
+        "--speakers",
+        "off",
     )
     assert proc.returncode == 0, proc.stderr
     finals = [json.loads(x) for x in jsonl.read_text().splitlines()]

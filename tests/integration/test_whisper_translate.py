@@ -4,9 +4,10 @@
 import json
 import shutil
 import subprocess
-import sys
 
 import pytest
+
+from tests.cli_env import run_cli
 
 CASES = [
     ("es", "Me gusta mucho la música y el café.", [("music",), ("coffee", "cafe")]),
@@ -21,27 +22,19 @@ def test_espeak_speech_translated_to_english(tmp_path, lang, sentence, keywords)
     subprocess.run(["espeak-ng", "-v", lang, "-s", "130", sentence, "-w", str(wav)], check=True)
     jsonl = tmp_path / "out.jsonl"
     srt = tmp_path / "out.en.srt"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "engine.cli",
-            "run",
-            str(wav),
-            "--source",
-            lang,
-            "--target",
-            "en",
-            "--translator",
-            "whisper",
-            "--jsonl",
-            str(jsonl),
-            "--translated-subtitles",
-            str(srt),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    proc = run_cli(
+        "run",
+        wav,
+        "--source",
+        lang,
+        "--target",
+        "en",
+        "--translator",
+        "whisper",
+        "--jsonl",
+        jsonl,
+        "--translated-subtitles",
+        srt,
     )
     assert proc.returncode == 0, proc.stderr
     finals = [json.loads(x) for x in jsonl.read_text().splitlines()]

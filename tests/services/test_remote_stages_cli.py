@@ -6,33 +6,18 @@ from __future__ import annotations
 import json
 import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli_env import run_cli, start_cli
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "m2m100" / "m2m100"
 
 
 @pytest.fixture(scope="module")
 def nmt_service():
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "engine.cli",
-            "serve",
-            "nmt",
-            "--model",
-            str(FIXTURE),
-            "--port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = start_cli("serve", "nmt", "--model", FIXTURE, "--port", "0", stderr_to_stdout=True)
     url = None
     for _ in range(200):
         line = proc.stdout.readline()
@@ -53,24 +38,7 @@ def nmt_service():
 def run(args, tmp_path):
     jsonl = tmp_path / "out.jsonl"
     srt = tmp_path / "out.srt"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "engine.cli",
-            "run",
-            *args,
-            "--jsonl",
-            str(jsonl),
-            "--subtitles",
-            str(srt),
-            "--speakers",
-            "off",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_cli("run", *args, "--jsonl", jsonl, "--subtitles", srt, "--speakers", "off")
     finals = [json.loads(x) for x in jsonl.read_text().splitlines()] if jsonl.exists() else []
     return proc, [r for r in finals if r["type"] == "final"], srt
 

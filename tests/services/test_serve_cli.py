@@ -10,7 +10,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from engine.config import TranslationOptions
 from engine.errors import ConfigError
 from engine.services.cli import DEFAULT_PORTS, bind
 from engine.translate import create_translator
+from tests.cli_env import run_cli, start_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "m2m100" / "m2m100"
@@ -59,14 +59,7 @@ def _pump(stream: io.TextIOBase, lines: queue.Queue[str]) -> None:
 
 def serve(*args: str) -> Iterator[Service]:
     """Start `dragoman serve ARGS --port 0`, wait for its address line; kill it if left over."""
-    command = [sys.executable, "-m", "engine.cli", "serve", *args, "--port", "0"]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_cli("serve", *args, "--port", "0", cwd=ROOT)
     service = Service(process)
     assert process.stdout is not None
     threading.Thread(target=_pump, args=(process.stdout, service.lines), daemon=True).start()
@@ -193,33 +186,11 @@ def test_busy_port_and_missing_model_fail_in_one_line() -> None:
         port = busy.getsockname()[1]
         with pytest.raises(ConfigError, match=f"Cannot listen on 127.0.0.1:{port}"):
             bind("127.0.0.1", port)
-        done = subprocess.run(
-            [sys.executable, "-m", "engine.cli", "serve", "nmt", "--port", str(port)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    assert done.returncode == 2
+        done = run_cli("serve", "nmt", "--port", port, cwd=ROOT, timeout=60)
+    assert done.returncode == 2  # a usage error
     [line] = done.stderr.strip().splitlines()
     assert line.startswith(f"dragoman: error: Cannot listen on 127.0.0.1:{port}: ")
     assert line.endswith("(another service already uses it? choose one with --port).")
-    missing = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "engine.cli",
-            "serve",
-            "nmt",
-            "--model",
-            "/no/such/model",
-            "--port",
-            "0",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    missing = run_cli("serve", "nmt", "--model", "/no/such/model", "--port", "0", cwd=ROOT)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr  # a model failure
     assert missing.stderr.startswith("dragoman: error:") and "/no/such/model" in missing.stderr

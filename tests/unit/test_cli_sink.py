@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from engine.cli import CliSink
 from engine.events import EngineError, Final, Finished, StageTimes, Translation
@@ -52,3 +53,42 @@ def test_subtitle_files_exist_after_a_run_without_cues(tmp_path):
     sink.close()
     assert srt.read_text() == ""
     assert vtt.read_text().startswith("WEBVTT")
+
+
+def test_a_failed_write_is_reported_once_and_stops_the_run(tmp_path):
+    stops = []
+    sink = CliSink(
+        subtitles=None,
+        translated_subtitles=None,
+        jsonl=Path("/dev/full"),  # every write: "No space left on device"
+        translating=False,
+        quiet=True,
+        on_write_error=lambda: stops.append(True),
+    )
+    sink(_final(1, "hello"))
+    sink(_final(2, "again"))  # ignored: the run is stopping
+    assert sink.write_error == "cannot write /dev/full: No space left on device"
+    assert stops == [True]
+
+
+def test_json_transcript_and_several_subtitle_files(tmp_path):
+    srt, txt, doc = tmp_path / "a.srt", tmp_path / "a.txt", tmp_path / "a.json"
+    sink = CliSink(
+        subtitles=[srt, txt],
+        translated_subtitles=None,
+        jsonl=None,
+        translating=True,
+        quiet=True,
+        transcript_json=doc,
+    )
+    sink(_final(1, "bonjour"))
+    sink(_translation(1, "hello"))
+    sink(_final(2, "merci"))
+    sink(Finished(3.0))
+    sink.close()
+    assert "bonjour" in srt.read_text() and "merci" in txt.read_text()
+    data = json.loads(doc.read_text())
+    assert data["text"] == "bonjour merci" and data["language"] == "fr"
+    assert [s["id"] for s in data["segments"]] == [1, 2]
+    assert data["segments"][0]["translation"] == "hello"
+    assert "translation" not in data["segments"][1]

@@ -142,3 +142,44 @@ def test_serve_without_the_serve_extra_names_it():
         "dragoman: error: `dragoman serve` needs FastAPI and uvicorn: "
         'run `pip install "dragoman[serve]"`.'
     ]
+
+
+LINUX = ROOT / "installers" / "linux"
+
+
+def _tool(name: str) -> str:
+    import shutil
+
+    path = shutil.which(name)
+    assert path, f"{name} missing: installers/apt-packages.txt installs it"
+    return path
+
+
+def test_desktop_entry_is_valid_and_opens_audio_files():
+    entry = LINUX / "org.dragoman.dragoman.desktop"
+    proc = subprocess.run(
+        [_tool("desktop-file-validate"), str(entry)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout + proc.stderr
+    fields = dict(line.split("=", 1) for line in entry.read_text().splitlines() if "=" in line)
+    assert fields["Exec"] == "dragoman %f"  # one file: `dragoman FILE` opens and captions it
+    assert "audio/wav" in fields["MimeType"].split(";")
+    assert fields["Icon"] == "org.dragoman.dragoman"
+
+
+def test_appstream_metainfo_is_valid_and_matches_the_project():
+    import xml.etree.ElementTree as ET
+
+    metainfo = LINUX / "org.dragoman.dragoman.metainfo.xml"
+    proc = subprocess.run(
+        [_tool("appstreamcli"), "validate", "--no-net", str(metainfo)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    root = ET.parse(metainfo).getroot()
+    assert root.findtext("id") == "org.dragoman.dragoman"
+    assert root.findtext("launchable") == "org.dragoman.dragoman.desktop"
+    assert root.findtext("project_license") == project()["license"]
+    assert root.find("releases/release").get("version") == project()["version"]
