@@ -68,7 +68,7 @@ def test_bundle_requirements_are_the_dependencies_plus_the_default_models(platfo
     assert app.requires[len(dependencies) :] == expected
     assert names(expected) == DEFAULT_MODEL_PACKAGES
     # The bundle never carries the HTTP service stack (`dragoman serve` is the `serve` extra).
-    assert not names(app.requires) & {"fastapi", "uvicorn"}
+    assert not names(app.requires) & names(project()["optional-dependencies"]["serve"])
 
 
 def test_linux_package_declares_its_runtime_libraries():
@@ -81,9 +81,9 @@ def test_linux_package_declares_its_runtime_libraries():
 
 def test_serve_extra_is_installed_with_the_tests():
     extras = project()["optional-dependencies"]
-    assert names(extras["serve"]) == {"fastapi", "uvicorn"}
+    assert names(extras["serve"]) >= {"fastapi", "uvicorn"}
     assert set(extras["serve"]) <= set(extras["test"])
-    assert not names(project()["dependencies"]) & {"fastapi", "uvicorn"}
+    assert not names(project()["dependencies"]) & names(extras["serve"])
 
 
 def test_build_backend_reads_the_spdx_licence():
