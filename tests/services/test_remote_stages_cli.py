@@ -79,3 +79,29 @@ def test_dead_translation_service_keeps_the_subtitles(tmp_path, speech_dir):
     assert finals and finals[0]["translation"] is None
     assert "nmt" in proc.stderr and "127.0.0.1:9" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_dead_speech_service_speaks_locally_in_one_line(tmp_path, speech_dir):
+    """--speech keeps every utterance (local Piper) and the switch is one line, no traceback."""
+    import soundfile as sf
+
+    wav = tmp_path / "speech.wav"
+    proc, finals, srt = run(
+        [
+            str(speech_dir / "goforward.wav"),
+            "--source",
+            "en",
+            "--speech",
+            str(wav),
+            "--tts-url",
+            "http://127.0.0.1:9",
+        ],
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert finals and all(r["speech"] and not r["speech"]["skipped"] for r in finals)
+    audio, rate = sf.read(wav, dtype="float32")
+    assert len(audio) / rate > 2.0 and float(abs(audio).max()) > 0.05
+    [line] = [x for x in proc.stderr.splitlines() if "speech service" in x]
+    assert "127.0.0.1:9 is not reachable" in line and "local Piper" in line
+    assert "Traceback" not in proc.stderr
