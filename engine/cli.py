@@ -120,6 +120,7 @@ class CliSink:
         self._transcript: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self.finals = 0
+        self.translations = 0
         self.errors: list[str] = []
         self.write_error: str | None = None
 
@@ -165,6 +166,7 @@ class CliSink:
             self._held[event.segment_id] = _HeldFinal(event)
             self._write_ready(event.segment_id)
         elif isinstance(event, Translation):
+            self.translations += 1
             for out in self.translated:
                 out.add(Cue(event.start, event.end, event.text, event.speaker))
             if event.segment_id in self._transcript:
@@ -406,7 +408,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     if sink.write_error is not None:
         print(f"dragoman: error: {sink.write_error}", file=sys.stderr, flush=True)
         return EXIT_FAILURE
-    return 128 + interrupted[0] if interrupted else 0
+    if interrupted:
+        return 128 + interrupted[0]
+    if sink.translating and sink.finals and not sink.translations:
+        print(
+            f"dragoman: error: none of the {sink.finals} finals could be translated (see above); "
+            "the original text was kept.",
+            file=sys.stderr,
+            flush=True,
+        )
+        return EXIT_FAILURE
+    return 0
 
 
 def cmd_devices(args: argparse.Namespace) -> int:

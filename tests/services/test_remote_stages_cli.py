@@ -74,7 +74,9 @@ def test_dead_translation_service_keeps_the_subtitles(tmp_path, speech_dir):
         ],
         tmp_path,
     )
-    assert proc.returncode == 0, proc.stderr
+    # the subtitles are kept, and a run where no final got translated does not exit 0
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("dragoman: error: none of the ")
     assert "forward" in srt.read_text().lower()
     assert finals and finals[0]["translation"] is None
     assert "nmt" in proc.stderr and "127.0.0.1:9" in proc.stderr
