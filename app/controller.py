@@ -25,6 +25,7 @@ from app.settings import Settings
 from app.tray import TrayController
 from app.worker import IDLE, LOADING, RUNNING, STOPPING, EngineWorker, WorkerThread
 from engine import paths
+from engine.audio.io import AUDIO_EXTENSIONS
 from engine.audio.rescan import rescan_devices
 from engine.errors import DragomanError
 from engine.events import (
@@ -492,7 +493,7 @@ class AppController(QObject):
             self.window,
             "Interpret an audio file",
             str(Path.home()),
-            "Audio (*.wav *.flac *.ogg *.mp3 *.m4a *.opus);;All files (*)",
+            f"Audio and video ({' '.join('*' + x for x in AUDIO_EXTENSIONS)});;All files (*)",
         )
         if name:
             if self.running:
