@@ -29,13 +29,13 @@ from engine.audio.io import AUDIO_EXTENSIONS
 from engine.audio.rescan import rescan_devices
 from engine.errors import DragomanError
 from engine.events import (
-    EngineError,
     Final,
     Finished,
     Partial,
     SegmentDiscarded,
     SpeakerChanged,
     SpeechOutput,
+    StageFailure,
     Stats,
     Translation,
 )
@@ -90,7 +90,7 @@ class AppController(QObject):
         self._session_started_at = time.monotonic()
         self._latency = LatencyTracker()
         self._shut_down = False
-        self.last_error: EngineError | None = None
+        self.last_error: StageFailure | None = None
         self.preloading = False
         self._reported_save_error: Exception | None = None
 
@@ -351,7 +351,7 @@ class AppController(QObject):
             win.backends_label.setToolTip(tip)
 
     @Slot(object)
-    def _on_error(self, error: EngineError) -> None:
+    def _on_error(self, error: StageFailure) -> None:
         self.last_error = error
         log.warning("engine error (%s, fatal=%s): %s", error.stage, error.fatal, error.message)
         title = ERROR_TITLES.get(error.stage) or (

@@ -21,7 +21,6 @@ from engine.audio.sources import FrameSource
 from engine.config import EngineConfig
 from engine.errors import DragomanError
 from engine.events import (
-    EngineError,
     Event,
     Final,
     Finished,
@@ -30,6 +29,8 @@ from engine.events import (
     SpeakerChanged,
     SpeechOutput,
     SpeechStarted,
+    Stage,
+    StageFailure,
     Stats,
     Translation,
 )
@@ -51,7 +52,7 @@ class EngineWorker(QObject):
     speech = Signal(SpeechOutput)
     speaker_changed = Signal(SpeakerChanged)
     stats = Signal(Stats)
-    error = Signal(EngineError)
+    error = Signal(StageFailure)
     finished = Signal(Finished)
 
     preloaded = Signal(bool)  # models of the current settings are loaded (or failed)
@@ -147,8 +148,8 @@ class EngineWorker(QObject):
         self._state = state
         self.state_changed.emit(state)
 
-    def _fail(self, message: str, stage: str, *, fatal: bool = True) -> None:
-        self.error.emit(EngineError(message, stage, fatal, time.monotonic()))
+    def _fail(self, message: str, stage: Stage, *, fatal: bool = True) -> None:
+        self.error.emit(StageFailure(message, stage, fatal, time.monotonic()))
 
     @Slot(object, str, bool)
     def _run(self, config: EngineConfig, source_spec: str, realtime: bool) -> None:
@@ -168,13 +169,15 @@ class EngineWorker(QObject):
             pipeline.load()
         except DragomanError as exc:
             log.warning("preloading the models failed: %s", exc)
-            self.error.emit(EngineError(str(exc), "load", False, time.monotonic()))
+            self.error.emit(StageFailure(str(exc), Stage.LOAD, False, time.monotonic()))
             self.preloaded.emit(False)
             return
         except Exception as exc:
             log.exception("preloading the models failed")
             self.error.emit(
-                EngineError(f"The engine could not start: {exc}", "load", False, time.monotonic())
+                StageFailure(
+                    f"The engine could not start: {exc}", Stage.LOAD, False, time.monotonic()
+                )
             )
             self.preloaded.emit(False)
             return
@@ -188,11 +191,11 @@ class EngineWorker(QObject):
             pipeline.load()
         except DragomanError as exc:
             log.warning("loading the engine failed: %s", exc)
-            self._fail(str(exc), "load")
+            self._fail(str(exc), Stage.LOAD)
             return
         except Exception as exc:
             log.exception("loading the engine failed")
-            self._fail(f"The engine could not start: {exc}", "load")
+            self._fail(f"The engine could not start: {exc}", Stage.LOAD)
             return
         self._loaded(pipeline, config)
         if self._stop_requested:
@@ -201,11 +204,11 @@ class EngineWorker(QObject):
             source = self._source_factory(source_spec, config, realtime)
         except DragomanError as exc:
             log.warning("opening %s failed: %s", source_spec, exc)
-            self._fail(str(exc), "audio")
+            self._fail(str(exc), Stage.AUDIO)
             return
         except Exception as exc:
             log.exception("opening %s failed", source_spec)
-            self._fail(f"Cannot open the audio input {source_spec!r}: {exc}", "audio")
+            self._fail(f"Cannot open the audio input {source_spec!r}: {exc}", Stage.AUDIO)
             return
         with self._lock:
             if self._stop_requested:
@@ -218,11 +221,11 @@ class EngineWorker(QObject):
         except DragomanError as exc:
             log.warning("engine run failed: %s", exc)
             if not self._reported_error:
-                self._fail(str(exc), "engine")
+                self._fail(str(exc), Stage.AUDIO)
         except Exception as exc:
             log.exception("engine run failed")
             if not self._reported_error:
-                self._fail(f"The engine stopped unexpectedly: {exc}", "engine")
+                self._fail(f"The engine stopped unexpectedly: {exc}", Stage.AUDIO)
             self._pipeline_config = None  # a pipeline that crashed is not reused
             stage_cache.shared.clear()
         finally:
@@ -240,7 +243,7 @@ class EngineWorker(QObject):
 
     def _on_event(self, event: Event) -> None:
         """Called on engine threads: only emits (queued to the receivers' threads)."""
-        if isinstance(event, EngineError) and event.fatal:
+        if isinstance(event, StageFailure) and event.fatal:
             self._reported_error = True
         for kind, signal in (
             (SpeechStarted, self.speech_started),
@@ -250,7 +253,7 @@ class EngineWorker(QObject):
             (SpeechOutput, self.speech),
             (SpeakerChanged, self.speaker_changed),
             (Stats, self.stats),
-            (EngineError, self.error),
+            (StageFailure, self.error),
             (Finished, self.finished),
             (SegmentDiscarded, self.discarded),
         ):

@@ -73,7 +73,7 @@ def run(threads: int, runs: int, device: str | None, capture: MonitorCapture | N
             n = player.play(i, chunks(), source_start=float(i), source_end=float(i) + 1)
             syn_total = time.monotonic() - t_syn
             player.wait_idle(30.0)
-            start = next(e for e in player.events[seen:] if e.kind == "start")
+            start = next(e for e in list(player.events)[seen:] if e.kind == "start")
             audio_s = sum(it.end_at - it.start_at for it in player.log.items()[-n:])
             first_synth.append(first_chunk_at[0] - ready)
             by_callback.append(start.at - ready)

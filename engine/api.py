@@ -15,7 +15,10 @@ from engine.config import EngineConfig
 from engine.events import Event
 
 if TYPE_CHECKING:
+    from engine.asr.whisper import Transcriber
     from engine.audio.sources import FrameSource
+    from engine.speakers.base import SpeakerIdentifier
+    from engine.translate.base import Translator
 
 EventCallback = Callable[[Event], None]
 
@@ -25,9 +28,9 @@ class LoadedStages:
     """Stage objects already loaded by an earlier pipeline, to be reused by a new one (loading
     Whisper again costs seconds). None: the new pipeline loads that stage itself."""
 
-    transcriber: object | None = None
-    speaker_identifier: object | None = None
-    translator: object | None = None
+    transcriber: Transcriber | None = None
+    speaker_identifier: SpeakerIdentifier | None = None
+    translator: Translator | None = None
 
     def __bool__(self) -> bool:
         return any(
@@ -41,16 +44,16 @@ class EnginePipeline(Protocol):
     thread); `stop()`, `set_volume()` and `rename_speaker()` are safe from any thread."""
 
     @property
-    def transcriber(self) -> object | None:
+    def transcriber(self) -> Transcriber | None:
         """The loaded speech recogniser (None before `load()`)."""
         raise NotImplementedError
 
     @property
-    def speaker_identifier(self) -> object | None:
+    def speaker_identifier(self) -> SpeakerIdentifier | None:
         raise NotImplementedError
 
     @property
-    def translator(self) -> object | None:
+    def translator(self) -> Translator | None:
         raise NotImplementedError
 
     def load(self) -> None:

@@ -34,12 +34,12 @@ from engine.config import (
 )
 from engine.errors import ConfigError, DragomanError, InputError
 from engine.events import (
-    EngineError,
     Final,
     Finished,
     Partial,
     SegmentDiscarded,
     SpeechOutput,
+    StageFailure,
     Translation,
     event_to_dict,
 )
@@ -183,7 +183,7 @@ class CliSink:
         elif isinstance(event, Finished):
             for segment_id in sorted(self._held):
                 self._write_ready(segment_id, force=True)
-        elif isinstance(event, EngineError):
+        elif isinstance(event, StageFailure):
             self.errors.append(event.message)
             if not event.fatal:  # a fatal one ends the run: main() prints it once
                 print(f"dragoman: {event.stage}: {event.message}", file=sys.stderr, flush=True)

@@ -6,8 +6,20 @@
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from engine.errors import ConfigError
+
+AsrTask = Literal["transcribe", "translate"]
+AsrDevice = Literal["cpu", "cuda", "auto"]
+TranslationBackend = Literal["m2m100", "nllb", "ctranslate2", "whisper", "remote"]
+SpeakerMode = Literal["auto", "off"]
+StageBackend = Literal["local", "remote"]
+EchoGuardPolicy = Literal["mute-capture", "correlate", "off"]
 
 
 @dataclass(frozen=True)
@@ -49,8 +61,8 @@ class AsrOptions:
 
     model: str = "default"
     language: str | None = None
-    task: str = "transcribe"
-    device: str = "cpu"
+    task: AsrTask = "transcribe"
+    device: AsrDevice = "cpu"
     compute_type: str = "int8"
     cpu_threads: int = 2
     beam_size: int = 3
@@ -79,7 +91,7 @@ class TranslationOptions:
     """
 
     target_lang: str | None = None
-    backend: str = "m2m100"
+    backend: TranslationBackend = "m2m100"
     model: str | None = None
     beam_size: int = 1
     max_length: int = 200
@@ -103,8 +115,8 @@ class SpeakerOptions:
     ~0.71-0.9; different people: ~0.45-0.67 on the test clips). See engine/speakers/clustering.py.
     """
 
-    mode: str = "auto"  # "auto" | "off"
-    backend: str = "local"  # "local" | "remote"
+    mode: SpeakerMode = "auto"
+    backend: StageBackend = "local"
     match_threshold: float = 0.75  # cosine similarity to accept an enrolled speaker
     new_speaker_threshold: float = 0.70  # below this to every session speaker -> new speaker
     min_segment_s: float = 1.0  # shorter segments only join the nearest speaker
@@ -133,9 +145,9 @@ class SpeechOptions:
     per_speaker_voices: bool = False
     output_device: str | None = None
     volume: float = 1.0
-    echo_guard: str = "mute-capture"
+    echo_guard: EchoGuardPolicy = "mute-capture"
     max_lag_s: float = 8.0
-    backend: str = "local"  # "local" | "remote"
+    backend: StageBackend = "local"
     remote_url: str = "http://127.0.0.1:5005"
     remote_timeout_s: float = 10.0
     remote_token: str = ""  # bearer token of the service ("" = none)
@@ -161,6 +173,9 @@ class AudioOptions:
 
 @dataclass(frozen=True)
 class EngineConfig:
+    """Every stage's options. Build it in code and call `validate()`, or load a (possibly
+    hand-edited, possibly older) dict with `parse_config`, which keeps every valid setting."""
+
     audio: AudioOptions = field(default_factory=AudioOptions)
     vad: VadOptions = field(default_factory=VadOptions)
     asr: AsrOptions = field(default_factory=AsrOptions)
@@ -172,17 +187,207 @@ class EngineConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EngineConfig:
-        """Build from a (possibly partial, possibly older) dict; unknown keys are ignored."""
-        kwargs = {}
-        defaults = cls()
-        for f in dataclasses.fields(cls):
-            section = data.get(f.name)
-            default = getattr(defaults, f.name)
-            if isinstance(section, dict):
-                known = {x.name for x in dataclasses.fields(default)}
-                default = dataclasses.replace(
-                    default, **{k: v for k, v in section.items() if k in known}
+    def from_dict(cls, data: Mapping[str, Any]) -> EngineConfig:
+        """`parse_config(data).config`: invalid or unknown entries fall back to defaults."""
+        return parse_config(data).config
+
+    def problems(self) -> list[ConfigProblem]:
+        """Every invalid value and every combination that cannot work."""
+        found: list[ConfigProblem] = []
+        for section in dataclasses.fields(self):
+            options = getattr(self, section.name)
+            for f in dataclasses.fields(options):
+                problem = _check_value(type(options), f.name, getattr(options, f.name))
+                if problem:
+                    found.append(ConfigProblem(f"{section.name}.{f.name}", problem))
+        found.extend(_combination_problems(self))
+        return found
+
+    def validate(self) -> EngineConfig:
+        """Self, or a ConfigError naming every problem."""
+        found = self.problems()
+        if found:
+            raise ConfigError("Invalid settings: " + "; ".join(str(p) for p in found))
+        return self
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One setting that was not valid: `key` is "section.name" (as in settings.toml)."""
+
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ParsedConfig:
+    """A config loaded from a dict, and what was wrong in it (those settings kept defaults)."""
+
+    config: EngineConfig
+    problems: tuple[ConfigProblem, ...] = ()
+
+
+# Ranges of numeric settings: (minimum, maximum); None = unbounded on that side.
+_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "threshold": (0.0, 1.0),
+    "neg_threshold": (0.0, 1.0),
+    "min_speech_ms": (0, None),
+    "min_silence_ms": (32, None),
+    "speech_pad_ms": (0, None),
+    "max_segment_s": (1.0, None),
+    "cpu_threads": (1, None),
+    "beam_size": (1, None),
+    "partial_interval_s": (0.1, None),
+    "no_speech_threshold": (0.0, 1.0),
+    "max_length": (1, None),
+    "max_length_ratio": (0.1, None),
+    "remote_timeout_s": (0.01, None),
+    "match_threshold": (-1.0, 1.0),
+    "new_speaker_threshold": (-1.0, 1.0),
+    "short_segment_threshold": (-1.0, 1.0),
+    "min_segment_s": (0.0, None),
+    "length_scale": (0.1, 10.0),
+    "volume": (0.0, 4.0),
+    "max_lag_s": (0.0, None),
+    "echo_tail_s": (0.0, None),
+    "echo_threshold": (0.0, 1.0),
+    "output_sample_rate": (8000, 192_000),
+    "block_ms": (1, 1000),
+    "queue_blocks": (1, None),
+}
+
+
+def parse_config(data: Mapping[str, Any]) -> ParsedConfig:
+    """Build from a (possibly partial, possibly older, possibly hand-edited) dict.
+
+    Unknown sections and keys are ignored (older or newer files); a value of the wrong type or
+    out of range is reported as a problem and that one setting keeps its default, so one typo
+    never costs the others. A combination that cannot work is reported too."""
+    problems: list[ConfigProblem] = []
+    sections: dict[str, Any] = {}
+    defaults = EngineConfig()
+    for section in dataclasses.fields(EngineConfig):
+        default = getattr(defaults, section.name)
+        raw = data.get(section.name) if isinstance(data, Mapping) else None
+        if raw is None:
+            sections[section.name] = default
+            continue
+        if not isinstance(raw, Mapping):
+            problems.append(ConfigProblem(section.name, "must be a table of settings"))
+            sections[section.name] = default
+            continue
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(default):
+            if f.name not in raw:
+                continue
+            value = _coerce(type(default), f.name, raw[f.name])
+            problem = _check_value(type(default), f.name, value)
+            if problem:
+                problems.append(ConfigProblem(f"{section.name}.{f.name}", problem))
+            else:
+                values[f.name] = value
+        sections[section.name] = dataclasses.replace(default, **values)
+    config = EngineConfig(**sections)
+    problems.extend(_combination_problems(config))
+    return ParsedConfig(config, tuple(problems))
+
+
+def _coerce(cls: type, name: str, value: Any) -> Any:
+    """TOML has no tuples and writes whole floats as ints: accept an int for a float."""
+    hint = typing.get_type_hints(cls)[name]
+    members = _members(hint)
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if is_int and float in members and int not in members:
+        return float(value)
+    return value
+
+
+def _members(hint: Any) -> tuple[Any, ...]:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return typing.get_args(hint)
+    return (hint,)
+
+
+def _check_value(cls: type, name: str, value: Any) -> str | None:
+    """Why `value` is not valid for field `name` of options class `cls` (None when it is)."""
+    hint = typing.get_type_hints(cls)[name]
+    if not _matches(hint, value):
+        return f"{value!r} is not {_describe(hint)}"
+    bounds = _RANGES.get(name)
+    if bounds is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        low, high = bounds
+        if (low is not None and value < low) or (high is not None and value > high):
+            if high is None:
+                return f"must be at least {low}, not {value!r}"
+            return f"must be between {low} and {high}, not {value!r}"
+    return None
+
+
+def _matches(hint: Any, value: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(arg, value) for arg in typing.get_args(hint))
+    if origin is Literal:
+        return value in typing.get_args(hint)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, float | int) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin is dict:
+        key_type, value_type = typing.get_args(hint)
+        return isinstance(value, dict) and all(
+            _matches(key_type, k) and _matches(value_type, v) for k, v in value.items()
+        )
+    if origin is list:
+        (item_type,) = typing.get_args(hint)
+        return isinstance(value, list) and all(_matches(item_type, v) for v in value)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(arg) for arg in typing.get_args(hint))
+    if origin is Literal:
+        return "one of " + ", ".join(repr(v) for v in typing.get_args(hint))
+    if hint is type(None):
+        return "empty"
+    if origin is dict:
+        return "a table"
+    if origin is list:
+        return "a list"
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _combination_problems(config: EngineConfig) -> list[ConfigProblem]:
+    """Settings that are each valid but cannot work together."""
+    found = []
+    tr = config.translation
+    if tr.backend == "whisper" and tr.target_lang:
+        if tr.target_lang != "en":
+            found.append(
+                ConfigProblem(
+                    "translation.target_lang",
+                    f"Whisper can only translate into English, not {tr.target_lang!r}: "
+                    "choose the M2M100 or NLLB translator for other languages",
                 )
-            kwargs[f.name] = default
-        return cls(**kwargs)
+            )
+        if config.asr.task != "translate":
+            found.append(
+                ConfigProblem(
+                    "asr.task",
+                    "Whisper's own translation needs the recogniser's task set to 'translate'",
+                )
+            )
+    return found

@@ -8,7 +8,24 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, Literal
+
+
+class Stage(StrEnum):
+    """Where something happened: the one vocabulary for failures and backends."""
+
+    LOAD = "load"  # loading models before a run
+    AUDIO = "audio"  # the input source (file or capture device)
+    VAD = "vad"
+    ASR = "asr"
+    SPEAKER = "speaker"
+    NMT = "nmt"  # translation
+    TTS = "tts"  # speech synthesis
+    PLAYBACK = "playback"  # the speech output device
+
+
+FinishReason = Literal["end", "stopped", "error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,16 +159,17 @@ class Stats:
     translation_backlog: int  # sentences waiting for translation
     speech_backlog: int  # utterances waiting for synthesis / playback
     real_time_factor: float | None  # decode seconds per audio second of the last decode
-    stage_backends: dict[str, str] = field(default_factory=dict)  # e.g. {"nmt": "local"}
+    stage_backends: dict[str, str] = field(default_factory=dict)  # Stage value -> "local"...
     type: str = field(default="stats", init=False)
 
 
 @dataclass(frozen=True, slots=True)
-class EngineError:
-    """A problem the engine reports without stopping (or just before stopping if `fatal`)."""
+class StageFailure:
+    """A stage failed; the engine goes on without that result (or, when `fatal`, this is the
+    last word before `Finished`). `message` is written for people."""
 
     message: str
-    stage: str
+    stage: Stage
     fatal: bool = False
     at: float = 0.0
     type: str = field(default="error", init=False)
@@ -162,7 +180,7 @@ class Finished:
     """The source is exhausted or the engine was stopped; every final was emitted."""
 
     at: float
-    reason: str = "end"
+    reason: FinishReason = "end"
     type: str = field(default="finished", init=False)
 
 
@@ -175,7 +193,7 @@ Event = (
     | SpeechOutput
     | SpeakerChanged
     | Stats
-    | EngineError
+    | StageFailure
     | Finished
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, fields
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from engine.api import EnginePipeline, LoadedStages
 from engine.config import AsrOptions, EngineConfig
@@ -45,7 +45,7 @@ class StageCache:
         in decode-time options (language, task...) is derived, sharing its model."""
         with self._lock:
             entries = dict(self._entries)
-        found: dict[str, object] = {}
+        found: dict[str, Any] = {}  # stage objects, by LoadedStages field
         sections = {
             "transcriber": config.asr,
             "speaker_identifier": config.speakers,

@@ -1,103 +1,111 @@
-"""Construction of the optional stages (speaker id, translation, speech) from the config, and
-the translation step of the pipeline. Backends are imported lazily: a missing optional
-dependency fails with a readable error only when that stage is switched on."""
+"""Building the stages from the config: one factory, one small typed record.
+
+`build_stages(config, emit, clock)` loads every model the config needs (raising a
+`DragomanError` with a readable message when one is missing) and returns `Stages`. Already
+loaded objects can be handed in (the GUI reuses a loaded Whisper between runs; tests inject
+scripted fakes). Backends are imported lazily: a missing optional dependency fails with a
+readable error only when its stage is switched on. Nothing here knows the pipeline.
+"""
 
 from __future__ import annotations
 
-import logging
-import time
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
-from engine.errors import ConfigError
-from engine.events import Final, Translation
-from engine.sentences import split_sentences
+from engine.asr.whisper import Transcriber
+from engine.config import EngineConfig
+from engine.events import Event, Stage
+from engine.speakers.base import SpeakerIdentifier
+from engine.translate.base import Translator
+from engine.translate.stage import TranslationStage
+from engine.tts.base import SpeechSink
+from engine.vad import VoiceActivityDetector
 
-if TYPE_CHECKING:
-    from engine.pipeline import Pipeline
-
-log = logging.getLogger(__name__)
+EventCallback = Callable[[Event], None]
+SourceClock = Callable[[], float]
 
 
-def load_optional(pipeline: Pipeline) -> None:
-    cfg = pipeline.config
-    if cfg.speech.enabled and pipeline.speech is None:
+@dataclass(frozen=True)
+class Stages:
+    """The loaded stages of one pipeline (None = stage switched off)."""
+
+    vad: VoiceActivityDetector
+    transcriber: Transcriber
+    identifier: SpeakerIdentifier | None = None
+    translator: Translator | None = None  # the model behind `translation` (None for whisper)
+    translation: TranslationStage | None = None
+    speech: SpeechSink | None = None
+
+    @property
+    def backends(self) -> dict[str, str]:
+        """Where each running stage runs ("local", "remote", "whisper"), keyed by `Stage`."""
+        backends = {Stage.VAD.value: "local", Stage.ASR.value: "local"}
+        if self.identifier is not None:
+            backends[Stage.SPEAKER.value] = self.identifier.backend_in_use
+        if self.translation is not None:
+            backends[Stage.NMT.value] = self.translation.backend_in_use
+        if self.speech is not None:
+            backends[Stage.TTS.value] = self.speech.backend_in_use
+        return backends
+
+
+def build_stages(
+    config: EngineConfig,
+    emit: EventCallback,
+    clock: SourceClock,
+    *,
+    speech_output: Path | None = None,
+    vad: VoiceActivityDetector | None = None,
+    transcriber: Transcriber | None = None,
+    identifier: SpeakerIdentifier | None = None,
+    translator: Translator | None = None,
+    speech: SpeechSink | None = None,
+) -> Stages:
+    """Load what `config` needs and is not given (see the module doc).
+
+    emit: receives the speech stage's events; clock: seconds of source audio consumed so far
+    (the speech player's lag reference); speech_output: WAV of the synthesised speech.
+    """
+    from engine.asr.whisper import WhisperTranscriber, check_language
+
+    config.validate()
+    check_language(config.asr.language)
+    if vad is None:
+        from engine.vad import SileroVad
+
+        vad = SileroVad()
+    if transcriber is None:
+        transcriber = WhisperTranscriber(config.asr)
+    if speech is None and config.speech.enabled:
         from engine.tts.stage import SpeechStage
 
-        pipeline.speech = SpeechStage(
-            cfg.speech,
-            emit=pipeline._emit,
-            speech_output=pipeline.speech_output,
-            lang=cfg.translation.target_lang or cfg.asr.language,
-            source_clock=pipeline.source_clock,
+        speech = SpeechStage(
+            config.speech,
+            emit=emit,
+            speech_output=speech_output,
+            lang=config.translation.target_lang or config.asr.language,
+            source_clock=clock,
         )
-        pipeline.backends["tts"] = pipeline.speech.backend_in_use
-    if cfg.speakers.mode != "off" and pipeline.speaker_identifier is None:
+    if identifier is None and config.speakers.mode != "off":
         from engine.speakers import create_identifier
 
-        pipeline.speaker_identifier = create_identifier(cfg.speakers)
-        if pipeline.speaker_identifier is not None:
-            pipeline.backends["speaker"] = getattr(
-                pipeline.speaker_identifier, "backend_in_use", "local"
-            )
-    tr = cfg.translation
+        identifier = create_identifier(config.speakers)
+    tr = config.translation
+    translation = None
     if tr.target_lang:
         if tr.backend == "whisper":
-            if tr.target_lang != "en":
-                raise ConfigError(
-                    "Whisper can only translate into English: use --translator m2m100 or nllb "
-                    f"for target {tr.target_lang!r}"
-                )
-            if cfg.asr.task != "translate":
-                raise ConfigError("--translator whisper needs the ASR task 'translate'")
-            pipeline.backends["nmt"] = "whisper"
-        elif pipeline.translator is None:
+            translator = None  # the recogniser already translates into English
+        elif translator is None:
             from engine.translate import create_translator
 
-            pipeline.translator = create_translator(tr)
-            pipeline.backends["nmt"] = "remote" if tr.backend == "remote" else "local"
-
-
-def translate_final(pipeline: Pipeline, final: Final) -> Translation | None:
-    """Translate one final segment sentence by sentence (every sentence exactly once)."""
-
-    cfg = pipeline.config.translation
-    target = cfg.target_lang
-    assert target
-    if cfg.backend == "whisper":
-        # Whisper already produced English text (task=translate).
-        text, model = final.text, "whisper-translate"
-        metrics = {"avg_logprob": final.avg_logprob or 0.0}
-    else:
-        sentences = split_sentences(final.text)
-        if not sentences:
-            return None
-        source = final.lang or pipeline.config.asr.language or "en"
-        if source == target:
-            texts, metrics, model = sentences, {}, "identity"
-        else:
-            results = pipeline.translator.translate(sentences, source, target)
-            texts = [r.text for r in results]
-            model = results[0].model if results else ""
-            metrics = _mean_metrics([r.quality_metrics for r in results])
-        text = ("" if target in ("zh", "ja", "th") else " ").join(texts)
-    return Translation(
-        segment_id=final.segment_id,
-        start=final.start,
-        end=final.end,
-        source_text=final.text,
-        source_lang=final.lang,
-        text=text,
-        target_lang=target,
-        speaker=final.speaker,
-        model=model,
-        quality_metrics=metrics,
-        times=replace(final.times, translation_done_at=time.monotonic()),
-    )
-
-
-def _mean_metrics(items: list[dict[str, float]]) -> dict[str, float]:
-    keys = {k for m in items for k in m}
-    return (
-        {k: sum(m.get(k, 0.0) for m in items) / len(items) for k in sorted(keys)} if items else {}
+            translator = create_translator(tr)
+        translation = TranslationStage(tr, translator, source_language=config.asr.language)
+    return Stages(
+        vad=vad,
+        transcriber=transcriber,
+        identifier=identifier,
+        translator=translator,
+        translation=translation,
+        speech=speech,
     )

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
+from engine.audio import SAMPLE_RATE
 from engine.config import VadOptions
-from engine.errors import ModelError
 
 WINDOW = 512
 CONTEXT = 64
-SAMPLE_RATE = 16_000
 MAX_SEGMENT_S = 28.0
 
 
@@ -35,22 +34,13 @@ class SileroVad:
     """Silero VAD v6 (the ONNX file shipped with faster-whisper), one intra-op thread."""
 
     def __init__(self, model_path: Path | None = None, *, threads: int = 1) -> None:
-        import onnxruntime as ort
-
         from engine.models.packaged import silero_vad_path
+        from engine.ort_session import create_session
 
         path = Path(model_path) if model_path else silero_vad_path()
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.enable_cpu_mem_arena = False
-        opts.log_severity_level = 4
-        try:
-            self._session = ort.InferenceSession(
-                str(path), sess_options=opts, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:
-            raise ModelError(f"Cannot load the Silero VAD model {path}: {exc}") from exc
+        self._session = create_session(
+            path, threads=threads, what="Silero VAD model", memory_arena=False
+        )
         self.reset()
 
     def reset(self) -> None:
@@ -69,6 +59,9 @@ class SileroVad:
         return float(out.reshape(-1)[0])
 
 
+VadEventKind = Literal["start", "pause", "resume", "end", "split", "drop"]
+
+
 @dataclass(frozen=True, slots=True)
 class VadEvent:
     """What the segmenter decided at one window. Positions are sample offsets in the source.
@@ -80,7 +73,7 @@ class VadEvent:
     "drop" (the segment was too short to be speech; discard it).
     """
 
-    kind: str
+    kind: VadEventKind
     position: int
 
 

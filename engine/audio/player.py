@@ -15,6 +15,7 @@ The ordering (`OrderedSpeechQueue`) and the lag policy (`LagPolicy`) are pure lo
 
 from __future__ import annotations
 
+import collections
 import heapq
 import logging
 import queue
@@ -32,6 +33,8 @@ from engine.config import SpeechOptions
 from engine.errors import DeviceError
 
 log = logging.getLogger(__name__)
+
+EVENT_HISTORY = 1024  # playback events kept in `SpeechPlayer.events`
 
 
 # --------------------------------------------------------------------------- items and events
@@ -258,7 +261,9 @@ class SpeechPlayer:
         self.underruns = 0
         self.skipped = 0
         self.error: DeviceError | None = None
-        self.events: list[PlaybackEvent] = []  # every event, in order (also for tests / logs)
+        # the most recent events, in order (for tests, benches and logs; bounded: a long
+        # session must not grow it)
+        self.events: collections.deque[PlaybackEvent] = collections.deque(maxlen=EVENT_HISTORY)
 
     # -- lifecycle
 

@@ -34,7 +34,13 @@ class AudioBlock:
 
 
 class FrameSource(Protocol):
+    """Where audio comes from. `realtime`: blocks arrive at the pace of speech (a device, a
+    paced file), so partial hypotheses are worth their cost. `hears_room`: it may capture our
+    own speech from the loudspeaker (then the speech stage's echo guard applies)."""
+
     name: str
+    realtime: bool
+    hears_room: bool
 
     def blocks(self) -> Iterator[AudioBlock]:
         """Blocks in order until the source ends or `close()` is called."""
@@ -54,6 +60,7 @@ class _PacedSource:
 
     name: str
     realtime: bool
+    hears_room = False  # recorded audio cannot hear our loudspeaker
 
     def __init__(self, *, name: str, realtime: bool, block_ms: int) -> None:
         self.name = name
@@ -170,6 +177,7 @@ class MicrophoneSource:
     """
 
     hears_room = True  # it may capture our own speech from the loudspeaker (echo guard)
+    realtime = True
 
     def __init__(self, device: str | int | None = None, options: AudioOptions | None = None):
         try:

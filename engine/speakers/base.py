@@ -46,6 +46,11 @@ class SpeakerIdentifier(Protocol):
         """Labels heard so far in this session, in order of first appearance."""
         raise NotImplementedError
 
+    @property
+    def backend_in_use(self) -> str:
+        """Where embeddings are computed now: "local" or "remote" (after a fallback: local)."""
+        raise NotImplementedError
+
 
 @runtime_checkable
 class SpeakerEmbedder(Protocol):

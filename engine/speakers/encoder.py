@@ -80,21 +80,9 @@ class VoiceEncoder:
                 f"Speaker model {path} fails its checksum (corrupt or replaced): reinstall "
                 "Dragoman or regenerate it with tools/make_resemblyzer_golden.py."
             )
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise ModelError(
-                "Speaker identification needs ONNX Runtime: run `pip install onnxruntime`."
-            ) from exc
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, cpu_threads)
-        options.inter_op_num_threads = 1
-        try:
-            self._session = ort.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ModelError(f"Speaker model {path} is unreadable or corrupt: {exc}") from exc
+        from engine.ort_session import create_session
+
+        self._session = create_session(path, threads=cpu_threads, what="speaker model")
         self.path = path
 
     def forward(self, mels: np.ndarray) -> np.ndarray:

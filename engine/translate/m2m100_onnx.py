@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from engine.errors import ConfigError, ModelError
-from engine.translate import TranslationResult, TranslationTimings
 from engine.translate import languages as lang_table
+from engine.translate.base import TranslationResult, TranslationTimings
 from engine.translate.m2m100_tokenizer import EOS_ID, M2M100Tokenizer, read_json
 
 log = logging.getLogger(__name__)
@@ -148,14 +148,10 @@ def _ort():
 
 
 def _open_session(path: Path, model_dir: Path, threads: int) -> Any:
+    from engine.ort_session import session_options
+
     ort = _ort()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3
-    # no busy-waiting: the translator shares the cores with capture and ASR
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options = session_options(threads)  # no busy-waiting: it shares the cores with the ASR
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception classes

@@ -18,11 +18,11 @@ from typing import Any
 
 import httpx
 
-from engine.config import TranslationOptions
+from engine.config import TranslationBackend, TranslationOptions
 from engine.errors import ConfigError, DragomanError, RemoteServiceError
 from engine.remote import RemotePolicy, ServiceClient, ServiceRefused
-from engine.translate import TranslationResult, TranslationTimings, Translator
 from engine.translate import languages as lang_table
+from engine.translate.base import TranslationResult, TranslationTimings, Translator
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def local_fallback(options: TranslationOptions) -> Callable[[], Translator | Non
                 model_dir = resolve_model_dir(model, download=False)
             except (ModelError, ConfigError):
                 continue
-            backend = "nllb" if "nllb" in str(model).lower() else "m2m100"
+            backend: TranslationBackend = "nllb" if "nllb" in str(model).lower() else "m2m100"
             local = replace(options, backend=backend, model=str(model_dir))
             translator = create_translator(local, model_dir)
             warm_up = getattr(translator, "warm_up", None)

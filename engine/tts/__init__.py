@@ -7,53 +7,9 @@ lazily so that importing this package never loads onnxruntime or httpx.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
-
-import numpy as np
-
 from engine.config import SpeechOptions
 from engine.sentences import split_sentences
-
-
-@dataclass(frozen=True)
-class SpeechChunk:
-    """Synthesised speech of one sentence.
-
-    samples: mono float32 in [-1, 1]. index: sentence number within the synthesised text.
-    voice: the voice that spoke it (path/id, with "#speaker" for multi-speaker voices).
-    """
-
-    samples: np.ndarray = field(repr=False)
-    sample_rate: int
-    text: str
-    index: int = 0
-    voice: str = ""
-
-    @property
-    def duration(self) -> float:
-        return len(self.samples) / float(self.sample_rate)
-
-
-@runtime_checkable
-class Synthesizer(Protocol):
-    """Text -> speech, lazily, sentence by sentence (playback can start after the first)."""
-
-    def synthesize(self, text: str, lang: str, voice: str | None = None) -> Iterator[SpeechChunk]:
-        """Yield one `SpeechChunk` per sentence of `text` spoken in `lang`.
-
-        voice: an explicit voice (path/id, "#speaker" suffix allowed); None = the voice
-        configured for `lang`. Raises ModelError when no voice exists for the language.
-        """
-        raise NotImplementedError
-
-    def voice_for_speaker(self, lang: str, speaker: str | None) -> str | None:
-        """The voice to use for `speaker` in `lang` (None = the language's default voice).
-
-        Distinct speakers get distinct voices, stably, while the language has voices left.
-        """
-        raise NotImplementedError
+from engine.tts.base import SpeechChunk, SpeechSink, Synthesizer
 
 
 def create_synthesizer(options: SpeechOptions | None = None) -> Synthesizer:
@@ -72,4 +28,4 @@ def create_synthesizer(options: SpeechOptions | None = None) -> Synthesizer:
     return PiperSynthesizer(options)
 
 
-__all__ = ["SpeechChunk", "Synthesizer", "create_synthesizer", "split_sentences"]
+__all__ = ["SpeechChunk", "SpeechSink", "Synthesizer", "create_synthesizer", "split_sentences"]

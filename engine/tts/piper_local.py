@@ -19,7 +19,9 @@ import numpy as np
 
 from engine.config import SpeechOptions
 from engine.errors import ConfigError, ModelError
-from engine.tts import SpeechChunk, split_sentences
+from engine.ort_session import session_options
+from engine.sentences import split_sentences
+from engine.tts.base import SpeechChunk
 from engine.tts.voices import VoiceFile, find_voice, split_ref, voices_for_lang
 
 log = logging.getLogger(__name__)
@@ -51,11 +53,10 @@ def load_voice(voice: VoiceFile, threads: int = 1) -> Any:
         started = time.monotonic()
         try:
             config = piper_config_cls.from_dict(json.loads(voice.config.read_text("utf-8")))
-            opts = onnxruntime.SessionOptions()
-            opts.intra_op_num_threads = key[1]
-            opts.inter_op_num_threads = 1
             session = onnxruntime.InferenceSession(
-                str(voice.model), sess_options=opts, providers=["CPUExecutionProvider"]
+                str(voice.model),
+                sess_options=session_options(key[1]),
+                providers=["CPUExecutionProvider"],
             )
         except Exception as exc:  # onnxruntime raises several unrelated types
             raise ModelError(f"Cannot load Piper voice {voice.model}: {exc}") from exc

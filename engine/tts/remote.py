@@ -20,7 +20,8 @@ import numpy as np
 from engine.config import SpeechOptions
 from engine.errors import ConfigError, RemoteServiceError
 from engine.remote import RemotePolicy, ServiceClient
-from engine.tts import SpeechChunk, split_sentences
+from engine.sentences import split_sentences
+from engine.tts.base import SpeechChunk
 
 log = logging.getLogger(__name__)
 

@@ -16,15 +16,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from engine.audio.echo import EchoGuard, PlaybackLog
 from engine.config import SpeechOptions
 from engine.events import Final, SpeechOutput, StageTimes, Translation
 from engine.tts import Synthesizer, create_synthesizer
 from engine.tts.voices import split_ref
+
+if TYPE_CHECKING:
+    from engine.audio.player import PlaybackEvent, SpeechPlayer
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,6 @@ class _Pending:
     synthesized: bool = False
     playback_at: float | None = None
     skipped: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class SpeechStage:
@@ -72,15 +74,16 @@ class SpeechStage:
         lang: str | None = None,
         source_clock: Callable[[], float] | None = None,
         synthesizer: Synthesizer | None = None,
-        player: Any = None,
+        player: SpeechPlayer | None = None,
         warm_up: bool = True,
     ) -> None:
         self.options = options
         self.emit = emit
         self.default_lang = lang or "en"
         self.synth = synthesizer or create_synthesizer(options)
-        if warm_up and hasattr(self.synth, "warm_up"):
-            self.synth.warm_up(self.default_lang)  # a missing voice fails now, not mid-session
+        warm = getattr(self.synth, "warm_up", None)
+        if warm_up and callable(warm):
+            warm(self.default_lang)  # a missing voice fails now, not mid-session
         self.log = PlaybackLog()
         self.player = player
         if self.player is None and options.play:
@@ -106,6 +109,12 @@ class SpeechStage:
     @property
     def backend_in_use(self) -> str:
         return str(getattr(self.synth, "backend_in_use", getattr(self.synth, "backend", "local")))
+
+    def set_volume(self, volume: float) -> None:
+        """Playback volume (0..1+), applied to what is playing now."""
+        self.options = replace(self.options, volume=volume)
+        if self.player is not None:
+            self.player.options = replace(self.player.options, volume=volume)
 
     @property
     def backlog(self) -> int:
@@ -164,7 +173,7 @@ class SpeechStage:
                 )
             yield chunk
 
-    def _on_playback(self, event: Any) -> None:
+    def _on_playback(self, event: PlaybackEvent) -> None:
         with self._lock:
             entry = self._pending.get(event.segment_id)
             if entry is None:

@@ -24,7 +24,7 @@ def test_translation_shown_toggled_and_exported(make_controller, tmp_path: Path)
     if not (FIXTURE / "encoder_model.onnx").is_file():
         pytest.skip("the M2M100 test fixture is not in this checkout")
     from engine.config import SpeakerOptions
-    from engine.pipeline import split_sentences
+    from engine.sentences import split_sentences
     from engine.translate import create_translator
 
     settings = Settings()

@@ -11,7 +11,8 @@ from pathlib import Path
 from engine.audio.sources import FileSource
 from engine.config import AsrOptions, EngineConfig, SpeakerOptions, TranslationOptions
 from engine.events import Final, Stats, Translation
-from engine.pipeline import Pipeline, split_sentences
+from engine.pipeline import Pipeline
+from engine.sentences import split_sentences
 from engine.translate import create_translator
 from tests.cli_env import run_cli
 

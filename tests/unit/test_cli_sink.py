@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from engine.cli import CliSink
-from engine.events import EngineError, Final, Finished, StageTimes, Translation
+from engine.events import Final, Finished, Stage, StageFailure, StageTimes, Translation
 
 
 def _final(seg: int, text: str) -> Final:
@@ -35,7 +35,7 @@ def test_jsonl_finals_stay_in_segment_order_when_a_translation_fails(tmp_path, c
     path = tmp_path / "log.jsonl"
     sink = CliSink(subtitles=None, translated_subtitles=None, jsonl=path, translating=True)
     sink(_final(1, "bore da"))
-    sink(EngineError("Cannot translate from 'cy'", "nmt"))
+    sink(StageFailure("Cannot translate from 'cy'", Stage.NMT))
     sink(_final(2, "bonjour"))
     sink(_translation(2, "hello"))
     sink(Finished(2.0))

@@ -1,4 +1,4 @@
-"""Review: the temperature fallback of `WhisperTranscriber.transcribe`, on a scripted decoder.
+"""The temperature fallback of `WhisperTranscriber.transcribe`, on a scripted decoder.
 
 The decoder answers each attempt (T=0 beam, T=0.3, T=0.6) with a fixed text and score, so the
 choice among attempts that all miss the log-prob threshold is exact.
@@ -55,7 +55,7 @@ def scripted_transcriber(decoder: Decoder) -> WhisperTranscriber:
     return t
 
 
-# Regression: when every attempt missed the thresholds, the last (noisiest) one was kept.
+# When every attempt misses the thresholds, the likeliest one is kept (not the last, noisiest).
 def test_fallback_keeps_the_most_likely_attempt():
     decoder = Decoder(
         [

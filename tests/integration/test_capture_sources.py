@@ -1,4 +1,4 @@
-"""Review: capture sources on a private PulseAudio server (two null sinks)."""
+"""Capture sources on a private PulseAudio server (two null sinks)."""
 
 from __future__ import annotations
 
@@ -31,9 +31,8 @@ def captured_rms(source: MicrophoneSource, seconds: float, play) -> float:
     return float(np.sqrt(np.mean(audio**2)))
 
 
-# Regression (fixed in c5f967f): audio/sources.py MicrophoneSource sets os.environ['PULSE_SOURCE']
-# for a 'pulse:SOURCE' device and never restores it: every later capture on the default device
-# (mic) in the same process records that PulseAudio source instead of the microphone
+# A 'pulse:SOURCE' capture redirects only its own stream: a later capture on the default device
+# in the same process records the default source, not that PulseAudio source.
 def test_default_mic_after_a_pulse_source_records_the_default_source(pulse, tmp_path, monkeypatch):
     monkeypatch.delenv("PULSE_SOURCE", raising=False)  # restored (absent) after the test
     pulse.pactl("load-module", "module-null-sink", "sink_name=other", "rate=48000", "channels=1")

@@ -1,0 +1,275 @@
+"""The recogniser thread: decode jobs in, Partial / Final events out.
+
+Finals are queued FIFO and always run; partial and speculative decodes share one "latest wins"
+slot (a newer one makes an older one stale) and run only when no final waits. Per segment it
+keeps the local agreement (committed words only grow), the speculative decode made at a pause
+(reused by the final when the pause ended the segment), and the language once heard clearly.
+A final is identified (speaker), emitted, then handed to `on_final` (the downstream thread).
+
+Collaborators are handed in explicitly; nothing here knows the pipeline.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.asr.agreement import LocalAgreement
+from engine.asr.text import join_units, split_units
+from engine.asr.whisper import Hypothesis, Transcriber
+from engine.audio import SAMPLE_RATE
+from engine.audio.echo import EchoGuard
+from engine.errors import DragomanError
+from engine.events import (
+    Event,
+    Final,
+    Partial,
+    SegmentDiscarded,
+    SpeakerChanged,
+    Stage,
+    StageFailure,
+    StageTimes,
+)
+from engine.segments import DecodeJob
+from engine.speakers.base import SpeakerIdentifier
+
+log = logging.getLogger(__name__)
+
+HURRY_BACKLOG_S = 8.0  # audio waiting for final decodes beyond which decoding gets cheaper
+LANGUAGE_LOCK_MIN_S = 1.0  # auto language: a segment keeps the language detected on ...
+LANGUAGE_LOCK_MIN_PROB = 0.75  # ... this much audio with this much confidence
+
+EventCallback = Callable[[Event], None]
+FinalCallback = Callable[[Final, np.ndarray], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    length: int  # samples of audio decoded
+    hypothesis: Hypothesis
+    started: float
+    done: float
+
+
+@dataclass
+class _SegmentState:
+    agreement: LocalAgreement = field(default_factory=LocalAgreement)
+    speculative: _Decoded | None = None  # the decode made when the speaker paused
+    lang: str | None = None
+    partial_emitted: bool = False
+
+
+class Recogniser(threading.Thread):
+    """Decodes `DecodeJob`s on its own thread (see the module doc).
+
+    live: audio arrives at the pace of speech, so a growing backlog means falling behind; then
+    finals decode greedily without fallback until it is gone (finals are never dropped).
+    """
+
+    def __init__(
+        self,
+        transcriber: Transcriber,
+        *,
+        emit: EventCallback,
+        on_final: FinalCallback,
+        identifier: SpeakerIdentifier | None = None,
+        echo_guard: EchoGuard | None = None,
+        live: bool = True,
+    ) -> None:
+        super().__init__(name="dragoman-asr", daemon=True)
+        self.transcriber = transcriber
+        self.emit = emit
+        self.on_final = on_final
+        self.identifier = identifier
+        self.echo_guard = echo_guard
+        self.live = live
+        self._cond = threading.Condition()
+        self._queue: collections.deque[DecodeJob] = collections.deque()
+        self._latest: DecodeJob | None = None  # the pending partial / speculative decode
+        self._closing = False
+        self._busy = False
+        self.segments: dict[int, _SegmentState] = {}
+        self.languages: dict[str, None] = {}  # heard clearly in this session, in order
+        self.last_rtf: float | None = None
+
+    # ------------------------------------------------------------------ producer side
+    def submit(self, job: DecodeJob) -> None:
+        with self._cond:
+            if job.kind in ("partial", "speculative"):
+                self._latest = job
+            else:
+                if self._latest is not None and self._latest.segment_id == job.segment_id:
+                    self._latest = None  # the final decode supersedes it
+                self._queue.append(job)
+            self._cond.notify()
+
+    def idle(self) -> bool:
+        with self._cond:
+            return not self._busy and not self._queue and self._latest is None
+
+    def backlog_seconds(self) -> float:
+        with self._cond:
+            return sum(len(j.audio) for j in self._queue) / SAMPLE_RATE
+
+    def close(self) -> None:
+        """Finish every queued final (a pending partial is dropped), then end the thread."""
+        with self._cond:
+            self._closing = True
+            self._latest = None
+            self._cond.notify()
+
+    # ------------------------------------------------------------------ consumer side
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and self._latest is None and not self._closing:
+                    self._cond.wait()
+                if self._queue:
+                    job = self._queue.popleft()
+                elif self._latest is not None and not self._closing:
+                    job, self._latest = self._latest, None
+                else:
+                    return
+                self._busy = True
+            try:
+                self._handle(job)
+            except Exception as exc:  # a decode failure must not kill the session
+                if not isinstance(exc, DragomanError):
+                    log.exception("recogniser failed on %s job", job.kind)
+                message = (
+                    str(exc) if isinstance(exc, DragomanError) else f"Recognition failed: {exc}"
+                )
+                self.emit(StageFailure(message, Stage.ASR, at=time.monotonic()))
+                if job.kind == "final":
+                    self._discard(job.segment_id, "recognition failed")
+            finally:
+                with self._cond:
+                    self._busy = False
+
+    def _handle(self, job: DecodeJob) -> None:
+        state = self.segments.setdefault(job.segment_id, _SegmentState())
+        if job.kind == "drop":
+            self._discard(job.segment_id, "too short to be speech")
+            return
+        if job.kind == "final":
+            self._finalize(job, state)
+            self.segments.pop(job.segment_id, None)
+            return
+        hyp, started, done = self._decode(job, state, final=job.kind == "speculative")
+        if job.kind == "speculative":
+            state.speculative = _Decoded(len(job.audio), hyp, started, done)
+        if hyp.rejected or not hyp.text:
+            return
+        agreed = state.agreement.update(split_units(hyp.text, hyp.lang))
+        state.partial_emitted = True
+        self.emit(
+            Partial(
+                segment_id=job.segment_id,
+                start=job.start_sample / SAMPLE_RATE,
+                end=job.end_sample / SAMPLE_RATE,
+                committed=join_units(list(agreed.committed), hyp.lang),
+                tentative=join_units(list(agreed.tentative), hyp.lang),
+                lang=hyp.lang,
+                times=StageTimes(
+                    asr_start_at=started, asr_done_at=done, emitted_at=time.monotonic()
+                ),
+            )
+        )
+
+    def _decode(
+        self, job: DecodeJob, state: _SegmentState, final: bool
+    ) -> tuple[Hypothesis, float, float]:
+        start = time.monotonic()
+        if final and self.live and self.backlog_seconds() > HURRY_BACKLOG_S:
+            final = False  # behind live speech: greedy, no fallback, until the backlog is gone
+        hyp = self.transcriber.transcribe(
+            job.audio, language=state.lang, final=final, session_languages=tuple(self.languages)
+        )
+        done = time.monotonic()
+        if hyp.audio_s > 0:
+            self.last_rtf = hyp.decode_s / max(hyp.audio_s, 1e-3)
+        if (
+            state.lang is None
+            and hyp.lang
+            and not hyp.rejected
+            and hyp.audio_s >= LANGUAGE_LOCK_MIN_S
+            and (hyp.lang_probability or 0.0) >= LANGUAGE_LOCK_MIN_PROB
+        ):
+            state.lang = hyp.lang  # keep one language per segment once it is heard clearly
+            self.languages[hyp.lang] = None  # and let them guide unsure guesses later
+        return hyp, start, done
+
+    def _discard(self, segment_id: int, reason: str) -> None:
+        """Forget a segment that yields no final; withdraw its partial line if one was shown."""
+        state = self.segments.pop(segment_id, None)
+        if state is not None and state.partial_emitted:
+            self.emit(SegmentDiscarded(segment_id, reason))
+
+    def _finalize(self, job: DecodeJob, state: _SegmentState) -> None:
+        guard = self.echo_guard
+        if guard is not None and guard.should_drop_segment(
+            job.audio, job.start_at, job.speech_end_at
+        ):
+            log.info("segment %d dropped: it is our own speech (echo)", job.segment_id)
+            self._discard(job.segment_id, "our own speech (echo)")
+            return
+        spec = state.speculative
+        if spec is not None and spec.length == job.reuse_length:
+            hyp, started, done = spec.hypothesis, spec.started, spec.done
+            log.debug("segment %d: final reuses the speculative decode", job.segment_id)
+        else:
+            hyp, started, done = self._decode(job, state, final=True)
+        units = [] if hyp.rejected else split_units(hyp.text, hyp.lang)
+        words = state.agreement.finalize(units)
+        text = join_units(words, hyp.lang).strip()
+        if not text:
+            self._discard(job.segment_id, hyp.rejected or "no words")
+            return
+        speaker, speaker_done = self._identify(job.audio)
+        final = Final(
+            segment_id=job.segment_id,
+            start=job.start_sample / SAMPLE_RATE,
+            end=job.end_sample / SAMPLE_RATE,
+            text=text,
+            lang=hyp.lang,
+            times=StageTimes(
+                audio_end_at=job.speech_end_at,
+                vad_end_at=job.vad_end_at,
+                asr_start_at=started,
+                asr_done_at=done,
+                speaker_done_at=speaker_done,
+                emitted_at=time.monotonic(),
+            ),
+            speaker=speaker,
+            avg_logprob=hyp.avg_logprob,
+            no_speech_prob=hyp.no_speech_prob,
+        )
+        self.emit(final)
+        self.on_final(final, job.audio)
+
+    def _identify(self, audio: np.ndarray) -> tuple[str | None, float | None]:
+        """The speaker label of a final's audio (None when unknown or when it failed: the text
+        matters more than the label, so a failure never loses the final)."""
+        if self.identifier is None:
+            return None, None
+        speaker = None
+        try:
+            match = self.identifier.identify(audio)
+            speaker = match.label
+            if match.is_new and speaker:
+                self.emit(SpeakerChanged(None, speaker))
+        except Exception as exc:
+            if not isinstance(exc, DragomanError):
+                log.exception("speaker identification failed")
+            self.emit(
+                StageFailure(
+                    f"Speaker identification failed: {exc}", Stage.SPEAKER, at=time.monotonic()
+                )
+            )
+        return speaker, time.monotonic()
