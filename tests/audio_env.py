@@ -107,6 +107,18 @@ class PulseServer:
         self._recorders.append(proc)
         return proc
 
+    def wait_recorded(self, path: Path, seconds: float, timeout: float = 10.0) -> None:
+        """Block until the recording at `path` holds `seconds` more audio than now (the
+        recorder really runs, and what was played before this call has reached the file)."""
+        bytes_per_s = self.rate * 2  # s16le mono
+        start = path.stat().st_size if path.exists() else 44
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if path.exists() and path.stat().st_size - start >= seconds * bytes_per_s:
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"the recorder wrote under {seconds} s to {path} in {timeout} s")
+
     def stop_recording(self, proc: subprocess.Popen) -> None:
         """SIGTERM leaves a valid WAV behind."""
         _terminate(proc)

@@ -37,12 +37,12 @@ import ctranslate2
 import numpy as np
 
 from engine.asr import guards
+from engine.audio import SAMPLE_RATE
 from engine.config import AsrOptions
 from engine.errors import ConfigError, ModelError
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000
 MIN_CONTEXT_S = 10.0  # shorter encoder windows loop on short utterances and cost accuracy
 TAIL_PAD_S = 1.5  # silence after the speech of long segments: with less, Whisper tends to loop
 PROMPT_MAX_TOKENS = 64  # of earlier text given as context (Whisper allows up to 223)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.audio import SAMPLE_RATE
 from engine.config import SpeechOptions
 
 POLICIES = ("mute-capture", "correlate", "off")
@@ -44,7 +45,7 @@ class PlaybackLog:
     correlation needs no resampling at decision time.
     """
 
-    def __init__(self, sample_rate: int = 16_000, keep_s: float = 60.0) -> None:
+    def __init__(self, sample_rate: int = SAMPLE_RATE, keep_s: float = 60.0) -> None:
         self.sample_rate = sample_rate
         self.keep_s = keep_s
         self._items: deque[PlayedAudio] = deque()
@@ -132,7 +133,7 @@ class EchoGuard:
         log: PlaybackLog,
         policy: str = "mute-capture",
         *,
-        sample_rate: int = 16_000,
+        sample_rate: int = SAMPLE_RATE,
         tail_s: float = 0.3,
         threshold: float = 0.5,
         search_s: float = 2.0,

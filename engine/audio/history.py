@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.audio import SAMPLE_RATE
+
 
 class AudioHistory:
-    def __init__(self, seconds: float, sample_rate: int = 16_000) -> None:
+    def __init__(self, seconds: float, sample_rate: int = SAMPLE_RATE) -> None:
         self.capacity = int(seconds * sample_rate)
         self._buffer = np.zeros(self.capacity, dtype=np.float32)
         self.total = 0  # samples appended since the start

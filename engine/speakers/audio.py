@@ -14,9 +14,9 @@ import functools
 
 import numpy as np
 
+from engine.audio import SAMPLE_RATE
 from engine.errors import ModelError
 
-SAMPLE_RATE = 16_000
 MEL_WINDOW_LENGTH_MS = 25
 MEL_WINDOW_STEP_MS = 10
 MEL_N_CHANNELS = 40

@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from engine.audio import SAMPLE_RATE
 
 
 @dataclass(frozen=True, slots=True)

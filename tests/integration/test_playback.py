@@ -8,6 +8,7 @@ the `pulse` device, whose default source is the monitor: our own voice comes str
 from __future__ import annotations
 
 import os
+import threading
 import time
 from itertools import groupby
 from pathlib import Path
@@ -18,7 +19,7 @@ import soundfile as sf
 
 from engine.audio import pulse as pulse_devices
 from engine.audio.echo import EchoGuard
-from engine.audio.player import PlaybackEvent, SpeechItem, SpeechPlayer
+from engine.audio.player import SpeechItem, SpeechPlayer
 from engine.config import SpeechOptions
 from engine.errors import DeviceError
 from tests.audio_env import MonitorCapture, band_energies, pulse_available, pulse_server, tone
@@ -54,11 +55,28 @@ def tone_item(seg: int, start: float, freq: float, seconds: float = 0.6) -> Spee
     )
 
 
+class EventLog(list):
+    """Playback events as they arrive (from the player's dispatcher thread), with a wait."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cond = threading.Condition()
+
+    def append(self, event) -> None:
+        with self._cond:
+            super().append(event)
+            self._cond.notify_all()
+
+    def wait_for(self, predicate, timeout: float = 5.0) -> None:
+        with self._cond:
+            assert self._cond.wait_for(lambda: predicate(self), timeout), list(self)
+
+
 def play_and_record(pulse, tmp_path: Path, items: list[SpeechItem], **player_kw):
     recording = tmp_path / "monitor.wav"
     recorder = pulse.start_recording(recording)
-    time.sleep(0.4)
-    events: list[PlaybackEvent] = []
+    pulse.wait_recorded(recording, 0.2)
+    events = EventLog()
     player = SpeechPlayer(
         SpeechOptions(**player_kw.pop("options", {})), on_event=events.append, **player_kw
     )
@@ -69,7 +87,7 @@ def play_and_record(pulse, tmp_path: Path, items: list[SpeechItem], **player_kw)
         assert player.wait_idle(timeout=20.0)
     finally:
         player.stop()
-    time.sleep(0.4)
+    pulse.wait_recorded(recording, 0.4)  # the tail of the last tone reached the file
     pulse.stop_recording(recorder)
     return recording, events, player
 
@@ -95,15 +113,13 @@ def test_three_utterances_are_heard_in_order_without_overlap(pulse, tmp_path) ->
 def test_speech_arriving_after_later_speech_is_skipped_not_played(pulse, tmp_path) -> None:
     recording = tmp_path / "monitor.wav"
     recorder = pulse.start_recording(recording)
-    events: list[PlaybackEvent] = []
+    events = EventLog()
     with SpeechPlayer(on_event=events.append) as player:
         player.enqueue(tone_item(5, 10.0, FREQS[1], 1.0))
-        deadline = time.monotonic() + 5
-        while not any(e.kind == "start" for e in events) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        events.wait_for(lambda seen: any(e.kind == "start" for e in seen))
         assert not player.enqueue(tone_item(4, 8.0, FREQS[0]))  # older than what is playing
         assert player.wait_idle(10.0)
-    time.sleep(0.3)
+    pulse.wait_recorded(recording, 0.3)
     pulse.stop_recording(recorder)
     assert [key for key, _ in heard_sequence(recording)] == [(1,)]
     skipped = [e for e in events if e.kind == "skipped"]
@@ -227,7 +243,7 @@ def test_speech_stage_speaks_finals_in_order_and_reports_speech_timing(pulse, tm
     for i, text in enumerate(lines):
         stage.speak(Final(i, 2.0 * i, 2.0 * i + 1.5, text, "en", StageTimes()))
     stage.drain()
-    time.sleep(0.3)
+    pulse.wait_recorded(recording, 0.3)
     pulse.stop_recording(recorder)
 
     assert [(e.segment_id, e.text, e.skipped) for e in events] == [
@@ -252,22 +268,18 @@ def test_losing_the_output_device_mid_speech_is_reported(tmp_path) -> None:
     if not pulse_available():
         pytest.fail("needs pulseaudio, pactl, pacat, parecord and libportaudio2 (see .ci/run)")
     with pulse_server(tmp_path / "own-server") as server:
-        events: list[PlaybackEvent] = []
+        events = EventLog()
         player = SpeechPlayer(on_event=events.append)
         player.start()
         try:
             player.enqueue(tone_item(0, 0.0, FREQS[0], 5.0))
-            deadline = time.monotonic() + 5
-            while not events and time.monotonic() < deadline:
-                time.sleep(0.02)
+            events.wait_for(lambda seen: len(seen) >= 1)
             server.daemon.kill()  # the sound server (the device) disappears mid-utterance
             server.daemon.wait()
             assert not player.wait_idle(timeout=5.0)  # gives up at once instead of hanging
             assert isinstance(player.error, DeviceError)
             assert "stopped unexpectedly" in str(player.error)
-            deadline = time.monotonic() + 5  # the event comes from the dispatcher thread
-            while len(events) < 2 and time.monotonic() < deadline:
-                time.sleep(0.02)
+            events.wait_for(lambda seen: len(seen) >= 2)  # from the dispatcher thread
             assert [e.kind for e in events] == ["start", "error"]
         finally:
             player.stop()
