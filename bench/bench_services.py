@@ -212,7 +212,8 @@ def stalled_cost(options: TranslationOptions) -> None:
     """Ten finals against a service that never answers (read timeout 0.5 s), local fallback."""
     from dataclasses import replace
 
-    from engine.translate.remote import FailoverTranslator, RemoteTranslator, local_fallback
+    from engine.translate import local_fallback
+    from engine.translate.remote import FailoverTranslator, RemoteTranslator
     from tests.services.fault_servers import fault_server
 
     with fault_server("stall") as (url, server):

@@ -34,9 +34,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from engine.config import SpeechOptions, TranslationOptions
+from engine.config import SpeechOptions, TranslationBackend, TranslationOptions
 from engine.errors import ConfigError
-from engine.services.cli import bind, is_loopback
+from engine.services.net import bind, is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +146,9 @@ def build_stage_app(spec: ReplicaSpec) -> Any:
         from engine.services import nmt
         from engine.translate import DEFAULT_MODELS, resolve_model_dir
 
+        backend: TranslationBackend = "nllb" if spec.translator == "nllb" else "m2m100"
         options = TranslationOptions(
-            backend=spec.translator, model=spec.nmt_model, cpu_threads=spec.threads
+            backend=backend, model=spec.nmt_model, cpu_threads=spec.threads
         )
         model_dir = resolve_model_dir(spec.nmt_model or DEFAULT_MODELS[spec.translator], False)
         return nmt.create_app(options, Path(model_dir), guard=guard(nmt.DEFAULT_MAX_REQUEST_BYTES))

@@ -12,14 +12,16 @@ Backends (imported lazily by `create_translator`):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.errors import ConfigError
+from engine.errors import ConfigError, ModelError
 from engine.translate.base import TranslationResult, TranslationTimings, Translator
 
 if TYPE_CHECKING:
-    from engine.config import TranslationOptions
+    from engine.config import TranslationBackend, TranslationOptions
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -59,7 +61,7 @@ def create_translator(
             "recogniser (task=translate); it has no separate translator to build."
         )
     if backend == "remote":
-        from engine.translate.remote import FailoverTranslator, RemoteTranslator, local_fallback
+        from engine.translate.remote import FailoverTranslator, RemoteTranslator
 
         remote = RemoteTranslator.from_options(options)
         if options.remote_fallback == "local":
@@ -120,3 +122,27 @@ def resolve_model_dir(model: str, download: bool | None = None) -> Path:
     from engine.models.store import ModelStore
 
     return Path(ModelStore().resolve(model, "nmt", download=download))
+
+
+def local_fallback(options: TranslationOptions) -> Callable[[], Translator | None]:
+    """What a failing service falls back to: the model named with `model` (m2m100 export or
+    catalogue id), else the first default model that is installed; None when there is none."""
+
+    def make() -> Translator | None:
+        candidates = [options.model] if options.model else []
+        candidates += [DEFAULT_MODELS["m2m100"], DEFAULT_MODELS["nllb"]]
+        for model in candidates:
+            try:
+                model_dir = resolve_model_dir(model, download=False)
+            except (ModelError, ConfigError):
+                continue
+            backend: TranslationBackend = "nllb" if "nllb" in str(model).lower() else "m2m100"
+            local = replace(options, backend=backend, model=str(model_dir))
+            translator = create_translator(local, model_dir)
+            warm_up = getattr(translator, "warm_up", None)
+            if callable(warm_up):
+                warm_up()
+            return translator
+        return None
+
+    return make

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError, ModelError
-from engine.translate import TranslationResult, TranslationTimings
 from engine.translate import languages as lang_table
+from engine.translate.base import TranslationResult, TranslationTimings
 from engine.translate.m2m100_tokenizer import (
     M2M100_LANGUAGE_CODES,
     NLLB_LANGUAGE_CODES,

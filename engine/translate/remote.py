@@ -13,13 +13,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 import httpx
 
-from engine.config import TranslationBackend, TranslationOptions
-from engine.errors import ConfigError, DragomanError, RemoteServiceError
+from engine.config import TranslationOptions
+from engine.errors import DragomanError, RemoteServiceError
 from engine.remote import RemotePolicy, ServiceClient, ServiceRefused
 from engine.translate import languages as lang_table
 from engine.translate.base import TranslationResult, TranslationTimings, Translator
@@ -190,30 +189,3 @@ class FailoverTranslator:
             )
         self.backend_in_use, self.name = LOCAL_FALLBACK, local.name
         return local.translate(texts, source_lang, target_lang)
-
-
-def local_fallback(options: TranslationOptions) -> Callable[[], Translator | None]:
-    """What a failing service falls back to: the model named with `model` (m2m100 export or
-    catalogue id), else the first default model that is installed; None when there is none."""
-
-    def make() -> Translator | None:
-        from engine.errors import ModelError
-        from engine.translate import DEFAULT_MODELS, create_translator, resolve_model_dir
-
-        candidates = [options.model] if options.model else []
-        candidates += [DEFAULT_MODELS["m2m100"], DEFAULT_MODELS["nllb"]]
-        for model in candidates:
-            try:
-                model_dir = resolve_model_dir(model, download=False)
-            except (ModelError, ConfigError):
-                continue
-            backend: TranslationBackend = "nllb" if "nllb" in str(model).lower() else "m2m100"
-            local = replace(options, backend=backend, model=str(model_dir))
-            translator = create_translator(local, model_dir)
-            warm_up = getattr(translator, "warm_up", None)
-            if callable(warm_up):
-                warm_up()
-            return translator
-        return None
-
-    return make

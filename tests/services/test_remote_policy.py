@@ -171,8 +171,8 @@ def test_speaker_client_falls_back_on_http_500_and_garbage() -> None:
 @pytest.mark.parametrize("fault", ["killed", "stall", "garbage", "500"])
 def test_translation_fails_over_to_the_local_model(fault: str) -> None:
     """Every sentence is still translated, by the local model, and the switch is visible."""
-    from engine.translate import create_translator
-    from engine.translate.remote import LOCAL_FALLBACK, FailoverTranslator, local_fallback
+    from engine.translate import create_translator, local_fallback
+    from engine.translate.remote import LOCAL_FALLBACK, FailoverTranslator
 
     options = TranslationOptions(
         backend="remote", model=str(FIXTURE), remote_timeout_s=0.5, target_lang="fr"
