@@ -53,6 +53,19 @@ class Synthesizer(Protocol):
         """
         raise NotImplementedError
 
+    @property
+    def backend_in_use(self) -> str:
+        """Where speech is synthesised now: "local" or "remote" (after a fallback: local)."""
+        raise NotImplementedError
+
+    def warm_up(self, lang: str) -> None:
+        """Load what speaking `lang` needs now, so a missing voice fails before the session."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections and sessions (the synthesizer is not used afterwards)."""
+        raise NotImplementedError
+
 
 class SpeechSink(Protocol):
     """The speech stage as the pipeline sees it: finals (and their translations) in, speech

@@ -94,7 +94,7 @@ def speaker_index(voice: VoiceFile, speaker: str | None) -> int | None:
 class PiperSynthesizer:
     """`Synthesizer` on local Piper voices (one voice per target language)."""
 
-    backend = "local"
+    backend_in_use = "local"
 
     def __init__(self, options: SpeechOptions | None = None) -> None:
         self.options = options or SpeechOptions()
@@ -107,6 +107,9 @@ class PiperSynthesizer:
         """Load (and warm) the voice of `lang` now instead of on the first sentence."""
         base, _ = split_ref(voices_for_lang(self.options, lang)[0])
         load_voice(find_voice(base), self.options.cpu_threads)
+
+    def close(self) -> None:
+        """Nothing to release: loaded voices stay cached for the process (loading costs)."""
 
     def voice_for_speaker(self, lang: str, speaker: str | None) -> str | None:
         if not self.options.per_speaker_voices or speaker is None:

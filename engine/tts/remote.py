@@ -82,6 +82,10 @@ class RemoteSynthesizer:
             self._local = PiperSynthesizer(self.options)
         return self._local
 
+    def warm_up(self, lang: str) -> None:
+        """Nothing to load before the first sentence: the service holds its own voices (the
+        local fallback loads its voice when it is first needed)."""
+
     def close(self) -> None:
         self.client.close()
 

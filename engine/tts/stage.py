@@ -81,9 +81,8 @@ class SpeechStage:
         self.emit = emit
         self.default_lang = lang or "en"
         self.synth = synthesizer or create_synthesizer(options)
-        warm = getattr(self.synth, "warm_up", None)
-        if warm_up and callable(warm):
-            warm(self.default_lang)  # a missing voice fails now, not mid-session
+        if warm_up:
+            self.synth.warm_up(self.default_lang)  # a missing voice fails now, not mid-session
         self.log = PlaybackLog()
         self.player = player
         if self.player is None and options.play:
@@ -108,7 +107,7 @@ class SpeechStage:
 
     @property
     def backend_in_use(self) -> str:
-        return str(getattr(self.synth, "backend_in_use", getattr(self.synth, "backend", "local")))
+        return self.synth.backend_in_use
 
     def set_volume(self, volume: float) -> None:
         """Playback volume (0..1+), applied to what is playing now."""
@@ -222,6 +221,4 @@ class SpeechStage:
                 self._maybe_emit(seg)
         if self.timeline is not None:
             self.timeline.close(total_duration if total_duration is not None else self._last_end)
-        close = getattr(self.synth, "close", None)
-        if callable(close):
-            close()
+        self.synth.close()

@@ -285,10 +285,16 @@ def test_pactl_short_listing_is_parsed() -> None:
 class _FakeSynth:
     """Two 'sentences' of 0.5 s noise per text; records the calls."""
 
-    backend = "local"
+    backend_in_use = "local"
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str | None]] = []
+
+    def warm_up(self, lang):
+        pass
+
+    def close(self):
+        pass
 
     def synthesize(self, text, lang, voice=None):
         from engine.tts import SpeechChunk, split_sentences
