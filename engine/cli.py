@@ -288,10 +288,6 @@ def build_config(args: argparse.Namespace) -> EngineConfig:
             check_pair(source, target, translator)
         else:  # auto: each utterance's language is checked when it is translated
             to_backend(target, translator)
-    if args.beam_size < 1:
-        raise ConfigError(f"--beam-size must be at least 1 (got {args.beam_size})")
-    if args.threads < 1:
-        raise ConfigError(f"--threads must be at least 1 (got {args.threads})")
     if args.translated_subtitles and not target:
         raise ConfigError("--translated-subtitles needs --target LANG (what to translate into)")
     asr = AsrOptions(
@@ -327,9 +323,24 @@ def build_config(args: argparse.Namespace) -> EngineConfig:
         translation = dataclasses.replace(translation, remote_token=token.strip())
         speech = dataclasses.replace(speech, remote_token=token.strip())
         speakers = dataclasses.replace(speakers, remote_token=token.strip())
-    return dataclasses.replace(
+    config = dataclasses.replace(
         EngineConfig(), asr=asr, translation=translation, speech=speech, speakers=speakers
     )
+    problems = config.problems()  # the one place settings are validated (engine.config)
+    if problems:
+        raise ConfigError("; ".join(f"{RUN_FLAGS.get(p.key, p.key)} {p.message}" for p in problems))
+    return config
+
+
+# Settings keys as the `run` options that set them (for error messages).
+RUN_FLAGS = {
+    "asr.beam_size": "--beam-size",
+    "asr.cpu_threads": "--threads",
+    "asr.device": "--device",
+    "asr.task": "--task",
+    "translation.target_lang": "--target",
+    "speakers.mode": "--speakers",
+}
 
 
 def plan_run_outputs(args: argparse.Namespace, config: EngineConfig) -> list[Any]:
