@@ -273,7 +273,8 @@ def test_pipeline_translates_finals_through_ctranslate2(speech_dir, whisper_auto
     from engine.audio.sources import FileSource
     from engine.config import AsrOptions, EngineConfig, SpeakerOptions
     from engine.events import Final, Translation
-    from engine.pipeline import Pipeline, split_sentences
+    from engine.pipeline import Pipeline
+    from engine.sentences import split_sentences
 
     options = TranslationOptions(
         target_lang="fr", backend="ctranslate2", model=str(CT2 / "m2m100"), quantized=False
@@ -294,3 +295,30 @@ def test_pipeline_translates_finals_through_ctranslate2(speech_dir, whisper_auto
         assert tr.text == " ".join(r.text for r in expected) and tr.text
         assert tr.model.startswith("m2m100-ct2:")
         assert tr.quality_metrics["mean_token_logprob"] < 0.0
+
+
+def test_cli_translates_with_the_ctranslate2_translator(speech_dir, tmp_path) -> None:
+    from tests.cli_env import run_cli
+
+    out = tmp_path / "run.jsonl"
+    proc = run_cli(
+        "run",
+        speech_dir / "goforward.wav",
+        "--source",
+        "en",
+        "--target",
+        "de",
+        "--translator",
+        "ctranslate2",
+        "--translation-model",
+        CT2 / "m2m100",
+        "--jsonl",
+        out,
+        "--speakers",
+        "off",
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    finals = [r for r in map(json.loads, out.read_text().splitlines()) if r.get("type") == "final"]
+    assert finals and all(r["target_lang"] == "de" and r["translation"] for r in finals)
+    assert all(r["quality_metrics"]["mean_token_logprob"] < 0.0 for r in finals)
