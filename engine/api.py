@@ -110,6 +110,6 @@ def make_pipeline(
 
 def open_source(spec: str, config: EngineConfig, realtime: bool) -> FrameSource:
     """The real audio source for an input spec (a `SourceFactory`)."""
-    from engine.audio.sources import open_source as _open
+    from engine.audio.platform_capture import open_input  # files, mics, `system` audio
 
-    return _open(spec, realtime=realtime, options=config.audio)
+    return open_input(spec, realtime=realtime, options=config.audio)

@@ -367,13 +367,21 @@ def plan_run_outputs(args: argparse.Namespace, config: EngineConfig) -> list[Any
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from engine.audio.sources import FileSource, open_source
+    from engine.audio.platform_capture import open_input
+    from engine.audio.silence import SilenceWatch
+    from engine.audio.sources import FileSource, FrameSource, MicrophoneSource
     from engine.pipeline import Pipeline
 
     config = build_config(args)
     outputs = plan_run_outputs(args, config)
     # Open the input before loading models: a bad file fails fast and writes nothing.
-    source = open_source(args.input, realtime=args.realtime, options=config.audio)
+    source: FrameSource = open_input(args.input, realtime=args.realtime, options=config.audio)
+    if isinstance(source, MicrophoneSource):  # a denied permission delivers exact zeros
+
+        def warn(message: str) -> None:
+            print(f"dragoman: warning: {message}", file=sys.stderr, flush=True)
+
+        source = SilenceWatch(source, warn)
     pipeline = Pipeline(config, speech_output=args.speech)
     try:
         pipeline.load()
@@ -445,6 +453,18 @@ def cmd_devices(args: argparse.Namespace) -> int:
                 f" {mark} [{d.index}] {d.name}  ({d.channels} ch, "
                 f"{int(d.default_samplerate)} Hz, {d.hostapi})"
             )
+    from engine.audio.platform_capture import list_system_audio, load_backend
+
+    try:
+        system = list_system_audio(load_backend())
+    except DragomanError as exc:
+        print(exc)
+    else:
+        print("System audio (use `system` or `system:NAME`):")
+        if not system:
+            print("  (none)")
+        for device in system:
+            print(f"   {device.label}  [{device.id}]")
     try:
         from engine.audio.pulse import list_sources
     except ImportError:
@@ -486,7 +506,8 @@ def _add_run_parser(sub: Any) -> None:
     run.add_argument(
         "input",
         metavar="INPUT",
-        help="audio file (WAV, FLAC, OGG, MP3), `mic`, `mic:NAME` or `pulse:SOURCE`",
+        help="audio file (WAV, FLAC, OGG, MP3), `mic`, `mic:NAME`, `system` (what the computer "
+        "plays), `system:NAME` or `pulse:SOURCE`",
     )
     run.add_argument(
         "-v",

@@ -75,7 +75,13 @@ def test_linux_package_declares_its_runtime_libraries():
     app = briefcase_app("linux", "system")
     debian = app.debian  # [tool.briefcase.app.dragoman.linux.system.debian]
     runtime = set(debian["system_runtime_requires"])
-    assert {"libportaudio2", "libsndfile1", "libxcb-cursor0", "libxkbcommon-x11-0"} <= runtime
+    assert {
+        "libportaudio2",
+        "libsndfile1",
+        "libpulse0",
+        "libxcb-cursor0",
+        "libxkbcommon-x11-0",
+    } <= runtime
     assert not runtime & set(debian.get("system_requires", []))  # build time is a separate list
 
 
