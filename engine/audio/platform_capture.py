@@ -165,6 +165,7 @@ def _default_output_name(backend: Any) -> str | None:
 class SystemAudioSource:
     """Records what the computer plays (see the module docstring), as 16 kHz mono blocks."""
 
+    realtime = True
     hears_room = True  # it records our own spoken translation when that plays on this output
 
     def __init__(

@@ -74,11 +74,10 @@ class SilenceWatch:
     ) -> None:
         self.source = source
         self.name = source.name
+        self.realtime = source.realtime
+        self.hears_room = source.hears_room
         self.on_silence = on_silence
         self.detector = DigitalSilenceDetector(options)
-
-    def __getattr__(self, name: str) -> object:  # hears_room, realtime, rate, ...
-        return getattr(self.source, name)
 
     @property
     def dropped_blocks(self) -> int:
