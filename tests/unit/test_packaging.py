@@ -189,3 +189,11 @@ def test_appstream_metainfo_is_valid_and_matches_the_project():
     assert root.findtext("launchable") == "org.dragoman.dragoman.desktop"
     assert root.findtext("project_license") == project()["license"]
     assert root.find("releases/release").get("version") == project()["version"]
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in LINUX.glob("*.sh")))
+def test_installer_scripts_parse(script):
+    proc = subprocess.run(
+        ["bash", "-n", str(LINUX / script)], capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 0, proc.stderr
