@@ -1,4 +1,8 @@
-"""Word error rate with a normaliser (case, punctuation, numbers written as digits)."""
+"""Word error rate with a normaliser (case, punctuation, numbers written as digits).
+
+The project's evaluation metric: the accuracy benches (bench/accuracy.py) and the real-model
+tests score live transcripts with it, so both measure the same thing. Nothing at run time uses
+it."""
 
 from __future__ import annotations
 
