@@ -19,8 +19,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,6 @@ from engine.config import (
 from engine.errors import ConfigError, DragomanError, InputError
 from engine.events import (
     Final,
-    Finished,
     Partial,
     SegmentDiscarded,
     SpeechOutput,
@@ -76,20 +74,14 @@ def _fmt_clock(seconds: float) -> str:
     return f"{int(minutes):02d}:{sec:05.2f}"
 
 
-@dataclass
-class _HeldFinal:
-    final: Final
-    translation: Translation | None = None
-    speech: SpeechOutput | None = None
-
-
 class CliSink:
     """Turns engine events into terminal lines, subtitle files and a JSONL log.
 
-    The subtitle files get each line the moment it is final. In the JSONL log a final object is
-    written once what belongs to it is known — its translation (with a target) and its speech
-    timing (with speech) — so each final line carries `translation`, `target_lang`,
-    `quality_metrics` and `speech`.
+    The subtitle files get each line the moment it is final. The JSONL log is an event log: a
+    final is written the moment it is final (a failing or stalled translation service holds
+    nothing back, and a killed run keeps every final it showed); its translation and its speech
+    follow as their own `translation` and `speech` records with the same `segment_id`.
+    `jsonl_finals` folds them back into one object per final.
     """
 
     def __init__(
@@ -116,7 +108,6 @@ class CliSink:
         self.quiet = quiet
         self.show_partials = show_partials
         self.on_write_error = on_write_error
-        self._held: dict[int, _HeldFinal] = {}
         self._transcript: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self.finals = 0
@@ -163,8 +154,8 @@ class CliSink:
                     f"[{_fmt_clock(event.start)} → {_fmt_clock(event.end)}] {who}{event.text}",
                     flush=True,
                 )
-            self._held[event.segment_id] = _HeldFinal(event)
-            self._write_ready(event.segment_id)
+            if self.jsonl:
+                self.jsonl.write(self._record(event))
         elif isinstance(event, Translation):
             self.translations += 1
             for out in self.translated:
@@ -173,65 +164,23 @@ class CliSink:
                 self._transcript[event.segment_id]["translation"] = event.text
             if not self.quiet:
                 print(f"    ⇒ [{event.target_lang}] {event.text}", flush=True)
-            if event.segment_id in self._held:
-                self._held[event.segment_id].translation = event
-                self._write_ready(event.segment_id)
+            if self.jsonl:
+                self.jsonl.write(self._record(event))
         elif isinstance(event, SpeechOutput):
-            if event.segment_id in self._held:
-                self._held[event.segment_id].speech = event
-                self._write_ready(event.segment_id)
-        elif isinstance(event, Finished):
-            for segment_id in sorted(self._held):
-                self._write_ready(segment_id, force=True)
+            if self.jsonl:
+                self.jsonl.write(self._record(event))
         elif isinstance(event, StageFailure):
             self.errors.append(event.message)
             if not event.fatal:  # a fatal one ends the run: main() prints it once
                 print(f"dragoman: {event.stage}: {event.message}", file=sys.stderr, flush=True)
 
-    def _write_ready(self, segment_id: int, *, force: bool = False) -> None:
-        """Write a held final once it is complete. Translation and speech handle segments in
-        order, so a later complete segment means every earlier one is as complete as it will
-        get (e.g. its translation failed): those are written first, keeping the log in order."""
-        held = self._held[segment_id]
-        waiting = (self.translating and held.translation is None) or (
-            self.speaking and held.speech is None
-        )
-        if waiting and not force:
-            return
-        for earlier in sorted(k for k in self._held if k <= segment_id):
-            done = self._held.pop(earlier)
-            if self.jsonl:
-                self.jsonl.write(self._record(done.final, done.translation, done.speech))
-
     @staticmethod
-    def _record(
-        event: Any, translation: Translation | None = None, speech: SpeechOutput | None = None
-    ) -> dict[str, Any]:
+    def _record(event: Any) -> dict[str, Any]:
         record = event_to_dict(event)
         if isinstance(event, Partial):
             record["text"] = event.text
-        record.setdefault("speaker", None)
-        if isinstance(event, Final):
-            record["translation"] = translation.text if translation else None
-            record["target_lang"] = translation.target_lang if translation else None
-            record["quality_metrics"] = translation.quality_metrics if translation else None
-            times = dict(record["times"])
-            if translation is not None:
-                times.update(translation.times.as_dict())
-            record["speech"] = None
-            if speech is not None:
-                times.update({k: v for k, v in speech.times.as_dict().items() if k != "emitted_at"})
-                record["speech"] = {
-                    "text": speech.text,
-                    "lang": speech.lang,
-                    "voice": speech.voice,
-                    "duration": speech.duration,
-                    "skipped": speech.skipped,
-                    "synthesis_start_at": speech.times.synthesis_start_at,
-                    "playback_start_at": speech.times.playback_start_at,
-                }
-            times["emitted_at"] = event.times.emitted_at
-            record["times"] = times
+        if isinstance(event, Partial | SegmentDiscarded | Final | Translation):
+            record.setdefault("speaker", None)
         return record
 
     def close(self) -> None:
@@ -264,6 +213,44 @@ def _paths(value: Path | Sequence[Path] | None) -> list[Path]:
     if isinstance(value, str | os.PathLike):
         return [Path(value)]
     return [Path(p) for p in value]
+
+
+def jsonl_finals(lines: Iterable[str]) -> list[dict[str, Any]]:
+    """The finals of a `--jsonl` log, each with its later `translation` and `speech` records
+    folded in: `translation`, `target_lang`, `quality_metrics` (None when it was not
+    translated), `speech` (None when not spoken) and the stage times of all three."""
+    import json
+
+    finals: dict[int, dict[str, Any]] = {}
+    for line in lines:
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        kind, segment = record.get("type"), record.get("segment_id")
+        if kind == "final":
+            record.update(translation=None, target_lang=None, quality_metrics=None, speech=None)
+            finals[segment] = record
+        elif kind == "translation" and segment in finals:
+            final = finals[segment]
+            final["translation"] = record["text"]
+            final["target_lang"] = record["target_lang"]
+            final["quality_metrics"] = record["quality_metrics"]
+            final["times"] = {**record["times"], **final["times"]}
+        elif kind == "speech" and segment in finals:
+            final = finals[segment]
+            times = record["times"]
+            final["speech"] = {
+                "text": record["text"],
+                "lang": record["lang"],
+                "voice": record["voice"],
+                "duration": record["duration"],
+                "skipped": record["skipped"],
+                "synthesis_start_at": times.get("synthesis_start_at"),
+                "playback_start_at": times.get("playback_start_at"),
+            }
+            extra = {k: v for k, v in times.items() if k != "emitted_at"}
+            final["times"] = {**extra, **final["times"]}
+    return [finals[k] for k in sorted(finals)]
 
 
 def build_config(args: argparse.Namespace) -> EngineConfig:

@@ -47,6 +47,9 @@ class TranslationStage:
     def backend_in_use(self) -> str:
         if self.options.backend == "whisper":
             return "whisper"
+        live = getattr(self.translator, "backend_in_use", None)  # a remote client says itself
+        if isinstance(live, str):
+            return live
         return "remote" if self.options.backend == "remote" else "local"
 
     def sentence_count(self, final: Final) -> int:

@@ -4,11 +4,11 @@ in order, with quality metrics, even when translation is slower than speech."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from engine.audio.sources import FileSource
+from engine.cli import jsonl_finals
 from engine.config import AsrOptions, EngineConfig, SpeakerOptions, TranslationOptions
 from engine.events import Final, Stats, Translation
 from engine.pipeline import Pipeline
@@ -80,7 +80,7 @@ def test_cli_jsonl_finals_carry_translation(tmp_path, speech_dir):
         "off",
     )
     assert proc.returncode == 0, proc.stderr
-    finals = [json.loads(x) for x in jsonl.read_text().splitlines()]
+    finals = jsonl_finals(jsonl.read_text().splitlines())
     finals = [r for r in finals if r["type"] == "final"]
     assert len(finals) >= 3
     assert [r["segment_id"] for r in finals] == sorted(r["segment_id"] for r in finals)

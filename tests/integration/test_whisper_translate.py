@@ -1,12 +1,12 @@
 """Real speech through translation: Spanish and German (espeak-ng) -> English finals with
 `--target en --translator whisper` (Whisper's own X->English, the zero-download path)."""
 
-import json
 import shutil
 import subprocess
 
 import pytest
 
+from engine.cli import jsonl_finals
 from tests.cli_env import run_cli
 
 CASES = [
@@ -37,7 +37,7 @@ def test_espeak_speech_translated_to_english(tmp_path, lang, sentence, keywords)
         srt,
     )
     assert proc.returncode == 0, proc.stderr
-    finals = [json.loads(x) for x in jsonl.read_text().splitlines()]
+    finals = jsonl_finals(jsonl.read_text().splitlines())
     finals = [r for r in finals if r["type"] == "final"]
     assert finals
     english = " ".join(r["translation"] for r in finals).lower()

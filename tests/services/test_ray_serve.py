@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import queue
 import re
@@ -28,6 +27,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from engine.cli import jsonl_finals
 from engine.config import TranslationOptions
 from engine.errors import ConfigError
 from engine.services.ray_serve import (
@@ -370,8 +370,7 @@ def _run_pipeline(out: Path, nmt: str, tts: str, speaker: str) -> tuple[str, lis
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    records = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
-    finals = [r for r in records if r["type"] == "final"]
+    finals = jsonl_finals((out / "events.jsonl").read_text().splitlines())
     srt = (out / "en.srt").read_text() + (out / "de.srt").read_text()
     return srt, finals, done.stderr
 

@@ -3,13 +3,13 @@ one loses nothing — the subtitles are still written and the failure is said pl
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 from pathlib import Path
 
 import pytest
 
+from engine.cli import jsonl_finals
 from tests.cli_env import run_cli, start_cli
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "m2m100" / "m2m100"
@@ -39,8 +39,8 @@ def run(args, tmp_path):
     jsonl = tmp_path / "out.jsonl"
     srt = tmp_path / "out.srt"
     proc = run_cli("run", *args, "--jsonl", jsonl, "--subtitles", srt, "--speakers", "off")
-    finals = [json.loads(x) for x in jsonl.read_text().splitlines()] if jsonl.exists() else []
-    return proc, [r for r in finals if r["type"] == "final"], srt
+    finals = jsonl_finals(jsonl.read_text().splitlines()) if jsonl.exists() else []
+    return proc, finals, srt
 
 
 def test_translation_through_the_live_service(nmt_service, tmp_path, speech_dir):

@@ -5,8 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.cli import CliSink
-from engine.events import Final, Finished, Stage, StageFailure, StageTimes, Translation
+from engine.cli import CliSink, jsonl_finals
+from engine.events import (
+    Final,
+    Finished,
+    SpeechOutput,
+    Stage,
+    StageFailure,
+    StageTimes,
+    Translation,
+)
 
 
 def _final(seg: int, text: str) -> Final:
@@ -40,9 +48,32 @@ def test_jsonl_finals_stay_in_segment_order_when_a_translation_fails(tmp_path, c
     sink(_translation(2, "hello"))
     sink(Finished(2.0))
     sink.close()
-    finals = [r["segment_id"] for r in map(json.loads, path.read_text().splitlines())]
-    assert finals == [1, 2]
+    finals = jsonl_finals(path.read_text().splitlines())
+    assert [f["segment_id"] for f in finals] == [1, 2]
+    assert [f["translation"] for f in finals] == [None, "hello"]
     assert "Cannot translate from 'cy'" in capsys.readouterr().err
+
+
+def test_every_final_is_on_disk_the_moment_it_is_final(tmp_path):
+    """While translation fails or stalls nothing is held back: a run killed now (no Finished,
+    no close) has every final it showed in the log; translations follow as their own records."""
+    path = tmp_path / "log.jsonl"
+    sink = CliSink(
+        subtitles=None, translated_subtitles=None, jsonl=path, translating=True, speaking=True
+    )
+    for seg in range(1, 5):
+        sink(_final(seg, f"phrase {seg}"))
+        sink(StageFailure("The translation service did not answer within 5 s.", Stage.NMT))
+        records = [json.loads(x) for x in path.read_text().splitlines()]
+        assert [r["segment_id"] for r in records if r["type"] == "final"] == list(range(1, seg + 1))
+    sink(_translation(4, "sentence 4"))
+    sink(SpeechOutput(4, "sentence 4", "en", "joe", 1.5, StageTimes(emitted_at=2.0)))
+    records = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [r["type"] for r in records[-2:]] == ["translation", "speech"]
+    assert records[-2]["segment_id"] == records[-1]["segment_id"] == 4
+    [*_, last] = jsonl_finals(path.read_text().splitlines())
+    assert last["translation"] == "sentence 4" and last["target_lang"] == "en"
+    assert last["speech"]["voice"] == "joe" and last["speech"]["duration"] == 1.5
 
 
 def test_subtitle_files_exist_after_a_run_without_cues(tmp_path):
