@@ -319,6 +319,8 @@ def test_cli_translates_with_the_ctranslate2_translator(speech_dir, tmp_path) ->
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    finals = [r for r in map(json.loads, out.read_text().splitlines()) if r.get("type") == "final"]
+    from engine.cli import jsonl_finals
+
+    finals = jsonl_finals(out.read_text().splitlines())
     assert finals and all(r["target_lang"] == "de" and r["translation"] for r in finals)
     assert all(r["quality_metrics"]["mean_token_logprob"] < 0.0 for r in finals)
