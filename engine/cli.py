@@ -333,7 +333,7 @@ RUN_FLAGS = {
 def plan_run_outputs(args: argparse.Namespace, config: EngineConfig) -> list[Any]:
     """The files this run writes (engine.outputs), checked: ConfigError names the first that
     cannot be written."""
-    from engine.outputs import check_outputs, plan_outputs
+    from engine.outputs import Output, check_outputs, plan_outputs
 
     formats = args.output_format or []
     if "all" in formats:
@@ -348,6 +348,8 @@ def plan_run_outputs(args: argparse.Namespace, config: EngineConfig) -> list[Any
         output_formats=formats,
         target_lang=config.translation.target_lang,
     )
+    if args.caption_file is not None:
+        outputs.append(Output("--caption-file", args.caption_file, "caption"))
     input_path = Path(args.input)
     check_outputs(outputs, input_path if input_path.is_file() else None)
     return outputs
@@ -370,9 +372,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         source = SilenceWatch(source, warn)
     pipeline = Pipeline(config, speech_output=args.speech)
+    captions = None
     try:
+        captions = start_captions(args)  # a busy port fails before the models load
         pipeline.load()
     except BaseException:
+        if captions is not None:
+            captions.close()
         source.close()
         raise
     sink = CliSink(
@@ -386,7 +392,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         transcript_json=next((o.path for o in outputs if o.kind == "json"), None),
         on_write_error=pipeline.stop,
     )
-    pipeline.on_event = sink
+    pipeline.on_event = sink if captions is None else _fan_out(captions, sink)
     interrupted: list[int] = []
 
     def on_signal(signum: int, frame: Any) -> None:
@@ -411,6 +417,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sink.close()
+        if captions is not None:
+            captions.close()
     if sink.write_error is not None:
         print(f"dragoman: error: {sink.write_error}", file=sys.stderr, flush=True)
         return EXIT_FAILURE
@@ -425,6 +433,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILURE
     return 0
+
+
+def start_captions(args: argparse.Namespace) -> Any:
+    """The live caption page and/or caption file of --caption-page / --caption-file (None when
+    neither is asked for); ConfigError when the port cannot be used."""
+    if args.caption_page is None and args.caption_file is None:
+        return None
+    from engine.captions import CaptionOptions, Captions
+
+    captions = Captions(CaptionOptions(port=args.caption_page, file=args.caption_file)).start()
+    if captions.url and not args.quiet:
+        print(f"dragoman: live captions at {captions.url}", file=sys.stderr, flush=True)
+    return captions
+
+
+def _fan_out(*consumers: Callable[[Any], None]) -> Callable[[Any], None]:
+    def on_event(event: Any) -> None:
+        for consumer in consumers:
+            consumer(event)
+
+    return on_event
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -590,6 +619,19 @@ def _add_run_parser(sub: Any) -> None:
     )
     out.add_argument(
         "--speech", type=Path, metavar="FILE", help="write the synthesised speech (.wav)"
+    )
+    out.add_argument(
+        "--caption-page",
+        type=int,
+        metavar="PORT",
+        help="serve live captions at http://127.0.0.1:PORT/ for OBS, vMix or a browser "
+        "(0: any free port; the address is printed)",
+    )
+    out.add_argument(
+        "--caption-file",
+        type=Path,
+        metavar="FILE",
+        help="keep the current caption in this text file (replaced as it changes)",
     )
     out.add_argument("--partials", action="store_true", help="print partial hypotheses")
     out.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")

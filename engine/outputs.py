@@ -20,7 +20,7 @@ from typing import Literal
 from engine.errors import ConfigError
 from engine.subtitles import subtitle_format
 
-OutputKind = Literal["subtitles", "translated", "jsonl", "speech", "json"]
+OutputKind = Literal["subtitles", "translated", "jsonl", "speech", "json", "caption"]
 OUTPUT_FORMATS = ("srt", "vtt", "txt", "json")
 
 
