@@ -213,8 +213,8 @@ class ServiceClient:
 
     def _down(self, what: str) -> ServiceDown:
         opened = self.breaker.failure()
-        if opened:
-            log.warning("%s at %s %s; circuit open", self.name, self.base_url, what)
+        if opened:  # the stage using this client says what it does instead
+            log.info("%s at %s %s; circuit open", self.name, self.base_url, what)
         return ServiceDown(f"The {self.name} at {self.base_url} {what}.")
 
 

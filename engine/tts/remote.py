@@ -45,7 +45,7 @@ def _parse_wav(response: Any) -> tuple[np.ndarray, int, str]:
     try:
         samples, rate = decode_wav(response.content)
     except RemoteServiceError as exc:
-        raise ValueError(str(exc)) from exc
+        raise ValueError("not a WAV file") from exc
     return samples, rate, str(response.headers.get("x-voice", ""))
 
 

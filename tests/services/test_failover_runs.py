@@ -128,3 +128,39 @@ def test_cli_run_with_a_stalled_service(speech_dir, tmp_path):
     switch = [line for line in named.stderr.splitlines() if "local model" in line]
     assert len(switch) == 1 and "did not answer within 5 s" in switch[0], named.stderr
     assert requests <= 4  # two per run, then the circuit stayed open
+
+
+def test_cli_run_with_broken_speech_and_speaker_services(speech_dir, tmp_path):
+    """Speech service answering garbage, speaker service stalled: every utterance is still
+    spoken (local Piper), every final still gets a speaker (local encoder), one line each."""
+    import soundfile as sf
+
+    wav, jsonl = tmp_path / "speech.wav", tmp_path / "run.jsonl"
+    with fault_server("garbage") as (tts_url, _), fault_server("stall") as (speaker_url, stalled):
+        proc = run_cli(
+            "run",
+            speech_dir / "chan3.wav",
+            "--source",
+            "en",
+            "--speech",
+            wav,
+            "--tts-url",
+            tts_url,
+            "--speaker-url",
+            speaker_url,
+            "--jsonl",
+            jsonl,
+        )
+        speaker_requests = stalled.requests  # type: ignore[attr-defined]
+    assert proc.returncode == 0, proc.stderr
+    finals = jsonl_finals(jsonl.read_text().splitlines())
+    assert len(finals) >= 3
+    assert all(f["speech"] and not f["speech"]["skipped"] for f in finals)
+    assert all(f["speaker"] for f in finals)
+    audio, rate = sf.read(wav, dtype="float32")
+    assert len(audio) / rate > 5.0 and float(abs(audio).max()) > 0.05
+    lines = proc.stderr.splitlines()
+    assert len([x for x in lines if "speech service" in x]) == 1, proc.stderr
+    assert len([x for x in lines if "speaker service" in x]) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert speaker_requests <= 2  # then the circuit stayed open

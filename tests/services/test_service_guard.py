@@ -321,3 +321,37 @@ def test_openapi_documents(nmt_locked: str, tts: str) -> None:
     }
     assert "/translate" in schema["paths"]
     assert "LibreTranslateRequest" in schema["components"]["schemas"]
+
+
+def test_non_loopback_bind_with_a_token_serves_and_checks_it() -> None:
+    """`serve speaker --host 0.0.0.0 --token T` starts, says a token is required, refuses a
+    request without it (401) and answers one with it."""
+    import signal
+
+    environment = {k: v for k, v in os.environ.items() if k != "DRAGOMAN_SERVICE_TOKEN"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "serve", "speaker", "--host", "0.0.0.0"]
+        + ["--port", "0", "--log-level", "warning"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**environment, "DRAGOMAN_SERVICE_TOKEN": TOKEN},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert "bearer token required" in line, line
+        port = line.split("http://0.0.0.0:", 1)[1].split(" ", 1)[0]
+        url = f"http://127.0.0.1:{port}/extract_embedding"
+        body = {"audio": [0.0] * 1600, "sample_rate": 16_000}
+        assert httpx.post(url, json=body, timeout=30).status_code == 401
+        other_host = httpx.post(
+            url, json=body, headers={**AUTH, "host": "dragoman.example:80"}, timeout=30
+        )
+        assert other_host.status_code == 422  # any Host name: the token guards this bind
+        assert "no voice" in other_host.json()["detail"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0 and "Traceback" not in err
