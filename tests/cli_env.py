@@ -15,8 +15,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO
 
 
 def _command(args: tuple[object, ...], launcher: bool) -> list[str]:
@@ -68,3 +70,17 @@ def start_cli(
         env=_env(env, drop_env),
         cwd=cwd,
     )
+
+
+def wait_for_line(stream: IO[str], needle: str, timeout: float) -> str:
+    """Read lines from `stream` (a started command's stderr) until one contains `needle`."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        seen.append(line)
+        if needle in line:
+            return line
+    raise AssertionError(f"{needle!r} not seen; got {''.join(seen)!r}")

@@ -9,20 +9,7 @@ import signal
 import subprocess
 import time
 
-from tests.cli_env import start_cli
-
-
-def wait_for_line(stream, needle: str, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        line = stream.readline()
-        if not line:
-            break
-        seen.append(line)
-        if needle in line:
-            return line
-    raise AssertionError(f"{needle!r} not seen; got {''.join(seen)!r}")
+from tests.cli_env import start_cli, wait_for_line
 
 
 def listen(server, *outputs: str) -> subprocess.Popen:

@@ -1,16 +1,21 @@
-"""System audio through libpulse (soundcard), on a real PulseAudio server, with no `pactl` on
-PATH: a tone played into the sink is recorded from its monitor, named "System audio (...)"."""
+"""System audio through libpulse (soundcard), on a real PulseAudio server: a tone played into
+the sink is recorded from its monitor (with no `pactl` on PATH), named "System audio (...)", and
+`dragoman run system` captions speech played into the sink."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import soundfile as sf
 
 from tests.audio_env import tone
+from tests.cli_env import start_cli, wait_for_line
 
 RECORD = """
 import json, sys, time
@@ -60,3 +65,25 @@ def test_system_audio_records_the_sink_monitor_without_pactl(pulse, tmp_path):
     segment = audio[np.flatnonzero(loud)[0] :][:16_000]
     peak_hz = np.argmax(np.abs(np.fft.rfft(segment))) * 16_000 / len(segment)
     assert abs(peak_hz - 440) < 5
+
+
+def test_dragoman_run_system_captions_what_the_computer_plays(pulse, tmp_path, speech_dir):
+    jsonl = tmp_path / "system.jsonl"
+    env = pulse.env | {"DRAGOMAN_HOME": os.environ["DRAGOMAN_HOME"]}
+    proc = start_cli(
+        "run", "system", "--source", "en", "--speakers", "off", "--jsonl", jsonl, env=env
+    )
+    try:
+        line = wait_for_line(proc.stderr, "listening on", timeout=120)
+        assert "listening on System audio (Null Output)" in line
+        pulse.play_file(speech_dir / "goforward.wav")
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    records = [json.loads(x) for x in jsonl.read_text().splitlines()]
+    text = " ".join(r["text"] for r in records if r["type"] == "final").lower()
+    assert "forward" in text, text
