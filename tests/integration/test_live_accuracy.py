@@ -91,3 +91,22 @@ def test_bench_smoke_prints_every_figure():
         if name == "dragoman":
             assert first_partial.endswith(" s"), rows[name]
     assert "acoustic end→text" in out
+
+
+def test_soak_smoke_prints_lag_per_minute_and_writes_the_plot(tmp_path):
+    """bench/soak.py for 20 s of live audio: the per-minute table and the PNG are produced."""
+    png = tmp_path / "soak.png"
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "soak.py"), "--minutes", "0.33", "--plot", str(png)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=True,
+    ).stdout
+    rows = [line for line in out.splitlines() if line.strip().startswith("1 |")]
+    assert len(rows) == 1, out
+    cells = [c.strip() for c in rows[0].split("|")]
+    assert int(cells[1]) > 0 and cells[2].endswith(" s") and cells[4].endswith(" MB"), rows[0]
+    assert "WER" in out and "CPU" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
