@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import os
 import queue
@@ -246,13 +247,16 @@ def report_line(name: str, level: LevelResult) -> str:
     def ms(values: list[float | None], q: float) -> str:
         return f"{quantile([v for v in values if v is not None], q) * 1000:7.0f}"
 
+    kinds = collections.Counter(errors)
+    error_text = f"{len(errors)} ({', '.join(f'{n}x {k}' for k, n in kinds.most_common())})"
+    error_text = error_text if errors else "0"
     nmt = [s.nmt_s for s in done]
     tts = [s.tts_s for s in done]
     total = [s.total_s for s in done]
     return (
         f"| {name:<6} | {level.rooms:>5} | {offered:7.2f} | {throughput:7.2f} | "
         f"{ms(nmt, 0.5)} | {ms(nmt, 0.95)} | {ms(tts, 0.5)} | {ms(tts, 0.95)} | "
-        f"{ms(total, 0.5)} | {ms(total, 0.95)} | {len(errors):>4} | {unfinished:>5} |"
+        f"{ms(total, 0.5)} | {ms(total, 0.95)} | {error_text:>4} | {unfinished:>5} |"
     )
 
 

@@ -25,9 +25,11 @@ import dataclasses
 import logging
 import math
 import os
+import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +112,7 @@ class RayServeOptions:
     num_cpus: float | None = None  # CPUs of a Ray instance started here (None: all cores)
     object_store_mb: int | None = None  # its object store (None: Ray's default)
     dashboard: bool = False
+    start_timeout_s: float = 600.0  # every replica must have loaded its model by then
     env: Mapping[str, str] = field(default_factory=dict)  # extra variables for replicas
 
     def spec(self, plan: StagePlan) -> ReplicaSpec:
@@ -402,6 +405,7 @@ def deploy(options: RayServeOptions) -> RayDeployment:
             http_options={"host": options.host, "port": options.port},
         )
         replica_cls = _replica_class()
+        targets = []
         for plan in options.plans:
             # numpy's BLAS and any OpenMP code get the replica's budget too, not every core.
             threads = str(plan.threads)
@@ -419,24 +423,63 @@ def deploy(options: RayServeOptions) -> RayDeployment:
                 },
                 health_check_period_s=10,
             ).bind(options.spec(plan))
-            try:
-                serve.run(app, name=APP_NAMES[plan.stage], route_prefix=ROUTE_PREFIXES[plan.stage])
-            except Exception as exc:
-                raise ConfigError(
-                    f"The {plan.stage} replicas failed to start: {_last_line(exc)}"
-                ) from exc
+            targets.append(
+                serve.RunTarget(
+                    app, name=APP_NAMES[plan.stage], route_prefix=ROUTE_PREFIXES[plan.stage]
+                )
+            )
+        # All stages start at once (their replicas load models in parallel), then we wait.
+        serve.run_many(
+            targets,
+            wait_for_ingress_deployment_creation=False,
+            wait_for_applications_running=False,
+        )
+        _wait_until_running(options, deployment.apps)
     except BaseException:
         deployment.stop()
         raise
     return deployment
 
 
-def _last_line(exc: BaseException) -> str:
+def _wait_until_running(options: RayServeOptions, apps: tuple[str, ...]) -> None:
+    """Return once every app is RUNNING; ConfigError when one fails or the time is up."""
+    from ray import serve
+    from ray.serve.schema import ApplicationStatus
+
+    deadline = time.monotonic() + options.start_timeout_s
+    waiting = set(apps)
+    while waiting:
+        status = serve.status().applications
+        for app in sorted(waiting):
+            overview = status.get(app)
+            if overview is None:
+                continue
+            stage = app.removeprefix("dragoman-")
+            if overview.status == ApplicationStatus.RUNNING:
+                waiting.discard(app)
+            elif overview.status == ApplicationStatus.DEPLOY_FAILED:
+                # The deployment's message carries the replica's traceback; its end says why.
+                messages = [d.message for d in overview.deployments.values() if d.message]
+                why = _last_line(messages[-1] if messages else overview.message)
+                raise ConfigError(f"The {stage} replicas failed to start: {why}")
+        if waiting and time.monotonic() > deadline:
+            names = ", ".join(sorted(a.removeprefix("dragoman-") for a in waiting))
+            raise ConfigError(
+                f"The {names} replicas were not ready after {options.start_timeout_s:g} s "
+                "(not enough free CPUs or GPUs in the cluster, or slow model loading: see "
+                "`ray status` and the replica logs under /tmp/ray/session_latest/logs)."
+            )
+        if waiting:
+            time.sleep(0.25)
+
+
+def _last_line(exc: BaseException | str) -> str:
     """The readable end of a Ray error (they carry the replica's whole traceback)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     for line in reversed(lines):
         if "Error:" in line or "Error(" in line:
-            return line
+            # "engine.errors.ModelError: The model ..." -> the sentence, as the CLI prints it
+            return re.sub(r"^engine\.errors\.\w+: ", "", line)
     return lines[-1] if lines else type(exc).__name__
 
 
@@ -507,6 +550,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--object-store-mb", type=int, help="object store of the Ray instance started here"
     )
+    p.add_argument(
+        "--start-timeout",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="give up when the replicas are not all ready after S seconds (default 600)",
+    )
     p.set_defaults(func=cmd_serve_ray)
     return p
 
@@ -526,6 +576,8 @@ def options_from_args(args: argparse.Namespace) -> RayServeOptions:
         raise ConfigError(f"--num-cpus must be more than 0, not {args.num_cpus:g}.")
     if args.object_store_mb is not None and args.object_store_mb < 80:
         raise ConfigError("--object-store-mb must be at least 80 (Ray's minimum).")
+    if not args.start_timeout > 0:
+        raise ConfigError(f"--start-timeout must be more than 0, not {args.start_timeout:g}.")
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be between 0 and 65535, not {args.port}.")
     return RayServeOptions(
@@ -541,14 +593,15 @@ def options_from_args(args: argparse.Namespace) -> RayServeOptions:
         address=args.address,
         num_cpus=args.num_cpus,
         object_store_mb=args.object_store_mb,
+        start_timeout_s=args.start_timeout,
     )
 
 
 def cmd_serve_ray(args: argparse.Namespace) -> int:
     """Deploy, print the URLs, serve until SIGINT/SIGTERM, take everything down. Returns 0."""
     options = options_from_args(args)
-    _import_ray()  # a missing Ray fails before anything else
     check_local_inputs(options)
+    _import_ray()
     port = options.port or free_port(options.host)
     check_port_free(options.host, port)
     options = dataclasses.replace(options, port=port)

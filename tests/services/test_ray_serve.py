@@ -78,6 +78,38 @@ def test_stage_values_and_plans() -> None:
         make_plans("", "tts=0", "")
 
 
+def test_bad_settings_fail_in_one_line_before_ray_starts(tmp_path: Path) -> None:
+    from engine.cli import make_parser
+    from engine.services.ray_serve import RayServeOptions, options_from_args
+
+    parser = make_parser()
+
+    def options(*argv: str) -> RayServeOptions:
+        return options_from_args(parser.parse_args(["serve", "ray", *argv]))
+
+    for argv, message in [
+        (["--host", "0.0.0.0"], "Listening on 0.0.0.0 (not loopback) needs a token"),
+        (["--token", " "], "The service token is empty"),
+        (["--address", "auto", "--num-cpus", "4"], "only apply without --address"),
+        (["--object-store-mb", "10"], "at least 80"),
+        (["--replicas", "nmt=x"], "nmt='x' is not a whole number"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            options(*argv)
+    ok = options("--host", "0.0.0.0", "--token", "s3cret", "--replicas", "speaker=0")
+    assert [p.stage for p in ok.plans] == ["nmt", "tts"] and ok.token == "s3cret"
+    missing = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "serve", "ray", "--nmt-model", str(tmp_path / "no")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    [line] = missing.stderr.strip().splitlines()  # before any Ray start-up chatter
+    assert line.startswith("dragoman: error:") and str(tmp_path / "no") in line
+
+
 def test_route_prefix_is_invisible_to_the_service() -> None:
     """The replica's wrapper hands the app the scope the single-process service gets."""
     seen: list[tuple[str, str, bytes]] = []
