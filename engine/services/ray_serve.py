@@ -37,7 +37,7 @@ from types import FrameType
 from typing import Any
 
 from engine.config import SpeechOptions, TranslationBackend, TranslationOptions
-from engine.errors import ConfigError
+from engine.errors import ConfigError, DragomanError
 from engine.services.net import bind, is_loopback
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ MAX_ONGOING_PER_REPLICA = 2
 MAX_QUEUED_PER_DEPLOYMENT = 64
 
 
-class RayUnavailableError(ConfigError):
+class RayUnavailableError(DragomanError):
     """Ray is not installed, or a Ray instance cannot be started or reached."""
 
 
@@ -442,7 +442,7 @@ def deploy(options: RayServeOptions) -> RayDeployment:
 
 
 def _wait_until_running(options: RayServeOptions, apps: tuple[str, ...]) -> None:
-    """Return once every app is RUNNING; ConfigError when one fails or the time is up."""
+    """Return once every app is RUNNING; DragomanError when one fails or the time is up."""
     from ray import serve
     from ray.serve.schema import ApplicationStatus
 
@@ -461,10 +461,10 @@ def _wait_until_running(options: RayServeOptions, apps: tuple[str, ...]) -> None
                 # The deployment's message carries the replica's traceback; its end says why.
                 messages = [d.message for d in overview.deployments.values() if d.message]
                 why = _last_line(messages[-1] if messages else overview.message)
-                raise ConfigError(f"The {stage} replicas failed to start: {why}")
+                raise DragomanError(f"The {stage} replicas failed to start: {why}")
         if waiting and time.monotonic() > deadline:
             names = ", ".join(sorted(a.removeprefix("dragoman-") for a in waiting))
-            raise ConfigError(
+            raise DragomanError(
                 f"The {names} replicas were not ready after {options.start_timeout_s:g} s "
                 "(not enough free CPUs or GPUs in the cluster, or slow model loading: see "
                 "`ray status` and the replica logs under /tmp/ray/session_latest/logs)."

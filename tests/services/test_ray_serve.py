@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.cli import jsonl_finals
+from engine.cli import EXIT_FAILURE, jsonl_finals
 from engine.config import TranslationOptions
 from engine.errors import ConfigError
 from engine.services.ray_serve import (
@@ -105,7 +105,7 @@ def test_bad_settings_fail_in_one_line_before_ray_starts(tmp_path: Path) -> None
         text=True,
         timeout=60,
     )
-    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert missing.returncode == EXIT_FAILURE and "Traceback" not in missing.stderr  # a ModelError
     [line] = missing.stderr.strip().splitlines()  # before any Ray start-up chatter
     assert line.startswith("dragoman: error:") and str(tmp_path / "no") in line
 
