@@ -16,7 +16,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QRect, Qt, QTimer, QUrl, S
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
-from app import devices, theme
+from app import caption_page, devices, theme
 from app import settings as settings_mod
 from app.icons import app_icon
 from app.main_window import MainWindow
@@ -110,6 +110,9 @@ class AppController(QObject):
         self._save_timer.timeout.connect(self.save_settings)
         self._connect_worker()
         self._connect_views()
+        self.caption_page = caption_page.install(
+            self.worker, self.window, lambda: self.settings.ui, self._schedule_save
+        )
         self._load_settings_into_views()
         self.refresh_devices()
         self._update_placeholder()
@@ -728,6 +731,7 @@ class AppController(QObject):
         QCoreApplication.sendPostedEvents(self)
         QCoreApplication.processEvents()
         self.session.close()  # saved and on disk before the app goes
+        self.caption_page.close()
         self._save_timer.stop()
         self.save_settings()
         self.window.allow_close = True

@@ -207,6 +207,8 @@ class MainWindow(QMainWindow):
         self.act_click_through.setToolTip(
             "Mouse clicks pass through the overlay to the windows below (Ctrl+Shift+T)"
         )
+        self.act_caption_page = QAction("Caption &page for streaming…", self)
+        self.act_caption_page.setToolTip("Live captions on a web page for OBS, vMix or a browser")
         self.act_zoom_in = QAction("&Larger text", self)
         self.act_zoom_in.setShortcuts([QKeySequence("Ctrl++"), QKeySequence("Ctrl+=")])
         self.act_zoom_out = QAction("&Smaller text", self)
@@ -250,6 +252,7 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(self.act_overlay)
         view.addAction(self.act_click_through)
+        view.addAction(self.act_caption_page)
         tools = bar.addMenu("&Tools")
         tools.addAction(self.act_settings)
         tools.addAction(self.act_models)

@@ -45,6 +45,9 @@ class UiSettings:
     realtime_files: bool = True  # play files at real-time pace (like a live source)
     allow_network: bool = False  # model downloads only when the user allows it
     preload_models: bool = True  # load the models in the background at start-up
+    caption_page: bool = False  # live captions on http://127.0.0.1:PORT/ (app.caption_page)
+    caption_page_port: int = 8931  # 0 = any free port
+    caption_file: str | None = None  # the current caption as plain text, with the page
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UiSettings:
@@ -55,6 +58,7 @@ class UiSettings:
             ui.view_mode = "both"
         ui.overlay_font_size = int(min(max(ui.overlay_font_size, 10), 72))
         ui.overlay_opacity = float(min(max(ui.overlay_opacity, 0.3), 1.0))
+        ui.caption_page_port = int(min(max(ui.caption_page_port, 0), 65535))
         return ui
 
 
