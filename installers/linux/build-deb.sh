@@ -31,7 +31,9 @@ overrides=()
 if [ -n "${DRAGOMAN_BRIEFCASE_TEMPLATE:-}" ]; then
   # Briefcase clones the template with git: give it a writable copy (a read-only bare copy
   # without refs/ is not a repository to git) by file:// URL.
-  template="$(mktemp -d)/briefcase-linux-system-template.git"
+  template_dir="$(mktemp -d)"
+  trap 'rm -rf "$template_dir"' EXIT  # Briefcase keeps its own clone in its cache
+  template="$template_dir/briefcase-linux-system-template.git"
   cp -r "$DRAGOMAN_BRIEFCASE_TEMPLATE" "$template"
   chmod -R u+w "$template"
   mkdir -p "$template/refs/heads" "$template/refs/tags"
