@@ -306,6 +306,7 @@ def _peer_closed(sock: socket.socket) -> bool:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "DragomanCaptions"
+    timeout = 10  # seconds to send a request: a silent connection does not hold a thread
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
         log.debug("caption page: " + format, *args)

@@ -231,3 +231,13 @@ def test_partials_and_finals_appear_and_update_in_chromium(browser_on_page):
     assert [x["color"] for x in lines] == [rgb(c) for c in SPEAKER_COLORS[:2] + SPEAKER_COLORS[:1]]
     background = devtools.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgba(0, 0, 0, 0)"  # transparent over the video
+
+    # the look from the address: translation only, two lines, 20 px, finals fade after 0.3 s
+    devtools.evaluate(f"location.href = {captions.url + '?show=translation&size=20&hold=0.3'!r}")
+    lines = wait_for_lines(
+        devtools, lambda ls: all("faded" in x["cls"] for x in ls) and ls, "faded lines"
+    )
+    assert [x["seg"] for x in lines] == ["2"]  # only the translated line
+    assert lines[0]["tr"] == "S1Wir sollten anfangen."  # the name leads the translation
+    size = devtools.evaluate("getComputedStyle(document.body).fontSize")
+    assert size == "20px"
