@@ -228,6 +228,10 @@ class Captions:
             self._clients.append(client)
             return client
 
+    def _refuse(self) -> None:
+        with self._lock:
+            self.refused += 1
+
     def _disconnect(self, client: _Client) -> None:
         with self._lock:
             client.gone = True
@@ -317,7 +321,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self, head: bool = False) -> None:  # noqa: N802 (stdlib name)
         captions = self.server.captions
         if self.server.loopback_only and not self._host_is_local():
-            captions.refused += 1
+            captions._refuse()
             self._send(403, b"Forbidden: the caption page answers only local addresses.\n")
             return
         path = urlsplit(self.path).path
