@@ -58,11 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    _defer_termination_signals()  # a logout while Qt and the models load still saves and exits 0
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from app import settings as settings_mod
     from app.controller import AppController
+    from app.single_instance import Request, SingleInstance
     from app.theme import apply_theme
     from app.worker import engine_thread_stuck
 
@@ -73,12 +75,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setDesktopFileName("org.dragoman.dragoman")  # installers/linux/*.desktop
     app.setQuitOnLastWindowClosed(not args.tray)
     apply_theme(app)
+    source = str(Path(args.file).resolve()) if args.file else args.input
+    instance = SingleInstance()
+    if not instance.acquire():
+        # one Dragoman per user: hand the request to the running one (it shows its window)
+        request = Request(source=source, start=bool(args.start or args.file))
+        if instance.send(request):
+            print("dragoman: already running; the open window takes this request")
+            return 0
+        print(
+            "dragoman: error: another Dragoman holds the lock but does not answer", file=sys.stderr
+        )
+        return 1
     settings = settings_mod.load()
-    if args.input:
-        settings.ui.source = args.input
-    if args.file:
-        settings.ui.source = str(Path(args.file).resolve())
+    if source:
+        settings.ui.source = source
     controller = AppController(settings, tray_mode=args.tray)
+    instance.requested.connect(controller.handle_request)
     app.setWindowIcon(controller.icon)
     app.aboutToQuit.connect(controller.shutdown)
     quit_on_termination_signals(app, controller.quit)
@@ -87,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         QTimer.singleShot(0, controller.start)
     rc = int(app.exec())
     controller.shutdown()
+    instance.release()
     if engine_thread_stuck():
         # the session and settings are saved; Qt's teardown would abort on the live thread
         logging.shutdown()
@@ -124,6 +138,23 @@ def quit_on_termination_signals(app: QObject, quit_app: Callable[[], None]) -> N
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if _early_signals:  # arrived while starting up
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, quit_app)
 
 
 _keep_alive: list[object] = []
+_early_signals: list[int] = []
+
+
+def _defer_termination_signals() -> None:
+    """Until the window exists, note SIGTERM/SIGINT instead of dying; the app quits cleanly as
+    soon as it is up (see `quit_on_termination_signals`)."""
+    import signal
+
+    def note(signum: int, _frame: object) -> None:
+        _early_signals.append(signum)
+
+    signal.signal(signal.SIGTERM, note)
+    signal.signal(signal.SIGINT, note)

@@ -1,12 +1,14 @@
 """The main window: controls on top, the live transcript in the middle, health at the bottom.
 
-This module only lays out widgets and exposes them; `app.controller.AppController` connects them
-to the engine worker, the session and the settings.
+This module only lays out widgets. The window tells what the user wants through intent signals
+(`start_stop_requested`, `input_chosen`, `languages_changed`...) and is told what to show through
+typed setters (`set_running`, `show_stats`, `show_error`, `set_devices`...); the controllers in
+`app/` never reach into its widgets.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -28,7 +30,11 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
+from app.devices import FILE_CHOICE, Choice
 from app.subtitle_view import SubtitleView
+from engine.events import Stage, Stats
+from engine.latency import UtteranceLatency
+from engine.session import SessionLine
 from engine.translate import languages
 
 MODE_LABELS = (("original", "Original"), ("translation", "Translation"), ("both", "Both"))
@@ -156,8 +162,29 @@ class ElidedLabel(QLabel):
 
 
 class MainWindow(QMainWindow):
+    # intents: what the user asked for (the window decides nothing itself)
     closing = Signal()
     mode_changed = Signal(str)
+    start_stop_requested = Signal()
+    export_requested = Signal()
+    new_session_requested = Signal()
+    open_file_requested = Signal()
+    open_session_requested = Signal()
+    sessions_folder_requested = Signal()
+    quit_requested = Signal()
+    settings_requested = Signal()
+    models_requested = Signal()
+    about_requested = Signal()
+    rescan_requested = Signal()
+    overlay_toggled = Signal(bool)
+    click_through_toggled = Signal(bool)
+    zoom_requested = Signal(int)  # +1 larger, -1 smaller
+    input_chosen = Signal(str)  # an input spec, or devices.FILE_CHOICE
+    languages_changed = Signal(object, object)  # spoken (None = detect), target (None = none)
+    speech_toggled = Signal(bool)
+    output_chosen = Signal(object)  # output device (None = system default)
+    volume_changed = Signal(float)  # 0..1, once the slider is let go
+    rename_requested = Signal(object, str)  # old speaker name (None = unlabelled), new name
 
     def __init__(self, colors: theme.SpeakerColors, icon: QIcon | None = None) -> None:
         super().__init__()
@@ -180,6 +207,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_status()
         self.allow_close = True
+        self._state = "idle"
+        self._wire_intents()
 
     # ------------------------------------------------------------------ construction
     def _build_actions(self) -> None:
@@ -398,12 +427,174 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.session_label)
         self.setStatusBar(status)
 
+    def _wire_intents(self) -> None:
+        for action, signal in (
+            (self.act_start, self.start_stop_requested),
+            (self.act_export, self.export_requested),
+            (self.act_new_session, self.new_session_requested),
+            (self.act_open_file, self.open_file_requested),
+            (self.act_open_session, self.open_session_requested),
+            (self.act_sessions_folder, self.sessions_folder_requested),
+            (self.act_quit, self.quit_requested),
+            (self.act_settings, self.settings_requested),
+            (self.act_models, self.models_requested),
+            (self.act_about, self.about_requested),
+        ):
+            action.triggered.connect(signal.emit)
+        self.act_overlay.toggled.connect(self.overlay_toggled.emit)
+        self.act_click_through.toggled.connect(self.click_through_toggled.emit)
+        self.act_zoom_in.triggered.connect(lambda: self.zoom_requested.emit(+1))
+        self.act_zoom_out.triggered.connect(lambda: self.zoom_requested.emit(-1))
+        self.refresh_inputs.clicked.connect(self.rescan_requested.emit)
+        self.input_combo.activated.connect(
+            lambda i: self.input_chosen.emit(self.input_combo.itemData(i))
+        )
+        self.source_lang.activated.connect(lambda _i: self._emit_languages())
+        self.target_lang.activated.connect(lambda _i: self._emit_languages())
+        self.speak_check.toggled.connect(self.speech_toggled.emit)
+        self.output_combo.activated.connect(
+            lambda i: self.output_chosen.emit(self.output_combo.itemData(i))
+        )
+        self.volume.sliderReleased.connect(self._emit_volume)
+        self.volume.valueChanged.connect(
+            lambda _v: None if self.volume.isSliderDown() else self._emit_volume()
+        )
+        self.subtitles.rename_requested.connect(self.rename_requested.emit)
+        self.banner.action_button.clicked.connect(self.models_requested.emit)
+
+    def _emit_languages(self) -> None:
+        self.languages_changed.emit(self.source_lang.currentData(), self.target_lang.currentData())
+
+    def _emit_volume(self) -> None:
+        self.volume_changed.emit(self.volume.value() / 100.0)
+
     def _volume_changed(self, value: int) -> None:
         self.volume_label.setText(f"{value}%")
         self.volume.setToolTip(f"Speech volume {value}%")
         self.volume.setAccessibleDescription(f"{value} percent")
 
     # ------------------------------------------------------------------ view updates
+    def set_devices(
+        self,
+        inputs: list[Choice],
+        chosen_input: str,
+        outputs: list[Choice],
+        chosen_output: str | None,
+    ) -> None:
+        """Fill the input and output pickers (the chosen entries are added when missing)."""
+        combo = self.input_combo
+        combo.blockSignals(True)
+        combo.clear()
+        for choice in inputs:
+            combo.addItem(choice.label, choice.value)
+        combo.addItem("Choose an audio file…", FILE_CHOICE)
+        combo.blockSignals(False)
+        _select(combo, chosen_input)
+        out = self.output_combo
+        out.blockSignals(True)
+        out.clear()
+        for choice in outputs:
+            out.addItem(choice.label, choice.value)
+        out.blockSignals(False)
+        _select(out, chosen_output)
+        self.update_device_tooltips()
+
+    def set_input(self, spec: str) -> None:
+        """Show `spec` as the chosen input (without emitting `input_chosen`)."""
+        _select(self.input_combo, spec)
+
+    def set_languages(self, spoken: str | None, target: str | None) -> None:
+        _select(self.source_lang, spoken)
+        _select(self.target_lang, target)
+
+    def set_speech(self, enabled: bool, volume: float) -> None:
+        for widget in (self.speak_check, self.volume):
+            widget.blockSignals(True)
+        self.speak_check.setChecked(enabled)
+        self.volume.setValue(round(volume * 100))
+        for widget in (self.speak_check, self.volume):
+            widget.blockSignals(False)
+        self._volume_changed(self.volume.value())
+
+    def set_overlay_checked(self, on: bool) -> None:
+        _set_checked(self.act_overlay, on)
+
+    def set_click_through_checked(self, on: bool) -> None:
+        _set_checked(self.act_click_through, on)
+
+    def set_font_px(self, px: int) -> None:
+        self.subtitles.set_font_px(px)
+
+    def set_saved_geometry(self, geometry: list[int] | None) -> None:
+        if geometry and len(geometry) == 4:
+            self.setGeometry(QRect(*geometry))
+
+    def saved_geometry(self) -> list[int]:
+        g = self.normalGeometry() if self.isVisible() else self.geometry()
+        return [g.x(), g.y(), g.width(), g.height()]
+
+    def set_status(self, text: str) -> None:
+        """The engine state text (e.g. "Preparing models…")."""
+        self.state_label.setText(text)
+
+    def set_session_info(self, text: str, tooltip: str) -> None:
+        self.session_label.setText(text)
+        self.session_label.setToolTip(tooltip)
+
+    def set_placeholder(self, html_text: str) -> None:
+        self.subtitles.set_placeholder(html_text)
+
+    def show_lines(
+        self, lines: list[SessionLine], colors: theme.SpeakerColors | None = None
+    ) -> None:
+        """Replace the transcript (colors: a new speaker palette, e.g. for another session)."""
+        if colors is not None:
+            self.subtitles.colors = colors
+        self.subtitles.set_lines(lines)
+
+    def upsert_line(self, line: SessionLine) -> None:
+        self.subtitles.upsert(line)
+
+    def clear_lines(self) -> None:
+        self.subtitles.clear()
+
+    def show_error(self, title: str, message: str, *, offer_models: bool = False) -> None:
+        """The banner; `offer_models` adds a button that opens the model manager."""
+        self.banner.action_button.setText("Open model manager")
+        self.banner.action_button.setVisible(offer_models)
+        self.banner.show_message(title, message)
+
+    def clear_error(self) -> None:
+        self.banner.hide()
+        self.banner.action_button.hide()
+
+    def show_latency(self, latency: UtteranceLatency) -> None:
+        parts = [f"{name} {value:.2f} s" for name, value in latency.parts()]
+        self.latency_label.setText("Latency  " + " · ".join(parts) if parts else "Latency —")
+
+    def show_stats(self, stats: Stats, *, translating: bool, speaking: bool) -> None:
+        """Level, backlog and where each stage runs, from the engine's periodic figures."""
+        if self._state == "running":
+            self.level.set_db(stats.input_level_db)
+        backlog = f"Backlog  audio {stats.asr_backlog_s:.1f} s"
+        if translating:
+            backlog += f" · text {stats.translation_backlog}"
+        if speaking:
+            backlog += f" · speech {stats.speech_backlog}"
+        if stats.dropped_blocks:
+            backlog += f" · dropped {stats.dropped_blocks}"
+        self.backlog_label.setText(backlog)
+        late = stats.asr_backlog_s > 3.0 or stats.dropped_blocks > 0
+        self.backlog_label.setStyleSheet(f"color: {'#d29922' if late else theme.TEXT_DIM};")
+        if stats.stage_backends:
+            text, tip = backends_text(stats.stage_backends)
+            self.backends_label.setText(text)
+            self.backends_label.setToolTip(tip)
+
+    def clear_stats(self) -> None:
+        self.backlog_label.setText("Backlog —")
+        self.backlog_label.setStyleSheet(f"color: {theme.TEXT_DIM};")
+
     def update_device_tooltips(self) -> None:
         """The full names of the chosen devices (a narrow window cuts them in the combos)."""
         self.input_combo.setToolTip(
@@ -421,6 +612,7 @@ class MainWindow(QMainWindow):
 
     def set_running(self, state: str) -> None:
         """state: idle | loading | running | stopping."""
+        self._state = state
         running = state in ("loading", "running")
         self.start_button.setText(
             {"idle": "Start", "loading": "Stop", "running": "Stop", "stopping": "Stopping…"}.get(
@@ -458,6 +650,39 @@ class MainWindow(QMainWindow):
         else:  # tray mode: closing the window only hides it
             event.ignore()
             self.hide()
+
+
+STAGE_NAMES: dict[str, str] = {
+    Stage.ASR: "ASR",
+    Stage.VAD: "VAD",
+    Stage.NMT: "MT",
+    Stage.TTS: "Speech",
+    Stage.SPEAKER: "Speakers",
+    Stage.PLAYBACK: "Speech output",
+}
+
+
+def backends_text(backends: dict[str, str]) -> tuple[str, str]:
+    """Short status text and a per-stage tooltip of where each stage runs."""
+    tip = "\n".join(f"{STAGE_NAMES.get(k, k)}: {v}" for k, v in backends.items())
+    remote = [k for k, v in backends.items() if v != "local"]
+    if not remote:
+        return "All stages on this computer", tip
+    parts = [f"{STAGE_NAMES.get(k, k)} {backends[k]}" for k in remote]
+    return " · ".join(parts) + " · rest local", tip
+
+
+def _select(combo: QComboBox, value: object) -> None:
+    index = combo.findData(value)
+    if index >= 0:
+        combo.setCurrentIndex(index)
+
+
+def _set_checked(action: QAction, on: bool) -> None:
+    if action.isChecked() != on:
+        action.blockSignals(True)
+        action.setChecked(on)
+        action.blockSignals(False)
 
 
 def spoken_languages() -> list[languages.Language]:

@@ -13,7 +13,7 @@ import logging
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import tomli_w
 
@@ -73,9 +73,25 @@ class Settings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:
         return cls(
-            engine=EngineConfig.from_dict(data.get("engine") or {}),
+            engine=consistent_translation(EngineConfig.from_dict(data.get("engine") or {})),
             ui=UiSettings.from_dict(data.get("ui") or {}),
         )
+
+
+def consistent_translation(cfg: EngineConfig) -> EngineConfig:
+    """One translation choice sets up everything it needs, and undoes it when left.
+
+    Whisper's own translation ("Whisper (into English only)") needs English as the target and
+    the recogniser's task 'translate'; every other choice (another translator, no translation)
+    needs the task 'transcribe', or the "original" line would already be English. A target
+    other than English with the Whisper choice falls back to the offline translator."""
+    tr = cfg.translation
+    if tr.backend == "whisper" and tr.target_lang not in (None, "en"):
+        tr = dataclasses.replace(tr, backend="m2m100")
+    task: Literal["transcribe", "translate"] = (
+        "translate" if tr.backend == "whisper" and tr.target_lang == "en" else "transcribe"
+    )
+    return dataclasses.replace(cfg, translation=tr, asr=dataclasses.replace(cfg.asr, task=task))
 
 
 def settings_path() -> Path:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from app import devices
 from app.main_window import spoken_languages, target_languages
-from app.settings import Settings
+from app.settings import Settings, consistent_translation
 
 ASR_MODELS = (
     ("Whisper base, multilingual (offline default)", "default"),
@@ -195,15 +195,6 @@ class SettingsDialog(QDialog):
             "A model from the list, a model id, or a folder with a faster-whisper model"
         )
         form.addRow("Model", self.asr_model)
-        self.task = _combo(
-            (
-                ("Transcribe (keep the spoken language)", "transcribe"),
-                ("Translate to English with Whisper", "translate"),
-            ),
-            cfg.asr.task,
-            "Recognition task",
-        )
-        form.addRow("Task", self.task)
         self.threads = _ispin(cfg.asr.cpu_threads, 1, 32, "Recognition CPU threads")
         form.addRow("CPU threads", self.threads)
         self.beam = _ispin(cfg.asr.beam_size, 1, 10, "Recognition beam size")
@@ -244,6 +235,10 @@ class SettingsDialog(QDialog):
             TRANSLATION_BACKENDS, cfg.translation.backend, "Translation engine"
         )
         form.addRow("Engine", self.tr_backend)
+        # Whisper translates into English only: choosing it chooses English; another target
+        # leaves it for the offline translator
+        self.tr_backend.activated.connect(lambda _i: self._whisper_means_english())
+        self.target_lang.activated.connect(lambda _i: self._other_target_leaves_whisper())
         self.tr_model = _combo(
             [("Default model of the engine", None), *installed_models("nmt")],
             cfg.translation.model,
@@ -368,6 +363,15 @@ class SettingsDialog(QDialog):
         lay.addWidget(tabs)
         lay.addWidget(buttons)
 
+    def _whisper_means_english(self) -> None:
+        if self.tr_backend.currentData() == "whisper":
+            self.target_lang.setCurrentIndex(self.target_lang.findData("en"))
+
+    def _other_target_leaves_whisper(self) -> None:
+        target = self.target_lang.currentData()
+        if self.tr_backend.currentData() == "whisper" and target not in (None, "en"):
+            self.tr_backend.setCurrentIndex(self.tr_backend.findData("m2m100"))
+
     def result_settings(self) -> Settings:
         s = copy.deepcopy(self._settings)
         cfg = s.engine
@@ -379,7 +383,6 @@ class SettingsDialog(QDialog):
                 cfg.asr,
                 language=self.source_lang.currentData(),
                 model=str(_combo_value(self.asr_model) or "default"),
-                task=self.task.currentData(),
                 cpu_threads=self.threads.value(),
                 beam_size=self.beam.value(),
                 partials=self.partials.isChecked(),
@@ -428,4 +431,5 @@ class SettingsDialog(QDialog):
         ui.overlay_font_size = self.ov_font.value()
         ui.overlay_opacity = self.ov_opacity.value() / 100.0
         ui.overlay_click_through = self.ov_through.isChecked()
+        s.engine = consistent_translation(s.engine)
         return s

@@ -210,8 +210,10 @@ class LineDelegate(QStyledItemDelegate):
 
     def parts(self, line: SessionLine) -> tuple[bool, bool]:
         mode = self.view.mode
-        show_tr = mode in ("translation", "both") and bool(line.translation)
-        show_orig = bool(line.text) and (mode in ("original", "both") or not line.translation)
+        # a translation equal to the text (Whisper's own English, a same-language pair) once
+        translated = bool(line.translation) and line.translation != line.text
+        show_tr = mode in ("translation", "both") and translated
+        show_orig = bool(line.text) and (mode in ("original", "both") or not translated)
         return show_orig, show_tr
 
     def layout(self, line: SessionLine, header: bool, width: int, top: int = 0) -> dict[str, QRect]:

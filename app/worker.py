@@ -70,7 +70,7 @@ class EngineWorker(QObject):
         self._source_factory: SourceFactory = source_factory or open_source
         self._lock = threading.RLock()
         self._pipeline: EnginePipeline | None = None
-        self._stopper: threading.Thread | None = None
+        self._stopped: EnginePipeline | None = None  # the pipeline last asked to stop
         self._pipeline_config: EngineConfig | None = None
         self._state = IDLE
         self._stop_requested = False
@@ -107,12 +107,12 @@ class EngineWorker(QObject):
             pipeline = self._pipeline if self._state == RUNNING else None
             if self._state in (LOADING, RUNNING):
                 self._set_state(STOPPING)
-            if pipeline is None or (self._stopper is not None and self._stopper.is_alive()):
-                return
-            self._stopper = threading.Thread(
+            if pipeline is None or pipeline is self._stopped:
+                return  # nothing running, or this run's stop is already under way
+            self._stopped = pipeline
+            threading.Thread(
                 target=_stop_pipeline, args=(pipeline,), name="dragoman-stop", daemon=True
-            )
-            self._stopper.start()
+            ).start()
 
     def rename_speaker(self, old: str, new: str) -> None:
         pipeline = self._pipeline

@@ -145,7 +145,7 @@ def test_export_dialog_proposes_the_session_name_and_adds_the_extension(
         return str(tmp_path / "minutes"), "Plain text (*.txt)"
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(fake_save))
-    c.export_dialog()
+    c.sessions.export_dialog()
     directory, filters = asked[0]
     assert Path(directory).name == f"{c.session.path.stem}.srt"
     assert "*.vtt" in filters and "*.json" in filters

@@ -1,0 +1,201 @@
+"""The transcript: engine events become session lines shown in the window and the overlay;
+speakers are renamed; sessions are started, opened, saved and exported. UI thread only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QFileDialog
+
+from app import theme
+from app.main_window import MainWindow
+from app.overlay import CaptionOverlay
+from app.settings_controller import SettingsController
+from engine import paths
+from engine.errors import DragomanError
+from engine.events import Final, Partial, SegmentDiscarded, SpeakerChanged, Translation
+from engine.session import Session, SessionLine
+
+EXPORT_FILTERS = (
+    "SubRip subtitles (*.srt);;WebVTT subtitles (*.vtt);;Plain text (*.txt);;"
+    "JSON transcript (*.json)"
+)
+
+
+class SessionController(QObject):
+    speaker_renamed = Signal(str, str)  # shown old name, new name (for the running engine)
+
+    def __init__(
+        self,
+        settings: SettingsController,
+        window: MainWindow,
+        overlay: CaptionOverlay,
+        colors: theme.SpeakerColors,
+        *,
+        running: Callable[[], bool],
+        session: Session | None = None,
+    ) -> None:
+        super().__init__()
+        self._settings = settings
+        self._window = window
+        self._overlay = overlay
+        self._running = running
+        self.colors = colors
+        self.session = session or Session.new_autosaved()
+        self.session.use_background_writer()  # a slow disk never stalls the UI thread
+        self._started_at = time.monotonic()
+        self._reported_save_error: Exception | None = None
+        window.rename_requested.connect(self.rename_speaker)
+        window.export_requested.connect(self.export_dialog)
+        window.new_session_requested.connect(self.new_session)
+        window.open_session_requested.connect(self.open_session_dialog)
+        window.sessions_folder_requested.connect(self.open_sessions_folder)
+        self._show_session_info()
+
+    def lines(self) -> list[SessionLine]:
+        return self.session.lines()
+
+    def begin_run(self, *, is_file: bool) -> None:
+        """A run starts: live input continues the session's clock, a file starts at its 0."""
+        elapsed = time.monotonic() - self._started_at if len(self.session) else 0.0
+        self.session.begin_run(None if is_file else elapsed)
+
+    # ------------------------------------------------------------------ engine events
+    @Slot(object)
+    def on_line_event(self, event: Partial | Final | Translation) -> None:
+        line = self.session.apply(event)
+        if line is None:
+            return
+        self._window.upsert_line(line)
+        self._overlay.set_lines(self.session.lines()[-2:])
+
+    @Slot(object)
+    def on_discarded(self, event: SegmentDiscarded) -> None:
+        """A partial line that never became final (a cough, our own echo) disappears."""
+        self.session.apply(event)
+        self._show_all()
+
+    @Slot(object)
+    def on_speaker_changed(self, event: SpeakerChanged) -> None:
+        if event.old_label is not None:
+            self.colors.rename(self.session.display_name(event.old_label), event.new_label)
+        self.session.apply(event)
+        self._show_all()
+
+    def save_error_to_report(self) -> tuple[Path | None, Exception] | None:
+        """A new failure of the background writer, once (path, error)."""
+        error = self.session.save_error
+        if error is None or error is self._reported_save_error:
+            return None
+        self._reported_save_error = error
+        return self.session.path, error
+
+    def _show_all(self) -> None:
+        lines = self.session.lines()
+        self._window.show_lines(lines)
+        self._overlay.set_lines(lines[-2:])
+
+    # ------------------------------------------------------------------ user actions
+    def rename_speaker(self, old: str | None, new: str) -> None:
+        new = new.strip()
+        if not new:
+            return
+        shown = self.session.display_name(old)
+        self.colors.rename(shown, new)
+        self.session.rename_speaker(old, new)
+        if shown is not None:
+            self.speaker_renamed.emit(shown, new)
+        self._show_all()
+
+    def new_session(self) -> None:
+        if self._running():
+            self._window.notify("Stop interpreting before starting a new session.", 5000)
+            return
+        self.session.close()
+        self.session = Session.new_autosaved()
+        self.session.use_background_writer()
+        self._started_at = time.monotonic()
+        self._window.clear_lines()
+        self._overlay.set_lines([])
+        self._show_session_info()
+
+    def open_session(self, path: Path) -> bool:
+        """Show a saved session (to read, rename speakers, export, or continue it)."""
+        if self._running():
+            self._window.notify("Stop interpreting before opening another session.", 5000)
+            return False
+        try:
+            session = Session.load(Path(path))
+        except DragomanError as exc:
+            self._window.show_error("Cannot open the session", str(exc))
+            return False
+        self.session.close()
+        self.session = session
+        self.session.use_background_writer()
+        self._started_at = time.monotonic()
+        self.colors = self.colors.__class__()
+        self._overlay.colors = self.colors
+        self._window.show_lines(session.lines(), self.colors)
+        self._overlay.set_lines(session.lines()[-2:])
+        self._show_session_info()
+        self._window.notify(f"Opened {Path(path).name} ({len(session)} lines).", 6000)
+        return True
+
+    def open_session_dialog(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self._window,
+            "Open a saved session",
+            str(paths.sessions_dir()),
+            "Dragoman sessions (*.json)",
+        )
+        if name:
+            self.open_session(Path(name))
+
+    def open_sessions_folder(self) -> None:
+        folder = paths.sessions_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def export(self, path: Path, content: str | None = None) -> Path:
+        """Export the transcript (.srt/.vtt/.txt/.json by suffix)."""
+        content = content or self._settings.settings.ui.view_mode
+        return self.session.export(Path(path), content=content)
+
+    def export_dialog(self) -> None:
+        if not len(self.session):
+            self._window.notify("Nothing to export yet.", 4000)
+            return
+        ui = self._settings.settings.ui
+        folder = Path(ui.export_dir or Path.home())
+        stem = self.session.path.stem if self.session.path else "transcript"
+        name, chosen = QFileDialog.getSaveFileName(
+            self._window, "Export transcript", str(folder / f"{stem}.srt"), EXPORT_FILTERS
+        )
+        if not name:
+            return
+        path = Path(name)
+        if not path.suffix:
+            path = path.with_suffix("." + chosen.split("*.")[-1].rstrip(")"))
+        try:
+            self.export(path)
+        except (DragomanError, OSError) as exc:
+            self._window.show_error("Export failed", str(exc))
+            return
+        ui.export_dir = str(path.parent)
+        self._window.notify(f"Exported {path}", 8000)
+
+    def _show_session_info(self) -> None:
+        if self.session.path is None:
+            self._window.set_session_info("", "")
+        else:
+            self._window.set_session_info(
+                "Autosave on", f"The transcript is saved as it grows in\n{self.session.path}"
+            )
+
+    def close(self) -> None:
+        self.session.close()  # saved and on disk before the app goes
