@@ -12,7 +12,9 @@ through queued connections from the worker thread. No controller loads or runs a
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Slot
@@ -28,6 +30,7 @@ from app.session_controller import SessionController
 from app.settings import Settings
 from app.settings_controller import SettingsController
 from app.single_instance import Request
+from app.translation_models import MissingModel, missing_translation_model
 from app.tray import TrayController
 from app.worker import IDLE, LOADING, RUNNING, STOPPING, EngineWorker, WorkerThread
 from engine import paths
@@ -65,6 +68,7 @@ class AppController(QObject):
         self._restart_pending = False
         self._shut_down = False
         self._latency = LatencyTracker()
+        self._error_action: Callable[[], None] | None = None
 
         self.worker = worker or EngineWorker()
         self.worker_thread = WorkerThread(self.worker)
@@ -147,7 +151,8 @@ class AppController(QObject):
         win.quit_requested.connect(self.quit)
         win.overlay_toggled.connect(self.set_overlay_visible)
         win.settings_requested.connect(self.open_settings)
-        win.models_requested.connect(self.open_model_manager)
+        win.models_requested.connect(self._open_models)
+        win.error_action_requested.connect(self._on_error_action)
         win.about_requested.connect(self._about)
         win.closing.connect(self._on_window_closing)
         self.overlay.visibility_changed.connect(self._on_overlay_visibility)
@@ -157,6 +162,7 @@ class AppController(QObject):
         self.tray.quit_requested.connect(self.quit)
         self.prefs.engine_changed.connect(self.restart_if_running)
         self.prefs.volume_changed.connect(self._on_volume)
+        self.prefs.translation_model_missing.connect(self._offer_translation_model)
         self.devices.source_changed.connect(self.restart_if_running)
         self.devices.file_chosen.connect(self._on_file_chosen)
         self.sessions.speaker_renamed.connect(self.worker.rename_speaker)
@@ -318,7 +324,10 @@ class AppController(QObject):
             noun = "line" if kept == 1 else "lines"
             message += f"  The transcript so far ({kept} {noun}) is kept and saved."
         model_problem = error.stage == Stage.LOAD or "model" in error.message.lower()
-        self.window.show_error(title, message, offer_models=model_problem)
+        self._error_action = self._open_models if model_problem else None
+        self.window.show_error(
+            title, message, action="Open model manager" if model_problem else None
+        )
         self.session.save()
         if not self.window.isVisible():
             self.tray.notify(title, error.message)
@@ -341,13 +350,58 @@ class AppController(QObject):
         if dialog.exec():
             self.apply_settings(dialog.result_settings())
 
-    def open_model_manager(self) -> None:
+    def open_model_manager(self, highlight: str | None = None, reason: str = "") -> bool:
+        """The model manager (highlighting a model a choice needs); True when models changed."""
         from app.model_manager import ModelManagerDialog
 
-        dialog = ModelManagerDialog(self.window, allow_network=self.settings.ui.allow_network)
+        dialog = ModelManagerDialog(
+            self.window,
+            allow_network=self.settings.ui.allow_network,
+            highlight=highlight,
+            reason=reason,
+        )
         dialog.exec()
+        if dialog.network.isChecked() != self.settings.ui.allow_network:
+            self.settings.ui.allow_network = dialog.network.isChecked()
+            self.prefs.schedule_save()
         if dialog.changed:
             self.worker.reset()
+        return dialog.changed
+
+    def _open_models(self) -> None:
+        self.open_model_manager()
+
+    def _on_error_action(self) -> None:
+        action, self._error_action = self._error_action, None
+        self.window.clear_error()
+        if action is not None:
+            action()
+
+    def _offer_translation_model(self, missing: MissingModel) -> None:
+        """A target language whose model is not installed: say which model it needs and offer
+        to get it; once it is installed, translate into that language."""
+        if missing.model_id is None:
+            self._error_action = None
+            self.window.show_error("No translation for this language", missing.message())
+            return
+        model_id, target = missing.model_id, missing.target
+
+        def get_model() -> None:
+            reason = f"Needed to translate into {missing.language}: {model_id}"
+            self.open_model_manager(highlight=model_id, reason=reason)
+            cfg = self.settings.engine
+            wanted = dataclasses.replace(
+                cfg, translation=dataclasses.replace(cfg.translation, target_lang=target)
+            )
+            if missing_translation_model(wanted) is None:
+                self.prefs.set_languages(cfg.asr.language, target)
+            else:
+                self._offer_translation_model(missing)
+
+        self._error_action = get_model
+        self.window.show_error(
+            "Translation model needed", missing.message(), action="Get the model…"
+        )
 
     def _about(self) -> None:
         QMessageBox.about(

@@ -185,6 +185,7 @@ class MainWindow(QMainWindow):
     output_chosen = Signal(object)  # output device (None = system default)
     volume_changed = Signal(float)  # 0..1, once the slider is let go
     rename_requested = Signal(object, str)  # old speaker name (None = unlabelled), new name
+    error_action_requested = Signal()  # the banner's action button (what it offers varies)
 
     def __init__(self, colors: theme.SpeakerColors, icon: QIcon | None = None) -> None:
         super().__init__()
@@ -460,7 +461,7 @@ class MainWindow(QMainWindow):
             lambda _v: None if self.volume.isSliderDown() else self._emit_volume()
         )
         self.subtitles.rename_requested.connect(self.rename_requested.emit)
-        self.banner.action_button.clicked.connect(self.models_requested.emit)
+        self.banner.action_button.clicked.connect(self.error_action_requested.emit)
 
     def _emit_languages(self) -> None:
         self.languages_changed.emit(self.source_lang.currentData(), self.target_lang.currentData())
@@ -558,10 +559,11 @@ class MainWindow(QMainWindow):
     def clear_lines(self) -> None:
         self.subtitles.clear()
 
-    def show_error(self, title: str, message: str, *, offer_models: bool = False) -> None:
-        """The banner; `offer_models` adds a button that opens the model manager."""
-        self.banner.action_button.setText("Open model manager")
-        self.banner.action_button.setVisible(offer_models)
+    def show_error(self, title: str, message: str, *, action: str | None = None) -> None:
+        """The banner; `action` labels a button that emits `error_action_requested`."""
+        self.banner.action_button.setText(action or "")
+        self.banner.action_button.setAccessibleName(action or "")
+        self.banner.action_button.setVisible(action is not None)
         self.banner.show_message(title, message)
 
     def clear_error(self) -> None:

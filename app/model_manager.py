@@ -77,9 +77,18 @@ class _Bridge(QObject):
 
 class ModelManagerDialog(QDialog):
     def __init__(
-        self, parent: QWidget | None = None, *, allow_network: bool = False, store: Any = None
+        self,
+        parent: QWidget | None = None,
+        *,
+        allow_network: bool = False,
+        store: Any = None,
+        highlight: str | None = None,
+        reason: str = "",
     ) -> None:
+        """highlight: a model id to select and scroll to (the one a chosen language needs);
+        reason: one line saying why it is needed."""
         super().__init__(parent)
+        self.highlight = highlight
         self.setWindowTitle("Models")
         self.resize(1040, 560)
         self.changed = False
@@ -133,6 +142,11 @@ class ModelManagerDialog(QDialog):
         buttons.rejected.connect(self.reject)
         lay = QVBoxLayout(self)
         lay.addWidget(intro)
+        self.reason = QLabel(reason)
+        self.reason.setWordWrap(True)
+        self.reason.setStyleSheet("font-weight: 600;")
+        self.reason.setVisible(bool(reason))
+        lay.addWidget(self.reason)
         lay.addWidget(self.network)
         lay.addWidget(self.table, 1)
         lay.addWidget(self.progress_box)
@@ -174,6 +188,17 @@ class ModelManagerDialog(QDialog):
                 status.setToolTip(row.install_hint)
             self.table.setItem(i, 4, status)
             self.table.setCellWidget(i, 5, self._action_for(row))
+            if row.model_id == self.highlight:
+                self.table.selectRow(i)
+                self.table.scrollToItem(name)
+
+    def highlighted_row(self) -> int | None:
+        """The table row of the highlighted model (None when it is not listed)."""
+        for i in range(self.table.rowCount()):
+            item = self.table.item(i, 0)
+            if item is not None and item.text() == self.highlight:
+                return i
+        return None
 
     def _action_for(self, row: Any) -> QWidget:
         if row.state in ("available", "partial"):

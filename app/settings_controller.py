@@ -16,6 +16,7 @@ from app import settings as settings_mod
 from app.main_window import MainWindow
 from app.overlay import CaptionOverlay
 from app.settings import Settings
+from app.translation_models import missing_translation_model
 from app.tray import TrayController
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ class SettingsController(QObject):
     engine_changed = Signal()  # the engine config changed: restart a running engine
     volume_changed = Signal(float)  # apply to the playing speech
     settings_replaced = Signal()  # the settings dialog replaced everything
+    translation_model_missing = Signal(object)  # MissingModel: the target was not applied
 
     def __init__(
         self,
@@ -85,14 +87,24 @@ class SettingsController(QObject):
     def set_languages(self, spoken: str | None, target: str | None) -> None:
         self.schedule_save()
         cfg = self.settings.engine
-        self.settings.engine = settings_mod.consistent_translation(
+        new = settings_mod.consistent_translation(
             dataclasses.replace(
                 cfg,
                 asr=dataclasses.replace(cfg.asr, language=spoken),
                 translation=dataclasses.replace(cfg.translation, target_lang=target),
             )
         )
-        self.engine_changed.emit()
+        missing = missing_translation_model(new)
+        if missing is not None:
+            # captioning goes on as it is: keep the current target, offer the model instead
+            new = settings_mod.consistent_translation(
+                dataclasses.replace(new, translation=cfg.translation)
+            )
+            self._window.set_languages(spoken, cfg.translation.target_lang)
+            self.translation_model_missing.emit(missing)
+        if new != cfg:
+            self.settings.engine = new
+            self.engine_changed.emit()
 
     def set_speech(self, on: bool) -> None:
         self.schedule_save()

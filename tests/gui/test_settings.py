@@ -29,6 +29,12 @@ def _choose(combo: object, data: object) -> None:
 def test_settings_round_trip_through_restart(home: Path, make_controller) -> None:  # noqa: ANN001
     first = Settings()
     first.ui.preload_models = False
+    # a translation model of its own (the test fixture): choosing a target needs no download
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "m2m100" / "m2m100"
+    first.engine = dataclasses.replace(
+        first.engine,
+        translation=dataclasses.replace(first.engine.translation, model=str(fixture)),
+    )
     settings_mod.save(first)
     c1 = make_controller(settings_mod.load())
     c1.show()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from gui_helpers import clip, wait_until
+from gui_helpers import REPO, clip, wait_until
 
 from app.settings import Settings, consistent_translation
 from app.worker import IDLE
@@ -44,7 +44,14 @@ def test_consistent_translation_sets_up_and_undoes_the_task() -> None:
 def test_the_whisper_choice_in_settings_and_toolbar(make_controller) -> None:  # noqa: ANN001
     from app.settings_dialog import SettingsDialog
 
-    c = make_controller()
+    settings = Settings()
+    settings.ui.preload_models = False
+    fixture = REPO / "tests" / "fixtures" / "m2m100" / "m2m100"  # no download for German
+    settings.engine = dataclasses.replace(
+        settings.engine,
+        translation=dataclasses.replace(settings.engine.translation, model=str(fixture)),
+    )
+    c = make_controller(settings)
     c.show()
     dialog = SettingsDialog(c.settings, c.window)
     try:
