@@ -20,8 +20,8 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app import settings as settings_mod
 from app import caption_page, theme
+from app import settings as settings_mod
 from app.device_controller import DeviceController, is_device
 from app.icons import app_icon
 from app.main_window import STAGE_NAMES, MainWindow
