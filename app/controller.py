@@ -118,6 +118,10 @@ class AppController(QObject):
     def rename_speaker(self, old: str | None, new: str) -> None:
         self.sessions.rename_speaker(old, new)
 
+    def save_settings(self) -> None:
+        """Write the settings now (they are also written shortly after each change)."""
+        self.prefs.save()
+
     def _set_source(self, spec: str) -> None:
         self.devices.set_source(spec)
 
