@@ -190,6 +190,7 @@ def main() -> None:
         f"RSS {before:.0f} MB -> peak {peak:.0f} MB (+{peak - before:.0f} MB)",
         flush=True,
     )
+    parallel_load(client, url + "/tts", tts)
     stop()
 
     audio, rate = sf.read(SPEECH / "goforward.wav", dtype="float32")
@@ -206,6 +207,25 @@ def main() -> None:
     )
     stop()
     stalled_cost(options)
+
+
+def parallel_load(client: Any, url: str, body: dict[str, Any]) -> None:
+    """100 requests, 20 at a time: answers by status and RSS before / after / peak."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    statuses: list[int] = []
+
+    def burst() -> None:
+        with ThreadPoolExecutor(20) as pool:
+            statuses.extend(pool.map(lambda _: client.post(url, json=body).status_code, range(100)))
+
+    seconds, before, peak = peak_rss_during(burst)
+    counts = {code: statuses.count(code) for code in sorted(set(statuses))}
+    print(
+        f"tts      100 requests 20 at a time: {seconds:.1f} s, answers {counts}, RSS "
+        f"{before:.0f} MB -> peak {peak:.0f} MB, after {rss_mb():.0f} MB",
+        flush=True,
+    )
 
 
 def stalled_cost(options: TranslationOptions) -> None:

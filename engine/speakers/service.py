@@ -37,7 +37,7 @@ def create_app(
     max_seconds: float = DEFAULT_MAX_SECONDS,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     guard: ServiceGuard | None = None,
-    max_waiting: int = 8,
+    max_waiting: int = 16,
 ) -> Any:
     """The FastAPI app (the local encoder is loaded on the first request unless given).
 

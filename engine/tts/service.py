@@ -202,7 +202,7 @@ def create_app(
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     guard: ServiceGuard | None = None,
     synthesizer: Any = None,
-    max_waiting: int = 4,
+    max_waiting: int = 16,
 ) -> Any:
     """The FastAPI app; voices load on first use and stay cached.
 
