@@ -24,7 +24,7 @@ from app import caption_page, theme
 from app import settings as settings_mod
 from app.device_controller import DeviceController, is_device
 from app.icons import app_icon
-from app.main_window import STAGE_NAMES, MainWindow
+from app.main_window import STAGE_NAMES, MainWindow, app_version
 from app.overlay import CaptionOverlay
 from app.session_controller import SessionController
 from app.settings import Settings
@@ -158,6 +158,7 @@ class AppController(QObject):
         win.models_requested.connect(self._open_models)
         win.error_action_requested.connect(self._on_error_action)
         win.about_requested.connect(self._about)
+        win.shortcuts_requested.connect(self._shortcuts)
         win.closing.connect(self._on_window_closing)
         self.overlay.visibility_changed.connect(self._on_overlay_visibility)
         self.tray.start_stop_requested.connect(self.toggle_running)
@@ -250,6 +251,8 @@ class AppController(QObject):
             return False
         if source is not None:
             self.devices.set_source(source)
+        if not self.sessions.ready_to_continue():
+            return False
         spec = self.settings.ui.source
         self.window.clear_error()
         self._latency.reset()
@@ -282,7 +285,7 @@ class AppController(QObject):
         self.state = state
         self._show_state(state)
         if state == IDLE:
-            self.session.save()
+            self.sessions.save()
             self.window.clear_stats()
             if self._restart_pending:
                 self._restart_pending = False
@@ -290,6 +293,7 @@ class AppController(QObject):
 
     def _show_state(self, state: str) -> None:
         self.window.set_running(state)
+        self.window.set_placeholder(self.devices.placeholder(listening=state != IDLE))
         self.tray.set_running(state in (LOADING, RUNNING), busy=state == STOPPING)
 
     # ------------------------------------------------------------------ engine events
@@ -332,13 +336,13 @@ class AppController(QObject):
         self.window.show_error(
             title, message, action="Open model manager" if model_problem else None
         )
-        self.session.save()
+        self.sessions.save()
         if not self.window.isVisible():
             self.tray.notify(title, error.message)
 
     @Slot(object)
     def _on_finished(self, event: Finished) -> None:
-        self.session.save()
+        self.sessions.save()
         if event.reason == "end":
             self.window.notify("Reached the end of the input.", 8000)
 
@@ -411,9 +415,14 @@ class AppController(QObject):
         QMessageBox.about(
             self.window,
             "About Dragoman",
-            "<h3>Dragoman</h3><p>Offline live interpreter: live subtitles per speaker, "
-            "translation and speech, running on this computer.</p>"
+            f"<h3>Dragoman {app_version()}</h3><p>Offline live interpreter: live subtitles per "
+            "speaker, translation and speech, running on this computer.</p>"
             f"<p>Sessions are saved in<br><code>{paths.sessions_dir()}</code></p>",
+        )
+
+    def _shortcuts(self) -> None:
+        QMessageBox.information(
+            self.window, "Keyboard shortcuts and guide", self.window.help_html()
         )
 
     # ------------------------------------------------------------------ quitting

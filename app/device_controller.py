@@ -66,7 +66,7 @@ class DeviceController(QObject):
                 devices.Choice(f"{speech.output_device} (not found)", speech.output_device)
             )
         self._window.set_devices(inputs, ui.source, outputs, speech.output_device)
-        self._window.set_placeholder(self._placeholder())
+        self._window.set_placeholder(self.placeholder(listening=False))
         self._inputs = len(inputs)
 
     def rescan(self) -> None:
@@ -101,8 +101,14 @@ class DeviceController(QObject):
             self.set_source(name)
             self.file_chosen.emit(name)
 
-    def _placeholder(self) -> str:
+    def placeholder(self, *, listening: bool) -> str:
+        """What the empty transcript says: how to start, or that it is listening."""
         what = devices.describe_input(self.source)
+        if listening:
+            return (
+                f"<p style='font-size:18px; color:{theme.TEXT}'>Listening to {what}…</p>"
+                "<p>Captions appear here as people speak.</p>"
+            )
         return (
             f"<p style='font-size:18px; color:{theme.TEXT}'>Ready to interpret</p>"
             f"<p>Press <b>Start</b> (Ctrl+R) to listen to {what}.</p>"

@@ -175,6 +175,7 @@ class MainWindow(QMainWindow):
     settings_requested = Signal()
     models_requested = Signal()
     about_requested = Signal()
+    shortcuts_requested = Signal()
     rescan_requested = Signal()
     overlay_toggled = Signal(bool)
     click_through_toggled = Signal(bool)
@@ -189,7 +190,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, colors: theme.SpeakerColors, icon: QIcon | None = None) -> None:
         super().__init__()
-        self.setWindowTitle("Dragoman — live interpreter")
+        # the application display name ("Dragoman") is added by Qt: "Live interpreter — Dragoman"
+        self.setWindowTitle("Live interpreter")
         if icon is not None:
             self.setWindowIcon(icon)
         self.setMinimumSize(800, 460)
@@ -248,6 +250,11 @@ class MainWindow(QMainWindow):
         self.act_models = QAction("&Models…", self)
         self.act_models.setShortcut(QKeySequence("Ctrl+M"))
         self.act_about = QAction("&About Dragoman", self)
+        self.act_shortcuts = QAction("&Keyboard shortcuts and guide", self)
+        self.act_shortcuts.setShortcut(QKeySequence("F1"))
+        self.act_speak = QAction("S&peak the translation", self)
+        self.act_speak.setCheckable(True)
+        self.act_speak.setShortcut(QKeySequence("Ctrl+Shift+S"))
         self.mode_actions: dict[str, QAction] = {}
         group = QActionGroup(self)
         for i, (mode, label) in enumerate(MODE_LABELS, start=1):
@@ -286,7 +293,10 @@ class MainWindow(QMainWindow):
         tools = bar.addMenu("&Tools")
         tools.addAction(self.act_settings)
         tools.addAction(self.act_models)
+        view.addSeparator()
+        view.addAction(self.act_speak)
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_shortcuts)
         help_menu.addAction(self.act_about)
 
     def _build_toolbars(self) -> None:
@@ -372,7 +382,7 @@ class MainWindow(QMainWindow):
         second.addWidget(spacer)
         self.speak_check = QCheckBox("Speak")
         self.speak_check.setToolTip(
-            "Speak the translation aloud (the original when there is no translation)"
+            "Speak the translation aloud (the original when there is no translation) (Ctrl+Shift+S)"
         )
         self.speak_check.setAccessibleName("Speak the translation aloud")
         second.addWidget(self.speak_check)
@@ -440,6 +450,7 @@ class MainWindow(QMainWindow):
             (self.act_settings, self.settings_requested),
             (self.act_models, self.models_requested),
             (self.act_about, self.about_requested),
+            (self.act_shortcuts, self.shortcuts_requested),
         ):
             action.triggered.connect(signal.emit)
         self.act_overlay.toggled.connect(self.overlay_toggled.emit)
@@ -453,6 +464,8 @@ class MainWindow(QMainWindow):
         self.source_lang.activated.connect(lambda _i: self._emit_languages())
         self.target_lang.activated.connect(lambda _i: self._emit_languages())
         self.speak_check.toggled.connect(self.speech_toggled.emit)
+        self.speak_check.toggled.connect(lambda on: _set_checked(self.act_speak, on))
+        self.act_speak.toggled.connect(self.speak_check.setChecked)
         self.output_combo.activated.connect(
             lambda i: self.output_chosen.emit(self.output_combo.itemData(i))
         )
@@ -462,6 +475,31 @@ class MainWindow(QMainWindow):
         )
         self.subtitles.rename_requested.connect(self.rename_requested.emit)
         self.banner.action_button.clicked.connect(self.error_action_requested.emit)
+
+    def help_html(self) -> str:
+        """The shortcut list (from the actions themselves) and a short guide."""
+        rows = []
+        for action in self.findChildren(QAction):
+            keys = ", ".join(
+                k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()
+            )
+            if keys and action.text():
+                rows.append(
+                    f"<tr><td>{action.text().replace('&', '')}</td><td><b>{keys}</b></td></tr>"
+                )
+        return (
+            "<h3>Getting started</h3><ol>"
+            "<li>Choose where to listen: a microphone, system audio (what the computer plays) "
+            "or an audio file.</li>"
+            "<li>Choose the spoken language (or let Dragoman detect it) and a language to "
+            "translate into.</li>"
+            "<li>Press <b>Start</b>. Each speaker gets a colour; click a name to rename it.</li>"
+            "<li><b>Speak</b> reads the translation aloud; the <b>Overlay</b> shows captions "
+            "over other windows.</li></ol>"
+            "<h3>Keyboard shortcuts</h3><table cellspacing='6'>"
+            + "".join(sorted(rows))
+            + "</table>"
+        )
 
     def _emit_languages(self) -> None:
         self.languages_changed.emit(self.source_lang.currentData(), self.target_lang.currentData())
@@ -512,6 +550,7 @@ class MainWindow(QMainWindow):
         for widget in (self.speak_check, self.volume):
             widget.blockSignals(True)
         self.speak_check.setChecked(enabled)
+        _set_checked(self.act_speak, enabled)
         self.volume.setValue(round(volume * 100))
         for widget in (self.speak_check, self.volume):
             widget.blockSignals(False)
@@ -685,6 +724,16 @@ def _set_checked(action: QAction, on: bool) -> None:
         action.blockSignals(True)
         action.setChecked(on)
         action.blockSignals(False)
+
+
+def app_version() -> str:
+    """The installed Dragoman version (from the package metadata)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("dragoman")
+    except metadata.PackageNotFoundError:
+        return "(development)"
 
 
 def spoken_languages() -> list[languages.Language]:

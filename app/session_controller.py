@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app import theme
 from app.main_window import MainWindow
@@ -50,6 +50,7 @@ class SessionController(QObject):
         self.session.use_background_writer()  # a slow disk never stalls the UI thread
         self._started_at = time.monotonic()
         self._reported_save_error: Exception | None = None
+        self._reopened = False  # an opened saved session: ask before adding to it
         window.rename_requested.connect(self.rename_speaker)
         window.export_requested.connect(self.export_dialog)
         window.new_session_requested.connect(self.new_session)
@@ -59,6 +60,35 @@ class SessionController(QObject):
 
     def lines(self) -> list[SessionLine]:
         return self.session.lines()
+
+    def save(self) -> None:
+        """Autosave, but never an empty transcript (every launch wrote an empty file)."""
+        if len(self.session):
+            self.session.save()
+
+    def ready_to_continue(self) -> bool:
+        """Before a run: a reopened saved session grows only if the user says so; otherwise a
+        new session starts. False: the user cancelled."""
+        if not self._reopened or not len(self.session):
+            return True
+        box = QMessageBox(self._window)
+        box.setWindowTitle("Continue this session?")
+        box.setText(
+            f"The open session is a saved one ({len(self.session)} lines). Add what follows to "
+            "it, or start a new session?"
+        )
+        add = box.addButton("Add to this session", QMessageBox.ButtonRole.AcceptRole)
+        new = box.addButton("New session", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is add:
+            self._reopened = False
+            return True
+        if clicked is new:
+            self.new_session()
+            return True
+        return False
 
     def begin_run(self, *, is_file: bool) -> None:
         """A run starts: live input continues the session's clock, a file starts at its 0."""
@@ -116,10 +146,11 @@ class SessionController(QObject):
         if self._running():
             self._window.notify("Stop interpreting before starting a new session.", 5000)
             return
-        self.session.close()
+        self._close_current()
         self.session = Session.new_autosaved()
         self.session.use_background_writer()
         self._started_at = time.monotonic()
+        self._reopened = False
         self._window.clear_lines()
         self._overlay.set_lines([])
         self._show_session_info()
@@ -134,10 +165,11 @@ class SessionController(QObject):
         except DragomanError as exc:
             self._window.show_error("Cannot open the session", str(exc))
             return False
-        self.session.close()
+        self._close_current()
         self.session = session
         self.session.use_background_writer()
         self._started_at = time.monotonic()
+        self._reopened = True
         self.colors = self.colors.__class__()
         self._overlay.colors = self.colors
         self._window.show_lines(session.lines(), self.colors)
@@ -197,5 +229,12 @@ class SessionController(QObject):
                 "Autosave on", f"The transcript is saved as it grows in\n{self.session.path}"
             )
 
+    def _close_current(self) -> None:
+        """Save and close the current session; an empty one leaves no file behind."""
+        empty = not len(self.session)
+        self.session.close()
+        if empty and self.session.path is not None and not self._reopened:
+            self.session.path.unlink(missing_ok=True)
+
     def close(self) -> None:
-        self.session.close()  # saved and on disk before the app goes
+        self._close_current()  # saved and on disk before the app goes

@@ -20,6 +20,7 @@ TEXT = "#e8eaed"
 TEXT_DIM = "#80868f"
 TRANSLATION = "#9ec5ff"
 ACCENT = "#3d8bfd"
+FOCUS = "#f0b429"  # keyboard focus: amber, distinct from the blue of checked buttons
 DANGER = "#e5534b"
 WARNING_BG = "#4a2326"
 WARNING_BORDER = "#a8433f"
@@ -65,6 +66,10 @@ QToolButton#overlayButton {{
     border: 1px solid #3a3f48; border-radius: 6px; padding: 4px 12px; color: {TEXT};
 }}
 QToolButton#overlayButton:checked {{ background: #2d4a7a; border-color: {ACCENT}; }}
+QToolButton#modeButton:focus, QToolButton#overlayButton:focus {{
+    border: 2px solid {FOCUS};
+}}
+QSlider:focus {{ border: 2px solid {FOCUS}; border-radius: 4px; }}
 QDialogButtonBox {{ dialogbuttonbox-buttons-have-icons: 0; }}
 QDialogButtonBox QPushButton {{ min-width: 84px; padding: 4px 12px; }}
 QFrame#errorBanner {{

@@ -1,0 +1,91 @@
+"""Issue 12, defects 8 and 9: sessions (no empty files, a reopened session is not extended
+without asking) and keyboard and help (title, Speak shortcut, shortcut list, what the empty
+transcript says while listening)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from gui_helpers import clip, wait_until
+from PySide6.QtWidgets import QMessageBox
+
+from app.settings import Settings
+from app.worker import IDLE
+from engine.events import Final, StageTimes
+from engine.session import Session
+
+
+def _settings(source: str = "mic") -> Settings:
+    s = Settings()
+    s.ui.preload_models = False
+    s.ui.source = source
+    return s
+
+
+def test_title_speak_shortcut_and_help(make_controller) -> None:  # noqa: ANN001
+    c = make_controller(_settings())
+    c.show()
+    win = c.window
+    assert win.windowTitle() == "Live interpreter"  # Qt adds " — Dragoman" once
+    assert [k.toString() for k in win.act_speak.shortcuts()] == ["Ctrl+Shift+S"]
+    win.act_speak.trigger()
+    assert win.speak_check.isChecked() and c.settings.engine.speech.enabled
+    win.act_speak.trigger()
+    assert not c.settings.engine.speech.enabled
+    assert [k.toString() for k in win.act_shortcuts.shortcuts()] == ["F1"]
+    text = win.help_html()
+    for keys in ("Ctrl+R", "Ctrl+Shift+S", "Ctrl+E", "F1", "Ctrl+Shift+T"):
+        assert keys in text, keys
+    assert "Getting started" in text
+
+
+def test_a_launch_that_records_nothing_leaves_no_session_file(make_controller) -> None:  # noqa: ANN001
+    c = make_controller(_settings())
+    c.show()
+    path = c.session.path
+    assert path is not None
+    c.shutdown()
+    assert not path.exists()
+
+
+def test_a_reopened_session_is_extended_only_when_asked(
+    make_controller,  # noqa: ANN001
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    saved = Session(tmp_path / "session-old.json")
+    saved.apply(Final(1, 0.0, 2.0, "Go forward ten meters.", "en", StageTimes(), "S1"))
+    saved.close()
+    before = saved.path.read_text()
+    c = make_controller(_settings(str(clip("goforward.wav"))))
+    c.show()
+    assert c.open_session(saved.path)
+    answers: list[str] = []
+
+    def answer(box: QMessageBox) -> int:
+        wanted = answers.pop(0)
+        for button in box.buttons():
+            if box.standardButton(button) == QMessageBox.StandardButton.Cancel:
+                if wanted == "Cancel":
+                    button.click()
+                    return 0
+            elif button.text() == wanted:
+                button.click()
+                return 0
+        raise AssertionError(f"no button {wanted!r}")
+
+    monkeypatch.setattr(QMessageBox, "exec", answer)
+    answers.append("Cancel")
+    assert not c.start() and c.state == IDLE
+    assert c.session.path == saved.path
+    answers.append("New session")
+    assert c.start()
+    assert c.session.path != saved.path and len(c.session) == 0
+    assert "Listening to" in c.window.subtitles.placeholder.text()  # not "Press Start"
+    c.stop()
+    wait_until(lambda: c.state == IDLE, 120, "the run to stop")
+    assert "Press <b>Start</b>" in c.window.subtitles.placeholder.text()
+    assert saved.path.read_text() == before  # the saved session was not extended
+    assert json.loads(before)["lines"][0]["text"] == "Go forward ten meters."
