@@ -53,8 +53,10 @@ RAY_PIN = "ray[serve]==2.60.0"
 # Requests a replica accepts at once (its app still runs one model call at a time); the rest
 # wait in Serve's queue, from which the least busy replica takes the next one.
 MAX_ONGOING_PER_REPLICA = 2
-# Requests waiting in Serve's queue per deployment before the proxy answers 503.
-MAX_QUEUED_PER_DEPLOYMENT = 64
+# Requests waiting per replica before the proxy answers 503, as many as the single-process
+# service lets wait (its apps' `max_waiting`): in a live meeting a late answer is a useless one,
+# and a 503 lets the client fall back at once.
+MAX_WAITING_PER_REPLICA = {"nmt": 16, "tts": 4, "speaker": 8}
 
 
 class RayUnavailableError(DragomanError):
@@ -415,7 +417,7 @@ def deploy(options: RayServeOptions) -> RayDeployment:
                 name=f"{plan.stage}-replica",
                 num_replicas=plan.replicas,
                 max_ongoing_requests=MAX_ONGOING_PER_REPLICA,
-                max_queued_requests=MAX_QUEUED_PER_DEPLOYMENT,
+                max_queued_requests=MAX_WAITING_PER_REPLICA[plan.stage] * plan.replicas,
                 ray_actor_options={
                     "num_cpus": plan.cpus,
                     "num_gpus": plan.gpus,
