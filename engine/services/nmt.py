@@ -290,8 +290,7 @@ def create_app(
         out = [r.text for r in results]
         return {"translatedText": out[0] if isinstance(req.q, str) else out}
 
-    app.openapi_schema = None
-    _add_schema(app, LibreTranslateRequest)
+    app.state.extra_schemas.append(LibreTranslateRequest)
     return app
 
 
@@ -318,26 +317,3 @@ async def read_fields(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise HTTPException(422, "invalid request: the body must be a JSON object")
     return data
-
-
-def _add_schema(app: Any, model: type[BaseModel]) -> None:
-    """Publish `model` under components/schemas (for routes that parse their own body)."""
-    from fastapi.openapi.utils import get_openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-            )
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            for name, definition in model_schema.pop("$defs", {}).items():
-                components.setdefault(name, definition)
-            components[model.__name__] = model_schema
-            app.openapi_schema = schema
-        return dict(app.openapi_schema)
-
-    app.openapi = openapi

@@ -329,8 +329,44 @@ def new_app(title: str, description: str, guard: ServiceGuard) -> Any:
             status_code=500, content={"detail": f"internal error ({type(exc).__name__})"}
         )
 
+    extra_schemas: list[type[BaseModel]] = []
+    app.state.extra_schemas = extra_schemas  # models of routes that parse their own body
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = openapi_document(app, guard, extra_schemas)
+        return dict(app.openapi_schema)
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(GuardMiddleware, guard=guard)
     return app
+
+
+def openapi_document(
+    app: Any, guard: ServiceGuard, extra_schemas: list[type[BaseModel]]
+) -> dict[str, Any]:
+    """FastAPI's document plus the `extra_schemas` and, with a token, the bearer scheme on
+    every operation that needs it (so /docs' Authorize button and generated clients send it)."""
+    from fastapi.openapi.utils import get_openapi
+
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    for model in extra_schemas:
+        model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in model_schema.pop("$defs", {}).items():
+            schemas.setdefault(name, definition)
+        schemas[model.__name__] = model_schema
+    if guard.token:
+        components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        for path, operations in schema.get("paths", {}).items():
+            if _is_open(path):
+                continue
+            for operation in operations.values():
+                operation["security"] = [{"bearer": []}]
+    return schema
 
 
 class Bounded:

@@ -60,7 +60,13 @@ def test_token_is_required_and_checked(nmt_locked: str) -> None:
     assert ok.status_code == 200 and ok.json()["text"]
     # liveness and the schema stay readable without it
     assert httpx.get(nmt_locked + "/health").status_code == 200
-    assert httpx.get(nmt_locked + "/openapi.json").status_code == 200
+    schema = httpx.get(nmt_locked + "/openapi.json").json()
+    assert schema["components"]["securitySchemes"] == {
+        "bearer": {"type": "http", "scheme": "bearer"}
+    }
+    assert schema["paths"]["/v1/translate"]["post"]["security"] == [{"bearer": []}]
+    assert schema["paths"]["/translate"]["post"]["security"] == [{"bearer": []}]
+    assert "security" not in schema["paths"]["/health"]["get"]
 
 
 def test_token_values() -> None:
