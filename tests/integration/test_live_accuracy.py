@@ -34,8 +34,9 @@ def test_short_piper_sentences_come_back_once(whisper_base, short_piper):
     result = accuracy.run_dragoman(whisper_base, timeline)
     assert accuracy.repeated_phrases(result.text) == [], result.text
     assert len(result.pieces) == len(SHORT_SENTENCES), result.pieces  # one final per sentence
-    # every sentence but "Try again." ("Prigan", "Pry again." on this voice without context)
-    assert accuracy.wer(timeline.reference, result.text) <= 2 / 14, result.text
+    # issue 8 acceptance: WER <= 0.1 (one word of the 14: "Try again." is "Pry again." on this
+    # voice without context, and "Prigan" with the 3 s windows)
+    assert accuracy.wer(timeline.reference, result.text) <= 0.1, result.text
 
 
 def test_a_short_sentence_decodes_once_in_partials_and_finals(whisper_base, short_piper):
