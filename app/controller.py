@@ -66,6 +66,7 @@ class AppController(QObject):
         self.last_error: StageFailure | None = None
         self.preloading = False
         self._restart_pending = False
+        self._stopped_by_user = False
         self._shut_down = False
         self._latency = LatencyTracker()
         self._error_action: Callable[[], None] | None = None
@@ -258,6 +259,7 @@ class AppController(QObject):
         self._latency.reset()
         self.sessions.begin_run(is_file=not is_device(spec))
         realtime = self.settings.ui.realtime_files or is_device(spec)
+        self._stopped_by_user = False
         ok = self.worker.start(self.settings.engine, spec, realtime=realtime)
         if ok:
             self.state = LOADING
@@ -266,6 +268,7 @@ class AppController(QObject):
 
     def stop(self) -> None:
         self._restart_pending = False
+        self._stopped_by_user = True
         self.worker.stop()
 
     def restart_if_running(self) -> None:
@@ -293,6 +296,9 @@ class AppController(QObject):
 
     def _show_state(self, state: str) -> None:
         self.window.set_running(state)
+        if state == LOADING or (state == IDLE and self._stopped_by_user):
+            self.overlay.set_lines([])  # a new run, or after Stop: no old captions on screen
+        self.overlay.set_listening(state != IDLE)
         self.window.set_placeholder(self.devices.placeholder(listening=state != IDLE))
         self.tray.set_running(state in (LOADING, RUNNING), busy=state == STOPPING)
 

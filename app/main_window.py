@@ -483,10 +483,11 @@ class MainWindow(QMainWindow):
             keys = ", ".join(
                 k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()
             )
-            if keys and action.text():
-                rows.append(
-                    f"<tr><td>{action.text().replace('&', '')}</td><td><b>{keys}</b></td></tr>"
-                )
+            name = action.text().replace("&", "")
+            if action in self.mode_actions.values():
+                name = f"Show {name.lower()} text"
+            if keys and name:
+                rows.append(f"<tr><td>{name}</td><td><b>{keys}</b></td></tr>")
         return (
             "<h3>Getting started</h3><ol>"
             "<li>Choose where to listen: a microphone, system audio (what the computer plays) "

@@ -58,6 +58,7 @@ class CaptionOverlay(QWidget):
         self.font_size = font_size
         self.opacity = opacity
         self.click_through = False
+        self.listening = False
         self._drag_from: QPoint | None = None
         self._lines: list[SessionLine] = []
         self._shown: dict[int, str] = {}  # label index -> the text that fits on screen
@@ -71,6 +72,16 @@ class CaptionOverlay(QWidget):
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
             lay.addWidget(label)
+        # a visible sign that clicks pass through (it is easy to forget, and then the overlay
+        # seems to be broken)
+        self.through_badge = QLabel("clicks pass through · Ctrl+Shift+T", self)
+        self.through_badge.setStyleSheet(
+            f"color: {theme.TEXT_DIM}; font-size: 11px; background: transparent;"
+        )
+        self.through_badge.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.through_badge.move(14, 4)
+        self.through_badge.adjustSize()
+        self.through_badge.hide()
         self.grip = QSizeGrip(self)
         self.grip.setFixedSize(16, 16)
         self.grip.setToolTip("Drag to resize")
@@ -94,6 +105,12 @@ class CaptionOverlay(QWidget):
         self.mode = mode
         self._render()
 
+    def set_listening(self, on: bool) -> None:
+        """Whether the engine listens: an idle overlay says so instead of promising captions;
+        captions of a finished run are cleared by the caller."""
+        self.listening = on
+        self._render()
+
     def set_font_size(self, size: int) -> None:
         self.font_size = max(10, min(int(size), 72))
         self._render()
@@ -110,6 +127,7 @@ class CaptionOverlay(QWidget):
         visible = self.isVisible()
         self.setWindowFlag(Qt.WindowType.WindowTransparentForInput, on)
         self.grip.setVisible(not on)
+        self.through_badge.setVisible(on)
         if visible:  # changing window flags hides the window
             self.show()
         self.click_through_changed.emit(on)
@@ -200,7 +218,7 @@ class CaptionOverlay(QWidget):
             self.labels[1].setVisible(True)
             self.labels[1].setText(
                 f"<span style='color:{theme.TEXT_DIM}; font-size:{self.font_size}px'>"
-                "Captions will appear here</span>"
+                f"{'Listening…' if self.listening else 'Not listening'}</span>"
             )
             self.setAccessibleDescription("")
             return

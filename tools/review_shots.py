@@ -87,6 +87,8 @@ def inner(out: Path) -> int:
     pump(1.0)
     win.grab().save(str(out / "01-main-empty.png"))
     c.start()
+    pump(0.3)
+    win.grab().save(str(out / "01b-main-listening.png"))  # the empty transcript while starting
     wait(lambda: c.state == IDLE and len(c.session) > 0, 180)
     pump(0.5)
     for i, (speaker, text, translation) in enumerate(LINES):
@@ -115,6 +117,24 @@ def inner(out: Path) -> int:
     win.grab().save(str(out / "05-rename.png"))
     win.subtitles.editor.hide()
 
+    # a target language whose model is missing: captioning untouched, the model offered
+    from app.translation_models import MissingModel
+
+    c._offer_translation_model(
+        MissingModel("de", "m2m100-418m-ct2-int8", 493_000_000, "M2M100 418M, CTranslate2 int8")
+    )
+    pump(0.3)
+    win.grab().save(str(out / "04b-missing-translation-model.png"))
+    win.clear_error()
+    # keyboard focus on a view-mode button (the outline must be visible)
+    win.activateWindow()
+    win.mode_buttons["translation"].setFocus()
+    pump(0.3)
+    win.grab().save(str(out / "04c-focus-mode-button.png"))
+    win.volume.setFocus()
+    pump(0.3)
+    win.grab().save(str(out / "04d-focus-volume.png"))
+
     dialog = SettingsDialog(c.settings, win)
     dialog.show()
     pump(0.5)
@@ -130,6 +150,23 @@ def inner(out: Path) -> int:
     pump(1.0)
     models.grab().save(str(out / "07-models.png"))
     models.reject()
+    models = ModelManagerDialog(
+        win,
+        allow_network=False,
+        highlight="m2m100-418m-ct2-int8",
+        reason="Needed to translate into German: m2m100-418m-ct2-int8",
+    )
+    models.show()
+    pump(1.0)
+    models.grab().save(str(out / "07b-models-highlight.png"))
+    models.reject()
+    from PySide6.QtWidgets import QMessageBox
+
+    help_box = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", win.help_html())
+    help_box.show()
+    pump(0.5)
+    help_box.grab().save(str(out / "09-help.png"))
+    help_box.close()
 
     overlay = c.overlay
     overlay.setGeometry(260, 500, 760, 150)

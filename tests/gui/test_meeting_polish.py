@@ -89,3 +89,23 @@ def test_a_reopened_session_is_extended_only_when_asked(
     assert "Press <b>Start</b>" in c.window.subtitles.placeholder.text()
     assert saved.path.read_text() == before  # the saved session was not extended
     assert json.loads(before)["lines"][0]["text"] == "Go forward ten meters."
+
+
+def test_overlay_says_when_it_is_not_listening_and_shows_click_through(make_controller) -> None:  # noqa: ANN001
+    c = make_controller(_settings(str(clip("chan3.wav"))))  # long enough to Stop mid-run
+    c.show()
+    c.set_overlay_visible(True)
+    overlay = c.overlay
+    assert "Not listening" in overlay.labels[1].text()
+    assert not overlay.through_badge.isVisibleTo(overlay)
+    c.window.act_click_through.trigger()
+    assert overlay.click_through and overlay.through_badge.isVisibleTo(overlay)
+    assert c.start()
+    assert "Listening" in overlay.labels[1].text() and "Not" not in overlay.labels[1].text()
+    wait_until(lambda: overlay.text_lines() != [], 120, "a caption on the overlay")
+    assert c.running
+    c.stop()
+    wait_until(lambda: c.state == IDLE, 120, "the run to stop")
+    assert overlay.text_lines() == []  # no old captions after Stop
+    assert "Not listening" in overlay.labels[1].text()
+    assert c.session.lines()  # the transcript keeps them
