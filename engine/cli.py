@@ -96,6 +96,7 @@ class CliSink:
         show_partials: bool = False,
         transcript_json: Path | None = None,
         on_write_error: Callable[[], None] | None = None,
+        cue_words: int | None = None,
     ) -> None:
         from engine.subtitles import JsonlLog, SubtitleFile
 
@@ -108,6 +109,7 @@ class CliSink:
         self.quiet = quiet
         self.show_partials = show_partials
         self.on_write_error = on_write_error
+        self.cue_words = cue_words  # word-timed cues of at most this many words
         self._transcript: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self.finals = 0
@@ -128,7 +130,7 @@ class CliSink:
                     self.on_write_error()
 
     def _handle(self, event: Any) -> None:
-        from engine.subtitles import Cue
+        from engine.subtitles import Cue, word_cues
 
         if isinstance(event, Partial | SegmentDiscarded):
             if self.jsonl:
@@ -137,8 +139,21 @@ class CliSink:
                 print(f"  … {event.text}", file=sys.stderr, flush=True)
         elif isinstance(event, Final):
             self.finals += 1
+            cues = (
+                word_cues(
+                    event.start,
+                    event.end,
+                    event.text,
+                    event.words,
+                    event.speaker,
+                    max_words=self.cue_words,
+                )
+                if self.cue_words
+                else [Cue(event.start, event.end, event.text, event.speaker)]
+            )
             for out in self.subtitles:
-                out.add(Cue(event.start, event.end, event.text, event.speaker))
+                for cue in cues:
+                    out.add(cue)
             if self.transcript_json is not None:
                 self._transcript[event.segment_id] = {
                     "id": event.segment_id,
@@ -148,6 +163,16 @@ class CliSink:
                     "speaker": event.speaker,
                     "language": event.lang,
                 }
+                if event.words:
+                    self._transcript[event.segment_id]["words"] = [
+                        {
+                            "word": w.text,
+                            "start": w.start,
+                            "end": w.end,
+                            "probability": w.probability,
+                        }
+                        for w in event.words
+                    ]
             if not self.quiet:
                 who = f"{event.speaker}: " if event.speaker else ""
                 print(
@@ -275,6 +300,8 @@ def build_config(args: argparse.Namespace) -> EngineConfig:
             check_pair(source, target, translator)
         else:  # auto: each utterance's language is checked when it is translated
             to_backend(target, translator)
+    if args.cue_words is not None and args.cue_words < 1:
+        raise ConfigError(f"--cue-words must be at least 1, not {args.cue_words}")
     if args.translated_subtitles and not target:
         raise ConfigError("--translated-subtitles needs --target LANG (what to translate into)")
     asr = AsrOptions(
@@ -285,6 +312,7 @@ def build_config(args: argparse.Namespace) -> EngineConfig:
         compute_type=args.compute_type,
         cpu_threads=args.threads,
         beam_size=args.beam_size,
+        word_timestamps=bool(args.word_timestamps or args.cue_words),
     )
     translation = TranslationOptions(
         target_lang=target, backend=translator or "m2m100", model=args.translation_model
@@ -391,6 +419,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         show_partials=args.partials,
         transcript_json=next((o.path for o in outputs if o.kind == "json"), None),
         on_write_error=pipeline.stop,
+        cue_words=args.cue_words,
     )
     pipeline.on_event = sink if captions is None else _fan_out(captions, sink)
     interrupted: list[int] = []
@@ -580,6 +609,12 @@ def _add_run_parser(sub: Any) -> None:
         help="beam of final decodes (partials are greedy)",
     )
     asr.add_argument(
+        "--word-timestamps",
+        action="store_true",
+        help="time every word of each line (in --jsonl and the json output; one more encoder "
+        "pass per line)",
+    )
+    asr.add_argument(
         "--realtime",
         action="store_true",
         help="pace a file as a microphone would deliver it (partials, latency)",
@@ -593,6 +628,13 @@ def _add_run_parser(sub: Any) -> None:
     out = run.add_argument_group("output files")
     out.add_argument(
         "--subtitles", type=Path, metavar="FILE", help="write subtitles (.srt, .vtt or .txt)"
+    )
+    out.add_argument(
+        "--cue-words",
+        type=int,
+        metavar="N",
+        help="word-timed subtitles: cues of at most N words, each timed by its words (implies "
+        "--word-timestamps)",
     )
     out.add_argument(
         "--translated-subtitles",

@@ -57,6 +57,8 @@ class AsrOptions:
         3 cut the WER on the shared clips from 0.094 to 0.062 for ~30 ms per decode.
     Hallucination guards: no_speech_threshold, log_prob_threshold, compression_ratio_threshold,
     the repetition check and the blocklist are on by default.
+    word_timestamps: time every word of a final (the decoder's cross-attention alignment, as
+        faster-whisper does); costs one more encoder pass per final, so it is off by default.
     """
 
     model: str = "default"
@@ -73,6 +75,7 @@ class AsrOptions:
     compression_ratio_threshold: float = 2.4
     hallucination_guard: bool = True
     initial_prompt: str | None = None
+    word_timestamps: bool = False
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,17 @@ class Partial:
 
 
 @dataclass(frozen=True, slots=True)
+class Word:
+    """One word of a final with its timing (seconds in the source) and the decoder's mean
+    probability of its tokens. Only present when word timestamps are switched on."""
+
+    text: str
+    start: float
+    end: float
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
 class Final:
     """The committed transcript of one segment; never changes after it is emitted."""
 
@@ -93,6 +104,7 @@ class Final:
     speaker: str | None = None
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
+    words: tuple[Word, ...] = ()  # word timings, when AsrOptions.word_timestamps is on
     type: str = field(default="final", init=False)
 
 

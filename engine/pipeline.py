@@ -222,6 +222,7 @@ class Pipeline:
             identifier=stages.identifier,
             echo_guard=echo_guard,
             live=live,
+            word_timestamps=self.config.asr.word_timestamps,
         )
         self._recogniser, self._downstream = recogniser, downstream
         recogniser.start()

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from engine.events import (
     Stage,
     StageFailure,
     StageTimes,
+    Word,
 )
 from engine.segments import DecodeJob
 from engine.speakers.base import SpeakerIdentifier
@@ -70,6 +71,7 @@ class Recogniser(threading.Thread):
 
     live: audio arrives at the pace of speech, so a growing backlog means falling behind; then
     finals decode greedily without fallback until it is gone (finals are never dropped).
+    word_timestamps: time every word of each final (one more encoder pass per final).
     """
 
     def __init__(
@@ -81,6 +83,7 @@ class Recogniser(threading.Thread):
         identifier: SpeakerIdentifier | None = None,
         echo_guard: EchoGuard | None = None,
         live: bool = True,
+        word_timestamps: bool = False,
     ) -> None:
         super().__init__(name="dragoman-asr", daemon=True)
         self.transcriber = transcriber
@@ -89,6 +92,7 @@ class Recogniser(threading.Thread):
         self.identifier = identifier
         self.echo_guard = echo_guard
         self.live = live
+        self.word_timestamps = word_timestamps
         self._cond = threading.Condition()
         self._queue: collections.deque[DecodeJob] = collections.deque()
         self._latest: DecodeJob | None = None  # the pending partial / speculative decode
@@ -232,6 +236,7 @@ class Recogniser(threading.Thread):
             self._discard(job.segment_id, hyp.rejected or "no words")
             return
         speaker, speaker_done = self._identify(job.audio)
+        timed = self._time_words(job, text, hyp.lang) if self.word_timestamps else ()
         final = Final(
             segment_id=job.segment_id,
             start=job.start_sample / SAMPLE_RATE,
@@ -249,9 +254,23 @@ class Recogniser(threading.Thread):
             speaker=speaker,
             avg_logprob=hyp.avg_logprob,
             no_speech_prob=hyp.no_speech_prob,
+            words=timed,
         )
         self.emit(final)
         self.on_final(final, job.audio)
+
+    def _time_words(self, job: DecodeJob, text: str, lang: str | None) -> tuple[Word, ...]:
+        """The final's words timed in the source (() when alignment fails: the text stays)."""
+        offset = job.start_sample / SAMPLE_RATE
+        try:
+            words = self.transcriber.align(job.audio, text, lang)
+        except Exception:
+            log.exception("word alignment failed for segment %d", job.segment_id)
+            return ()
+        return tuple(
+            replace(w, start=round(offset + w.start, 3), end=round(offset + w.end, 3))
+            for w in words
+        )
 
     def _identify(self, audio: np.ndarray) -> tuple[str | None, float | None]:
         """The speaker label of a final's audio (None when unknown or when it failed: the text

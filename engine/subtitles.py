@@ -10,7 +10,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import pysubs2
 
 from engine.errors import ConfigError
-from engine.events import event_to_dict
+from engine.events import Word, event_to_dict
 
 FORMATS = {".srt": "srt", ".vtt": "vtt", ".txt": "txt", ".json": "json"}
 
@@ -29,6 +29,38 @@ class Cue:
     end: float
     text: str
     speaker: str | None = None
+
+
+def word_cues(
+    start: float,
+    end: float,
+    text: str,
+    words: Sequence[Word],
+    speaker: str | None = None,
+    *,
+    max_words: int,
+) -> list[Cue]:
+    """A final's line as cues of at most `max_words` words, each timed by its words (a new cue
+    also starts after a sentence end). Without word timings: one cue for the whole line."""
+    if not words or max_words < 1:
+        return [Cue(start, end, text, speaker)]
+    groups: list[list[Word]] = [[]]
+    for word in words:
+        if len(groups[-1]) >= max_words:
+            groups.append([])
+        groups[-1].append(word)
+        if word.text.endswith((".", "?", "!", "。", "？", "！")):
+            groups.append([])
+    groups = [g for g in groups if g]
+    cues = []
+    for i, group in enumerate(groups):
+        cue_start = start if i == 0 else group[0].start
+        cue_end = end if i == len(groups) - 1 else groups[i + 1][0].start
+        joiner = "" if all(len(w.text) == 1 and not w.text.isascii() for w in group) else " "
+        cues.append(
+            Cue(cue_start, max(cue_end, cue_start), joiner.join(w.text for w in group), speaker)
+        )
+    return cues
 
 
 def subtitle_format(path: Path, *, allow_txt: bool = False) -> str:

@@ -40,6 +40,7 @@ from engine.asr import guards
 from engine.audio import SAMPLE_RATE
 from engine.config import AsrOptions
 from engine.errors import ConfigError, ModelError
+from engine.events import Word
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ TAIL_PAD_S = 1.5  # silence after the speech of long segments: with less, Whispe
 PROMPT_MAX_TOKENS = 64  # of earlier text given as context (Whisper allows up to 223)
 TIMESTAMP_SLACK_S = 0.5
 FALLBACK_SEED = 1234
+CLOSING_PUNCTUATION = frozenset(".。,，!！?？:：;”)]}、…'\"")  # joined to the word before
 UNSURE_LANGUAGE_PROB = 0.5  # below this a new language guess yields to the session's languages
 PLAUSIBLE_PRIOR_PROB = 0.01  # text timestamped this far past the end of the audio is invented
 MAX_CONTEXT_S = 30.0
@@ -103,6 +105,11 @@ class Transcriber(Protocol):
         session_languages: Sequence[str] = (),
         prompt: str = "",
     ) -> Hypothesis:
+        raise NotImplementedError
+
+    def align(self, audio: np.ndarray, text: str, language: str | None = None) -> tuple[Word, ...]:
+        """Timings of the words of `text` (a transcript of `audio`), in seconds from the start
+        of `audio`; () when they cannot be timed."""
         raise NotImplementedError
 
 
@@ -340,6 +347,46 @@ class WhisperTranscriber:
             temperature=best.temperature,
             rejected=rejected,
         )
+
+    def align(self, audio: np.ndarray, text: str, language: str | None = None) -> tuple[Word, ...]:
+        """Word timings of `text` in `audio` (seconds from its start), from the decoder's
+        cross-attention over a fresh encoding of the same window (faster-whisper's
+        `find_alignment`). () for empty text or audio longer than one window."""
+        audio = np.asarray(audio, dtype=np.float32)
+        n = len(audio)
+        if not text.strip() or n == 0 or n > LONGEST_WINDOW:
+            return ()
+        padded = np.zeros(context_for(n), dtype=np.float32)
+        padded[:n] = audio
+        features = self.model.feature_extractor(padded)[:, : len(padded) // 160]
+        encoder_output = self.model.encode(features)
+        language = language or self.language or "en"
+        if not self.multilingual:
+            language = "en"
+        tokenizer = self._tokenizer_cls(
+            self.model.hf_tokenizer, self.multilingual, task=self.options.task, language=language
+        )
+        tokens = tokenizer.encode(" " + text.strip())
+        content_frames = min(n // 160, features.shape[-1])
+        (alignment,) = self.model.find_alignment(
+            tokenizer, [tokens], encoder_output, content_frames
+        )
+        duration = n / SAMPLE_RATE
+        words: list[Word] = []
+        for item in alignment:
+            text_piece = str(item["word"]).strip()
+            if not text_piece:
+                continue
+            if words and all(c in CLOSING_PUNCTUATION for c in text_piece):
+                last = words[-1]  # "meters" + "." -> "meters." (as faster-whisper merges)
+                words[-1] = Word(last.text + text_piece, last.start, last.end, last.probability)
+                continue
+            start = min(max(float(item["start"]), 0.0), duration)
+            end = min(max(float(item["end"]), start), duration)
+            words.append(
+                Word(text_piece, round(start, 3), round(end, 3), float(item["probability"]))
+            )
+        return tuple(words)
 
     def _transcribe_long(
         self,

@@ -28,6 +28,7 @@ from engine.events import (
     StageFailure,
     Stats,
     Translation,
+    Word,
 )
 from engine.pipeline import Pipeline
 from engine.speakers.base import SpeakerMatch
@@ -61,9 +62,10 @@ class ScriptedVad:
 class LengthTranscriber:
     """Text = 'n<samples>' of the audio decoded; records every call."""
 
-    def __init__(self, fail_final: bool = False) -> None:
+    def __init__(self, fail_final: bool = False, fail_align: bool = False) -> None:
         self.calls: list[tuple[int, bool]] = []
         self.fail_final = fail_final
+        self.fail_align = fail_align
         self.speculative_done = threading.Event()
         self.partial_done = threading.Event()
 
@@ -75,6 +77,11 @@ class LengthTranscriber:
         hyp = Hypothesis(f"n{n}", "en", None, -0.1, 0.0, 1.0, n / SR, 0.0)
         (self.speculative_done if final else self.partial_done).set()
         return hyp
+
+    def align(self, audio, text, language=None):
+        if self.fail_align:
+            raise RuntimeError("alignment heads missing")
+        return (Word(text, 0.1, len(audio) / SR - 0.1, 0.8),)
 
 
 class UpperTranslator:
@@ -377,3 +384,21 @@ def test_a_stop_landing_as_the_next_run_starts_stops_that_run():
     p.run(StopOnStart(silence(len(probs))))
     assert [e.reason for e in events if isinstance(e, Finished)] == ["stopped"]
     assert not any(isinstance(e, Final) for e in events)
+
+
+def test_word_timings_are_placed_on_the_source_timeline_and_a_failed_alignment_keeps_the_final():
+    probs = ([0.0] * 5 + [0.9] * 30 + [0.0] * 20) * 2
+    for fail in (False, True):
+        p, events = make_pipeline(LengthTranscriber(fail_align=fail), ScriptedVad(probs))
+        p.config = replace(p.config, asr=replace(p.config.asr, word_timestamps=True))
+        p.run(ArraySource(silence(len(probs))), realtime=False)
+        finals = [e for e in events if isinstance(e, Final)]
+        assert [f.segment_id for f in finals] == [1, 2]
+        for f in finals:
+            if fail:
+                assert f.words == ()
+            else:
+                (word,) = f.words
+                assert word.text == f.text
+                assert word.start == round(f.start + 0.1, 3)
+                assert word.end == round(f.end - 0.1, 3)

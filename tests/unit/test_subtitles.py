@@ -19,3 +19,34 @@ def test_appended_file_equals_the_full_rendering_after_every_line(tmp_path, ext)
     assert [e.text for e in loaded] == [
         f"S2: line {i}" if i % 2 else f"line {i}" for i in range(12)
     ]
+
+
+def test_word_cues_split_a_line_by_its_word_timings():
+    from engine.events import Word
+    from engine.subtitles import word_cues
+
+    words = [
+        Word("Go", 1.0, 1.3, 0.9),
+        Word("forward", 1.3, 1.8, 0.9),
+        Word("ten", 1.9, 2.1, 0.9),
+        Word("meters.", 2.1, 2.6, 0.9),
+        Word("Stop", 3.0, 3.4, 0.9),
+        Word("there.", 3.4, 3.9, 0.9),
+    ]
+    cues = word_cues(0.8, 4.1, "Go forward ten meters. Stop there.", words, "S1", max_words=3)
+    assert [c.text for c in cues] == ["Go forward ten", "meters.", "Stop there."]
+    assert [(c.start, c.end) for c in cues] == [(0.8, 2.1), (2.1, 3.0), (3.0, 4.1)]
+    assert all(c.speaker == "S1" for c in cues)
+    # without timings (alignment off or failed): the line stays one cue
+    assert word_cues(0.8, 4.1, "Go forward.", (), None, max_words=2) == [
+        Cue(0.8, 4.1, "Go forward.", None)
+    ]
+
+
+def test_word_cues_join_cjk_characters_without_spaces():
+    from engine.events import Word
+    from engine.subtitles import word_cues
+
+    words = [Word(c, 0.1 * i, 0.1 * (i + 1), 0.9) for i, c in enumerate("你好世界")]
+    cues = word_cues(0.0, 0.5, "你好世界", words, max_words=2)
+    assert [c.text for c in cues] == ["你好", "世界"]
