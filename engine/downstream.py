@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from engine.errors import DeviceError, DragomanError
 from engine.events import Event, Final, Stage, StageFailure, Translation
@@ -39,7 +40,7 @@ class Downstream(threading.Thread):
         self.translation = translation
         self.speech = speech
         self.emit = emit
-        self._queue: collections.deque[Final] = collections.deque()
+        self._queue: collections.deque[tuple[Final, Any]] = collections.deque()
         self._cond = threading.Condition()
         self._closing = False
         self._pending_sentences = 0
@@ -50,9 +51,12 @@ class Downstream(threading.Thread):
         with self._cond:
             return self._pending_sentences
 
-    def submit(self, final: Final) -> None:
+    def submit(self, final: Final, audio: Any = None) -> None:
+        """Queue `final` (with its audio when the translation stage may need it)."""
+        if self.translation is None or self.translation.whisper_fallback is None:
+            audio = None  # keep no audio nobody will read
         with self._cond:
-            self._queue.append(final)
+            self._queue.append((final, audio))
             self._pending_sentences += self._sentences(final)
             self._cond.notify()
 
@@ -69,9 +73,9 @@ class Downstream(threading.Thread):
                     self._cond.wait()
                 if not self._queue:
                     return
-                final = self._queue.popleft()
+                final, audio = self._queue.popleft()
             try:
-                translation = self._translate(final)
+                translation = self._translate(final, audio)
                 if self.translation is None or translation is not None:
                     self._speak(final, translation)  # never speak the untranslated original
             finally:
@@ -83,11 +87,11 @@ class Downstream(threading.Thread):
     def _sentences(self, final: Final) -> int:
         return self.translation.sentence_count(final) if self.translation is not None else 0
 
-    def _translate(self, final: Final) -> Translation | None:
+    def _translate(self, final: Final, audio: Any = None) -> Translation | None:
         if self.translation is None:
             return None
         try:
-            translation = self.translation.translate(final)
+            translation = self.translation.translate(final, audio)
         except DragomanError as exc:
             self.emit(StageFailure(str(exc), Stage.NMT, at=time.monotonic()))
             return None

@@ -218,7 +218,7 @@ class Pipeline:
         recogniser = Recogniser(
             stages.transcriber,
             emit=self._emit,
-            on_final=(lambda final, audio: downstream.submit(final)) if downstream else _ignore,
+            on_final=downstream.submit if downstream else _ignore,
             identifier=stages.identifier,
             echo_guard=echo_guard,
             live=live,

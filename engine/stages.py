@@ -10,15 +10,16 @@ readable error only when its stage is switched on. Nothing here knows the pipeli
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from engine.asr.whisper import Transcriber
 from engine.config import EngineConfig
 from engine.events import Event, Stage
 from engine.speakers.base import SpeakerIdentifier
 from engine.translate.base import Translator
-from engine.translate.stage import TranslationStage
+from engine.translate.stage import TranslationStage, WhisperFallback
 from engine.tts.base import SpeechSink
 from engine.vad import VoiceActivityDetector
 
@@ -100,7 +101,12 @@ def build_stages(
             from engine.translate import create_translator
 
             translator = create_translator(tr)
-        translation = TranslationStage(tr, translator, source_language=config.asr.language)
+        translation = TranslationStage(
+            tr,
+            translator,
+            source_language=config.asr.language,
+            whisper_fallback=_whisper_fallback(config, transcriber),
+        )
     return Stages(
         vad=vad,
         transcriber=transcriber,
@@ -109,3 +115,26 @@ def build_stages(
         translation=translation,
         speech=speech,
     )
+
+
+def _whisper_fallback(config: EngineConfig, transcriber: Transcriber) -> WhisperFallback | None:
+    """Whisper's own X->English on a final's audio, for a remote translator that fails with no
+    local model (target English, multilingual Whisper); None otherwise."""
+    from engine.asr.whisper import WhisperTranscriber
+
+    tr = config.translation
+    if (
+        tr.backend != "remote"
+        or tr.remote_fallback != "local"
+        or tr.target_lang != "en"
+        or not isinstance(transcriber, WhisperTranscriber)
+        or not transcriber.multilingual
+    ):
+        return None
+    whisper = transcriber
+
+    def translate(audio: Any, lang: str | None) -> str:
+        options = replace(config.asr, task="translate", language=lang)
+        return whisper.with_options(options).transcribe(audio, language=lang, final=True).text
+
+    return translate

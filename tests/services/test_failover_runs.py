@@ -6,6 +6,7 @@ and the switch shows in Stats events (`stage_backends`) and in one stderr line."
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -164,3 +165,35 @@ def test_cli_run_with_broken_speech_and_speaker_services(speech_dir, tmp_path):
     assert len([x for x in lines if "speaker service" in x]) == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert speaker_requests <= 2  # then the circuit stayed open
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is installed by CI")
+def test_whisper_translates_when_the_service_fails_and_no_local_model(
+    tmp_path, monkeypatch, whisper_auto
+):
+    """Target English, translation service answering HTTP 500, no local model installed: each
+    final is translated by Whisper's own X->English on its audio, and Stats say so."""
+    import subprocess
+
+    from engine.translate.stage import WHISPER_FALLBACK
+
+    monkeypatch.setenv("DRAGOMAN_HOME", str(tmp_path / "home"))  # nothing installed
+    wav = tmp_path / "de.wav"
+    sentence = "Guten Morgen, ich trinke jeden Tag Kaffee."
+    subprocess.run(["espeak-ng", "-v", "de", "-s", "130", sentence, "-w", str(wav)], check=True)
+    events: list = []
+    with fault_server("500") as (url, _):
+        config = EngineConfig(
+            asr=AsrOptions(language="de"),
+            speakers=SpeakerOptions(mode="off"),
+            translation=TranslationOptions(target_lang="en", backend="remote", remote_url=url),
+        )
+        Pipeline(config, events.append, transcriber=whisper_auto).run(FileSource(wav))
+    finals = [e for e in events if isinstance(e, Final)]
+    translations = [e for e in events if isinstance(e, Translation)]
+    assert finals and [t.segment_id for t in translations] == [f.segment_id for f in finals]
+    english = " ".join(t.text for t in translations).lower()
+    assert all(t.model == "whisper-translate" for t in translations)
+    assert "morning" in english and ("coffee" in english or "cafe" in english), english
+    backends = [e.stage_backends.get("nmt") for e in events if isinstance(e, Stats)]
+    assert backends[-1] == WHISPER_FALLBACK, backends
