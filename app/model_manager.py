@@ -9,7 +9,9 @@ allows downloads.
 from __future__ import annotations
 
 import logging
+import re
 import threading
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -18,12 +20,14 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -73,6 +77,14 @@ class _Bridge(QObject):
     progress = Signal(object)  # engine.models.download.DownloadProgress
     done = Signal(str)
     failed = Signal(str, bool)  # message, cancelled
+
+
+def plain_message(message: str) -> str:
+    """The engine's message without the sentences that tell a terminal user what to type
+    (the GUI offers those actions as buttons)."""
+    sentences = re.split(r"(?<=[.!?])\s+", message.strip())
+    kept = [x for x in sentences if "`" not in x and " --" not in x]
+    return " ".join(kept) or message
 
 
 class ModelManagerDialog(QDialog):
@@ -126,6 +138,10 @@ class ModelManagerDialog(QDialog):
         self.table.verticalHeader().setDefaultSectionSize(32)
         self.table.setWordWrap(False)
         self.progress_label = QLabel("")
+        # a long error message wraps; it never widens the dialog past the screen
+        self.progress_label.setWordWrap(True)
+        self.progress_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.progress_label.setMinimumWidth(200)
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Download progress")
         self.cancel_button = QPushButton("Cancel download")
@@ -140,6 +156,15 @@ class ModelManagerDialog(QDialog):
         self.progress_box.hide()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
+        self.import_button = buttons.addButton(
+            "Import from folder…", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.import_button.setAccessibleName("Import a model from a folder")
+        self.import_button.setToolTip(
+            "Install a model from a folder of its files (copied from another computer or a "
+            "download made elsewhere)"
+        )
+        self.import_button.clicked.connect(self.choose_import_folder)
         lay = QVBoxLayout(self)
         lay.addWidget(intro)
         self.reason = QLabel(reason)
@@ -289,9 +314,50 @@ class ModelManagerDialog(QDialog):
         self.changed = True
         self.refresh()
 
+    def choose_import_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import a model from a folder")
+        if folder:
+            self.import_folder(Path(folder))
+
+    def import_folder(self, folder: Path) -> None:
+        """Copy a model's files from `folder` into the store (verified), off the UI thread."""
+        if self._downloading is not None:
+            return
+        store, bridge = self.store(), self._bridge
+        model_id = self._selected_model_id()  # the row chosen (or highlighted) in the table
+        self._downloading = folder.name
+        self._say(f"Importing {folder}…")
+        self.progress.setRange(0, 0)
+
+        def run() -> None:
+            try:
+                path = store.import_folder(folder, model_id)
+            except DragomanError as exc:
+                message = str(exc)
+                if model_id is None and "--" in message:
+                    message = (
+                        f"Which model is in {folder.name}? Select its row in the table, then "
+                        "import the folder again."
+                    )
+                bridge.failed.emit(message, False)
+            except Exception as exc:  # never let an import thread die silently
+                log.exception("import of %s failed", folder)
+                bridge.failed.emit(f"Import failed: {exc}", False)
+            else:
+                bridge.done.emit(Path(path).name)
+
+        self._thread = threading.Thread(target=run, name="import-model", daemon=True)
+        self._thread.start()
+        self.refresh()
+
+    def _selected_model_id(self) -> str | None:
+        row = self.table.currentRow()
+        item = self.table.item(row, 0) if row >= 0 else None
+        return item.text() if item is not None else self.highlight
+
     def _say(self, message: str) -> None:
         """A message under the table (the progress bar only while downloading)."""
-        self.progress_label.setText(message)
+        self.progress_label.setText(plain_message(message))
         busy = self._downloading is not None
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)
@@ -310,7 +376,7 @@ class ModelManagerDialog(QDialog):
         self._downloading = None
         self._cancel = None
         self.progress.setRange(0, 1000)
-        self.progress_label.setText(message)
+        self.progress_label.setText(plain_message(message))
         self.cancel_button.setEnabled(False)
         self.refresh()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from gui_helpers import wait_until
+from PySide6.QtWidgets import QApplication
 
 from app.model_manager import STATE_LABELS, ModelManagerDialog
 
@@ -136,3 +137,58 @@ def test_download_with_progress_and_cancel(
         finally:
             dialog.reject()
             dialog.deleteLater()
+
+
+def _store(home: Path):  # noqa: ANN202
+    from engine.models.catalog import parse_catalog
+    from engine.models.download import HubDownloader
+    from engine.models.store import ModelStore
+
+    return ModelStore(
+        home / "models",
+        catalog=parse_catalog(CATALOG),
+        downloader=HubDownloader(retries=0, retry_wait_s=0.0),
+        use_packaged=False,
+    )
+
+
+def test_a_failed_download_keeps_the_dialog_on_screen(
+    themed_app: object, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12, defect 3: offline, the error message widened the dialog to 2470 px (columns
+    and Close off-screen) and told the user to type commands."""
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    dialog = ModelManagerDialog(allow_network=True, store=_store(home))
+    try:
+        dialog.show()
+        width = dialog.width()
+        dialog.start_download("tiny-asr")
+        wait_until(lambda: dialog._downloading is None, 60, "the download to fail")
+        QApplication.processEvents()
+        message = dialog.progress_label.text()
+        assert message and "`" not in message and " --" not in message, message
+        assert dialog.width() <= max(width, 1100), dialog.width()
+        assert dialog.sizeHint().width() <= 1100
+    finally:
+        dialog.reject()
+        dialog.deleteLater()
+
+
+def test_import_from_folder(themed_app: object, home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "copied-model"
+    folder.mkdir()
+    (folder / "model.bin").write_bytes(MODEL_BIN)
+    (folder / "config.json").write_bytes(CONFIG)
+    store = _store(home)
+    dialog = ModelManagerDialog(allow_network=True, store=store)  # the store as given
+    try:
+        assert dialog.import_button.isVisibleTo(dialog)
+        dialog.table.selectRow(_row_of(dialog, "tiny-asr"))
+        dialog.import_folder(folder)
+        wait_until(lambda: dialog._downloading is None, 60, "the import")
+        assert store.installed_model("tiny-asr") is not None, dialog.progress_label.text()
+        assert _rows(dialog)["tiny-asr"][3] == STATE_LABELS["installed"]
+        assert dialog.changed
+    finally:
+        dialog.reject()
+        dialog.deleteLater()
