@@ -226,6 +226,25 @@ async def warm(target: Setup) -> None:
             raise RuntimeError(f"{target.name}: warm-up requests failed: {failed}")
 
 
+async def sequential(target: Setup, count: int) -> str:
+    """`count` sentences one after another (no concurrency): the unloaded latency, so the
+    proxy's extra hop shows without queueing."""
+    records = []
+    async with httpx.AsyncClient(timeout=60) as client:
+        for i in range(count):
+            record = Sentence(time.perf_counter())
+            await one_sentence(client, target, SENTENCES[i % len(SENTENCES)], record)
+            records.append(record)
+    nmt = [r.nmt_s for r in records if r.nmt_s is not None]
+    tts = [r.tts_s for r in records if r.tts_s is not None]
+    failed = sum(1 for r in records if r.error)
+    return (
+        f"{target.name}: {count} sentences one at a time: nmt p50 {quantile(nmt, 0.5) * 1000:.1f}"
+        f" ms, p95 {quantile(nmt, 0.95) * 1000:.1f} ms; tts p50 {quantile(tts, 0.5) * 1000:.0f}"
+        f" ms, p95 {quantile(tts, 0.95) * 1000:.0f} ms; {failed} failed"
+    )
+
+
 # --- report -------------------------------------------------------------------------------------
 
 
@@ -276,10 +295,15 @@ def main() -> None:
     parser.add_argument("--drain", type=float, default=30.0, help="wait for late answers")
     parser.add_argument("--nmt-model", type=Path, default=FIXTURE)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--sequential", type=int, default=0, metavar="N", help="also N sentences one at a time"
+    )
     args = parser.parse_args()
-    rooms = [int(r) for r in args.rooms.split(",")]
-    if not 0 < args.seconds <= 600 or not 0 < args.drain <= 120 or max(rooms) > 64:
+    rooms = [int(r) for r in args.rooms.split(",") if r.strip()]
+    if not 0 < args.seconds <= 600 or not 0 < args.drain <= 120 or max(rooms, default=0) > 64:
         parser.error("bounded load only: --seconds <= 600, --drain <= 120, at most 64 rooms")
+    if not 0 <= args.sequential <= 1000:
+        parser.error("--sequential: at most 1000 sentences")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.2f}")
     print("times in ms; offered/done in sentences per second (each = 1 translation + 1 speech)")
@@ -290,7 +314,9 @@ def main() -> None:
         with setup(name, args.nmt_model) as target:
             print(f"<!-- {name} up in {time.monotonic() - started:.0f} s -->", flush=True)
             asyncio.run(warm(target))
-            for count in rooms:
+            if args.sequential:
+                print(asyncio.run(sequential(target, args.sequential)), flush=True)
+            for count in rooms:  # --rooms "" measures only --sequential
                 level = asyncio.run(
                     run_level(target, count, args.seconds, args.interval, args.drain, args.seed)
                 )
