@@ -58,10 +58,10 @@ DEFAULT_SPEAKER = "Speaker"
 LINE_ROLE = Qt.ItemDataRole.UserRole + 1
 HEADER_ROLE = Qt.ItemDataRole.UserRole + 2
 
-GUTTER = 56  # time column
-BAR_X = 64
+GUTTER = 68  # language tag and time column
+BAR_X = 76
 BAR_W = 4
-TEXT_X = 80
+TEXT_X = 92
 RIGHT = 18
 PAD_Y = 7
 GAP = 3
@@ -99,6 +99,7 @@ class RowState:
     translation_visible: bool
     live: bool
     dimmed: bool
+    lang: str = ""  # the language tag shown (the detected language of the line)
 
 
 class TranscriptModel(QAbstractListModel):
@@ -294,11 +295,19 @@ class LineDelegate(QStyledItemDelegate):
         painter.setFont(small)
         painter.setPen(QColor(theme.TEXT_DIM))
         first_text = rects.get("speaker") or rects.get("original") or rects["row"]
+        gutter = QRect(0, first_text.top(), GUTTER - 4, QFontMetrics(small).height())
         painter.drawText(
-            QRect(0, first_text.top(), GUTTER - 4, QFontMetrics(small).height()),
+            gutter,
             int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
             _clock(line.start),
         )
+        if line.lang:  # the detected language of the line, as a small tag
+            painter.setPen(QColor(theme.ACCENT))
+            painter.drawText(
+                gutter.adjusted(4, 0, 0, 0),
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                line.lang.upper()[:3],
+            )
         # speaker bar
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(color))
@@ -468,6 +477,7 @@ class SubtitleView(QListView):
             show_tr,
             not line.final,
             not line.final,
+            (line.lang or "").upper()[:3],
         )
 
     def speaker_rect(self, segment_id: int) -> QRect | None:

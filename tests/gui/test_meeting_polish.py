@@ -109,3 +109,14 @@ def test_overlay_says_when_it_is_not_listening_and_shows_click_through(make_cont
     assert overlay.text_lines() == []  # no old captions after Stop
     assert "Not listening" in overlay.labels[1].text()
     assert c.session.lines()  # the transcript keeps them
+
+
+def test_each_line_shows_its_detected_language(make_controller) -> None:  # noqa: ANN001
+    """Issue 12, defect 10: the language a line was recognised in is shown as a small tag."""
+    c = make_controller(_settings())
+    c.show()
+    c.session.apply(Final(1, 0.0, 2.0, "Guten Morgen zusammen.", "de", StageTimes(), "S1"))
+    c.session.apply(Final(2, 2.0, 4.0, "Good morning.", "en", StageTimes(), "S2"))
+    c.window.show_lines(c.session.lines())
+    view = c.window.subtitles
+    assert [view.row_state(i).lang for i in (1, 2)] == ["DE", "EN"]
