@@ -224,6 +224,76 @@ def _replica_class() -> Any:
     return StageReplica
 
 
+ROOT_APP = "dragoman"  # the proxy root: GET /health over every stage
+
+
+@dataclass(frozen=True)
+class RootSpec:
+    """What the root replica needs: the stages deployed and the access rules."""
+
+    stages: tuple[str, ...]
+    token: str | None = None
+    loopback: bool = True
+
+
+def stage_health(stage: str, overview: Any) -> dict[str, Any]:
+    """One stage's entry in the root /health: its URL prefix, state and running replicas."""
+    if overview is None:
+        return {"url": ROUTE_PREFIXES[stage], "status": "MISSING", "replicas": 0}
+    running = 0
+    for deployment in overview.deployments.values():
+        running += sum(n for state, n in deployment.replica_states.items() if state == "RUNNING")
+    status = getattr(overview.status, "value", overview.status)  # a str Enum
+    return {"url": ROUTE_PREFIXES[stage], "status": str(status), "replicas": running}
+
+
+def build_root_app(spec: RootSpec) -> Any:
+    """The app at the proxy root: `GET /health` says which stages run, where and how many
+    replicas each has (200 when all are RUNNING, else 503). Same guard as the stages."""
+    from fastapi.responses import JSONResponse
+
+    from engine.services.web import ServiceGuard, new_app
+
+    guard = ServiceGuard(token=spec.token, loopback_only_hosts=spec.loopback)
+    app = new_app(
+        "Dragoman services on Ray Serve",
+        "Each stage is under its own prefix: "
+        + ", ".join(f"{ROUTE_PREFIXES[s]} ({s})" for s in spec.stages)
+        + ". GET /health: the state of every stage.",
+        guard,
+    )
+
+    @app.get("/health")
+    def health() -> Any:
+        from ray import serve
+
+        applications = serve.status().applications
+        stages = {s: stage_health(s, applications.get(APP_NAMES[s])) for s in spec.stages}
+        ok = all(entry["status"] == "RUNNING" for entry in stages.values())
+        return JSONResponse(
+            status_code=200 if ok else 503,
+            content={"status": "ok" if ok else "degraded", "stages": stages},
+        )
+
+    return app
+
+
+def _root_class() -> Any:
+    from ray import serve
+
+    @serve.ingress()
+    class RootReplica:
+        """The proxy root's replica: no model, no CPU reserved."""
+
+        def __init__(self, spec: RootSpec) -> None:
+            self.spec = spec
+
+        def __serve_build_asgi_app__(self) -> Any:  # noqa: N807 - Serve's hook name
+            return without_route_prefix(build_root_app(self.spec))
+
+    return RootReplica
+
+
 # --- parsing ------------------------------------------------------------------------------------
 
 
@@ -398,7 +468,7 @@ def deploy(options: RayServeOptions) -> RayDeployment:
     started = _start_ray(options)
     deployment = RayDeployment(
         url=f"http://{_url_host(options.host)}:{options.port}",
-        apps=tuple(APP_NAMES[p.stage] for p in options.plans),
+        apps=(*(APP_NAMES[p.stage] for p in options.plans), ROOT_APP),
         started_ray=started,
     )
     try:
@@ -430,6 +500,18 @@ def deploy(options: RayServeOptions) -> RayDeployment:
                     app, name=APP_NAMES[plan.stage], route_prefix=ROUTE_PREFIXES[plan.stage]
                 )
             )
+        root = RootSpec(
+            stages=tuple(p.stage for p in options.plans),
+            token=options.token,
+            loopback=is_loopback(options.host),
+        )
+        root_app = serve.deployment(
+            _root_class(),
+            name="root",
+            num_replicas=1,
+            ray_actor_options={"num_cpus": 0},
+        ).bind(root)
+        targets.append(serve.RunTarget(root_app, name=ROOT_APP, route_prefix="/"))
         # All stages start at once (their replicas load models in parallel), then we wait.
         serve.run_many(
             targets,

@@ -294,7 +294,24 @@ def test_translation_through_the_proxy(ray_service: RayService) -> None:
     assert huge.status_code == 413 and "larger than 1048576 bytes" in huge.json()["detail"]
     rebound = httpx.get(nmt + "/health", headers={"Host": "evil.example"}, timeout=10)
     assert rebound.status_code == 421  # the Host check against DNS rebinding holds too
-    assert httpx.get(ray_service.url + "/v1/translate", timeout=10).status_code == 404
+    # Outside the prefixes: the root app, under the same guard (token first, then 404).
+    assert httpx.get(ray_service.url + "/v1/translate", timeout=10).status_code == 401
+    outside = httpx.get(ray_service.url + "/v1/translate", headers=AUTH, timeout=10)
+    assert outside.status_code == 404
+
+
+def test_root_health_lists_every_stage(ray_service: RayService) -> None:
+    response = httpx.get(ray_service.url + "/health", timeout=10)  # open, like a stage's
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "status": "ok",
+        "stages": {
+            stage: {"url": prefix, "status": "RUNNING", "replicas": 1}
+            for stage, prefix in ROUTE_PREFIXES.items()
+        },
+    }
+    foreign = httpx.get(ray_service.url + "/health", headers={"Host": "evil.example"}, timeout=10)
+    assert foreign.status_code == 421
 
 
 def _speech(response: httpx.Response) -> float:
