@@ -293,6 +293,11 @@ class WorkerThread:
         thread is still blocked after `timeout_ms` (in a driver call that never returned)."""
         self.worker.stop()
         self.thread.quit()
+        # Models loaded on this thread must not outlive it in the shared cache: measured here, a
+        # Whisper model whose loading thread had ended decoded a 0.5 s partial in 15-20 s
+        # instead of 1 s (a later window of the same process then could not even flush a
+        # sentence before quitting).
+        stage_cache.shared.clear()
         if self.thread.wait(timeout_ms):
             return True
         # Destroying a running QThread aborts the process: keep it referenced until the process
