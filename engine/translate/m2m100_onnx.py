@@ -284,22 +284,12 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
 
 
 def _topk(x: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k largest values per row, largest first, ties by lower index.
-
-    argpartition alone is not enough: which of several values tied with the k-th largest it
-    keeps depends on numpy's kernel for the CPU (AVX2 and AVX-512 pick differently), so those
-    are chosen here, lowest index first."""
+    """Indices of the k largest values per row, largest first, ties by lower index."""
     m = x.shape[-1]
     if k >= m:
         return np.argsort(-x, axis=-1, kind="stable")[:, :k]
     part = np.argpartition(-x, k - 1, axis=-1)[:, :k]
     values = np.take_along_axis(x, part, axis=-1)
-    kth = values.min(axis=-1)
-    for row in np.flatnonzero((values == kth[:, None]).sum(axis=-1) < (x == kth[:, None]).sum(-1)):
-        above = part[row][values[row] > kth[row]]
-        tied = np.flatnonzero(x[row] == kth[row])[: k - len(above)]
-        part[row] = np.concatenate([above, tied])
-        values[row] = x[row, part[row]]
     order = np.lexsort((part, -values), axis=-1)
     return np.take_along_axis(part, order, axis=-1)
 
