@@ -9,7 +9,7 @@ typed setters (`set_running`, `show_stats`, `show_error`, `set_devices`...); the
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QProgressBar,
     QPushButton,
@@ -206,6 +207,11 @@ class MainWindow(QMainWindow):
         lay.setContentsMargins(10, 8, 10, 4)
         lay.setSpacing(8)
         lay.addWidget(self.banner)
+        self.find_box = QLineEdit()
+        self.find_box.setPlaceholderText("Find in transcript (Enter: next, Esc: close)")
+        self.find_box.setAccessibleName("Find in transcript")
+        self.find_box.hide()
+        lay.addWidget(self.find_box)
         lay.addWidget(self.subtitles, 1)
         self.setCentralWidget(central)
         self._build_status()
@@ -249,6 +255,8 @@ class MainWindow(QMainWindow):
         self.act_settings.setShortcut(QKeySequence("Ctrl+,"))
         self.act_models = QAction("&Models…", self)
         self.act_models.setShortcut(QKeySequence("Ctrl+M"))
+        self.act_find = QAction("&Find in transcript…", self)
+        self.act_find.setShortcut(QKeySequence("Ctrl+F"))
         self.act_about = QAction("&About Dragoman", self)
         self.act_shortcuts = QAction("&Keyboard shortcuts and guide", self)
         self.act_shortcuts.setShortcut(QKeySequence("F1"))
@@ -295,6 +303,7 @@ class MainWindow(QMainWindow):
         tools.addAction(self.act_models)
         view.addSeparator()
         view.addAction(self.act_speak)
+        view.addAction(self.act_find)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_shortcuts)
         help_menu.addAction(self.act_about)
@@ -474,6 +483,11 @@ class MainWindow(QMainWindow):
             lambda _v: None if self.volume.isSliderDown() else self._emit_volume()
         )
         self.subtitles.rename_requested.connect(self.rename_requested.emit)
+        self.act_find.triggered.connect(self.open_find)
+        self.find_box.textChanged.connect(lambda text: self._find(text, after=-1))
+        self.find_box.returnPressed.connect(
+            lambda: self._find(self.find_box.text(), after=self.subtitles.currentIndex().row())
+        )
         self.banner.action_button.clicked.connect(self.error_action_requested.emit)
 
     def help_html(self) -> str:
@@ -501,6 +515,25 @@ class MainWindow(QMainWindow):
             + "".join(sorted(rows))
             + "</table>"
         )
+
+    def open_find(self) -> None:
+        self.find_box.show()
+        self.find_box.setFocus()
+        self.find_box.selectAll()
+
+    def _find(self, text: str, *, after: int) -> None:
+        found = self.subtitles.find_text(text, after=after)
+        self.find_box.setStyleSheet(
+            "" if found is not None or not text.strip() else "color: #ff938a;"
+        )
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        if event.key() == Qt.Key.Key_Escape and self.find_box.isVisible():
+            self.find_box.hide()
+            self.find_box.clear()
+            self.subtitles.setFocus()
+            return
+        super().keyPressEvent(event)
 
     def _emit_languages(self) -> None:
         self.languages_changed.emit(self.source_lang.currentData(), self.target_lang.currentData())

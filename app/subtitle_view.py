@@ -570,6 +570,24 @@ class SubtitleView(QListView):
             return
         super().keyPressEvent(event)
 
+    def find_text(self, text: str, *, after: int = -1) -> int | None:
+        """Select and show the first line after row `after` whose text or translation contains
+        `text` (case-insensitive), wrapping around; None when no line does."""
+        needle = text.casefold()
+        count = self.model_.rowCount()
+        if not needle.strip() or not count:
+            return None
+        for step in range(1, count + 1):
+            row = (after + step) % count
+            line = self.model_.line_at(row)
+            if needle in line.text.casefold() or needle in (line.translation or "").casefold():
+                index = self.model_.index(row)
+                self.setCurrentIndex(index)
+                self.scrollTo(index)
+                self._follow = row == count - 1
+                return row
+        return None
+
     def copy_selection(self) -> None:
         rows = sorted(i.row() for i in self.selectionModel().selectedIndexes())
         text = "\n".join(self.model_.data(self.model_.index(r)) for r in rows)

@@ -120,3 +120,27 @@ def test_each_line_shows_its_detected_language(make_controller) -> None:  # noqa
     c.window.show_lines(c.session.lines())
     view = c.window.subtitles
     assert [view.row_state(i).lang for i in (1, 2)] == ["DE", "EN"]
+
+
+def test_find_in_transcript(make_controller) -> None:  # noqa: ANN001
+    """Meeting users' request (issue 12): search in the transcript (Ctrl+F, Enter for the next
+    match, in the original or the translation)."""
+    c = make_controller(_settings())
+    c.show()
+    for i, text in enumerate(("Good morning.", "Go forward ten meters.", "Go on, please.")):
+        c.session.apply(Final(i + 1, 2.0 * i, 2.0 * i + 1.5, text, "en", StageTimes(), "S1"))
+    c.window.show_lines(c.session.lines())
+    win, view = c.window, c.window.subtitles
+    assert [k.toString() for k in win.act_find.shortcuts()] == ["Ctrl+F"]
+    win.act_find.trigger()
+    assert win.find_box.isVisibleTo(win)
+    win.find_box.setText("FORWARD")
+    assert view.currentIndex().row() == 1
+    win.find_box.setText("go ")
+    assert view.currentIndex().row() == 1
+    win.find_box.returnPressed.emit()  # the next match
+    assert view.currentIndex().row() == 2
+    win.find_box.returnPressed.emit()  # wraps around
+    assert view.currentIndex().row() == 1
+    win.find_box.setText("nowhere")
+    assert view.currentIndex().row() == 1 and "color" in win.find_box.styleSheet()
