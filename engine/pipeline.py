@@ -303,6 +303,8 @@ class Pipeline:
             if tracker.total >= next_stats:
                 next_stats += SAMPLE_RATE
                 self._emit_stats(source, level)
+        if self._stop.is_set():
+            recogniser.hurry()  # someone waits for Stop: the last finals decode greedily
         self._submit(recogniser, tracker.flush())
         self._emit_stats(source, level)
         if source_error is not None:

@@ -97,6 +97,7 @@ class Recogniser(threading.Thread):
         self._queue: collections.deque[DecodeJob] = collections.deque()
         self._latest: DecodeJob | None = None  # the pending partial / speculative decode
         self._closing = False
+        self._hurry = False
         self._busy = False
         self.segments: dict[int, _SegmentState] = {}
         self.languages: dict[str, None] = {}  # heard clearly in this session, in order
@@ -120,6 +121,13 @@ class Recogniser(threading.Thread):
     def backlog_seconds(self) -> float:
         with self._cond:
             return sum(len(j.audio) for j in self._queue) / SAMPLE_RATE
+
+    def hurry(self) -> None:
+        """The user stopped and waits: from now on finals decode greedily without the
+        temperature fallback (several times cheaper), so Stop returns soon however far behind
+        the recogniser was. No final is dropped."""
+        with self._cond:
+            self._hurry = True
 
     def close(self) -> None:
         """Finish every queued final (a pending partial is dropped), then end the thread."""
@@ -190,7 +198,8 @@ class Recogniser(threading.Thread):
         self, job: DecodeJob, state: _SegmentState, final: bool
     ) -> tuple[Hypothesis, float, float]:
         start = time.monotonic()
-        if final and self.live and self.backlog_seconds() > HURRY_BACKLOG_S:
+        behind = self.live and self.backlog_seconds() > HURRY_BACKLOG_S
+        if final and (behind or self._hurry):
             final = False  # behind live speech: greedy, no fallback, until the backlog is gone
         hyp = self.transcriber.transcribe(
             job.audio, language=state.lang, final=final, session_languages=tuple(self.languages)

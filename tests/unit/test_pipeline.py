@@ -260,7 +260,8 @@ def test_stop_during_a_run_flushes_the_open_segment():
                 release.wait(10)
             return super().probability(window)
 
-    p, events = make_pipeline(LengthTranscriber(), Vad(probs))
+    asr = LengthTranscriber()
+    p, events = make_pipeline(asr, Vad(probs))
     t = threading.Thread(target=p.run, args=(ArraySource(silence(len(probs))),), daemon=True)
     t.start()
     assert reached.wait(10)
@@ -271,6 +272,9 @@ def test_stop_during_a_run_flushes_the_open_segment():
     finals = [e for e in events if isinstance(e, Final)]
     assert [f.segment_id for f in finals] == [1]
     assert finals[0].end <= 101 * WINDOW / SR + 1e-9
+    # someone waits for Stop: the flushed final decodes greedily (final=False), not with beam
+    # search and the temperature fallback
+    assert asr.calls[-1] == (finals[0].end * SR - finals[0].start * SR, False)
     assert [e.reason for e in events if isinstance(e, Finished)] == ["stopped"]
 
 
