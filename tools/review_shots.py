@@ -112,6 +112,11 @@ def inner(out: Path) -> int:
     pump(0.3)
     win.grab().save(str(out / "04-banner.png"))
     win.banner.hide()
+    win.open_find()
+    win.find_box.setText("three months")
+    pump(0.3)
+    win.grab().save(str(out / "04e-find.png"))
+    win.find_box.hide()
     win.subtitles.begin_rename(101)  # a row that shows its speaker label
     pump(0.3)
     win.grab().save(str(out / "05-rename.png"))
