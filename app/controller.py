@@ -187,6 +187,15 @@ class AppController(QObject):
             self.show_window()
             if self.settings.ui.overlay_enabled:
                 self.set_overlay_visible(True)
+        if self.settings.problems:
+            self._error_action = self.open_settings
+            self.window.show_error(
+                "Some settings were not valid",
+                "In settings.toml: "
+                + "; ".join(self.settings.problems)
+                + ". Those use their defaults; every other setting is kept.",
+                action="Open settings",
+            )
         if self.settings.ui.preload_models:
             QTimer.singleShot(200, self.preload)
 

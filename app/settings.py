@@ -18,7 +18,7 @@ from typing import Any, Literal
 import tomli_w
 
 from engine import paths
-from engine.config import EngineConfig
+from engine.config import EngineConfig, parse_config
 from engine.subtitles import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -66,15 +66,21 @@ class UiSettings:
 class Settings:
     engine: EngineConfig = field(default_factory=EngineConfig)
     ui: UiSettings = field(default_factory=UiSettings)
+    # what was wrong in the file these settings were loaded from (not saved back)
+    problems: list[str] = field(default_factory=list, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"ui": dataclasses.asdict(self.ui), "engine": self.engine.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:
+        """Every valid setting is kept; each bad engine setting keeps its default and is named
+        in `problems` (a hand-edited settings.toml never costs the others)."""
+        parsed = parse_config(data.get("engine") or {})
         return cls(
-            engine=consistent_translation(EngineConfig.from_dict(data.get("engine") or {})),
+            engine=consistent_translation(parsed.config),
             ui=UiSettings.from_dict(data.get("ui") or {}),
+            problems=[str(problem) for problem in parsed.problems],
         )
 
 

@@ -115,3 +115,27 @@ def test_damaged_settings_file_falls_back_to_defaults(home: Path) -> None:
     path.write_text("[ui\nthis is not toml")
     assert settings_mod.load() == Settings()
     assert path.with_name("settings.toml.bad").is_file()
+
+
+def test_a_bad_settings_file_keeps_the_good_settings_and_says_what_was_wrong(
+    home: Path,
+    make_controller,  # noqa: ANN001
+) -> None:
+    """Issue 9 item 6: a hand-edited settings.toml with a wrong value names the key, keeps every
+    other setting, and never crashes the app."""
+    path = home / "config" / "settings.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        '[ui]\nview_mode = "translation"\npreload_models = false\n'
+        '[engine.asr]\nlanguage = "de"\nbeam_size = "five"\n'
+    )
+    loaded = settings_mod.load()
+    assert loaded.ui.view_mode == "translation" and loaded.engine.asr.language == "de"
+    assert loaded.engine.asr.beam_size == Settings().engine.asr.beam_size  # the default
+    assert any("beam_size" in p for p in loaded.problems), loaded.problems
+    c = make_controller(loaded)
+    c.show()
+    banner = c.window.banner
+    assert banner.isVisible() and "beam_size" in banner.text(), banner.text()
+    assert "--" not in banner.text() and banner.action_button.text() == "Open settings"
+    assert c.window.source_lang.currentData() == "de"
