@@ -406,6 +406,9 @@ def _content_parts(line: SessionLine, content: str) -> list[str]:
     parts: list[str] = []
     if content in ("original", "both") and line.text:
         parts.append(line.text)
+    repeated = line.translation is not None and line.translation.strip() == line.text.strip()
+    if content == "both" and repeated:
+        return parts  # Whisper's own translation: the line already is the English text
     if content in ("translation", "both") and line.translation:
         parts.append(line.translation)
     if content == "translation" and not line.translation and line.text:

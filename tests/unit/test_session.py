@@ -148,6 +148,18 @@ def test_exports(tmp_path: Path) -> None:
         s.export(tmp_path / "a.doc")
 
 
+def test_whisper_translation_is_not_written_twice(tmp_path: Path) -> None:
+    """With Whisper's own translation the final already is the English text and its
+    Translation repeats it: an export of both shows it once."""
+    s = Session()
+    s.apply(final(1, "Go forward ten meters.", "S1", 0.5, 2.75))
+    s.apply(translation(1, "Go forward ten meters.", source="Go forward ten meters."))
+    srt = pysubs2.load(str(s.export(tmp_path / "a.srt")))
+    assert [e.plaintext for e in srt] == ["S1: Go forward ten meters."]
+    vtt = s.export(tmp_path / "a.vtt", content="translation").read_text()
+    assert vtt.count("Go forward ten meters.") == 1
+
+
 def test_export_without_speakers_has_no_labels(tmp_path: Path) -> None:
     s = Session()
     s.apply(final(1, "hello", None))
