@@ -134,6 +134,16 @@ def _line(value: str | None, name: str, placeholder: str = "") -> QLineEdit:
     return edit
 
 
+def _secret(value: str, name: str) -> QLineEdit:
+    """A bearer-token field: hidden as it is typed, stored in the settings file."""
+    edit = _line(value, name, "none")
+    edit.setEchoMode(QLineEdit.EchoMode.Password)
+    edit.setToolTip(
+        "The token the service was started with (needed when it is on another computer)"
+    )
+    return edit
+
+
 def _form(parent: QTabWidget, title: str) -> QFormLayout:
     page = QWidget()
     form = QFormLayout(page)
@@ -258,7 +268,9 @@ class SettingsDialog(QDialog):
             suffix=" s",
         )
         form.addRow("Service timeout", self.tr_timeout)
-        _enable_when_remote(self.tr_backend, self.tr_url, self.tr_timeout)
+        self.tr_token = _secret(cfg.translation.remote_token, "Translation service token")
+        form.addRow("Service token", self.tr_token)
+        _enable_when_remote(self.tr_backend, self.tr_url, self.tr_timeout, self.tr_token)
 
         form = _form(tabs, "Speech")
         self.speech_on = _check(
@@ -296,7 +308,9 @@ class SettingsDialog(QDialog):
         form.addRow("Engine", self.tts_backend)
         self.tts_url = _line(cfg.speech.remote_url, "Speech service URL")
         form.addRow("Service URL", self.tts_url)
-        _enable_when_remote(self.tts_backend, self.tts_url)
+        self.tts_token = _secret(cfg.speech.remote_token, "Speech service token")
+        form.addRow("Service token", self.tts_token)
+        _enable_when_remote(self.tts_backend, self.tts_url, self.tts_token)
 
         form = _form(tabs, "Speakers")
         self.spk_mode = _combo(
@@ -325,14 +339,18 @@ class SettingsDialog(QDialog):
         form.addRow("New speaker below", self.spk_new)
         self.spk_url = _line(cfg.speakers.remote_url, "Speaker service URL")
         form.addRow("Service URL", self.spk_url)
-        _enable_when_remote(self.spk_backend, self.spk_url)
+        self.spk_token = _secret(cfg.speakers.remote_token, "Speaker service token")
+        form.addRow("Service token", self.spk_token)
+        _enable_when_remote(self.spk_backend, self.spk_url, self.spk_token)
         speaker_fields = (self.spk_backend, self.spk_match, self.spk_new)
 
         def speakers_on() -> None:
             on = self.spk_mode.currentData() != "off"
             for field in speaker_fields:
                 field.setEnabled(on)
-            self.spk_url.setEnabled(on and self.spk_backend.currentData() == "remote")
+            remote = on and self.spk_backend.currentData() == "remote"
+            self.spk_url.setEnabled(remote)
+            self.spk_token.setEnabled(remote)
 
         self.spk_mode.currentIndexChanged.connect(speakers_on)
         speakers_on()
@@ -401,6 +419,7 @@ class SettingsDialog(QDialog):
                 model=_opt_str(_combo_value(self.tr_model)),
                 remote_url=self.tr_url.text().strip() or cfg.translation.remote_url,
                 remote_timeout_s=self.tr_timeout.value(),
+                remote_token=self.tr_token.text().strip(),
             ),
             speech=rep(
                 cfg.speech,
@@ -413,6 +432,7 @@ class SettingsDialog(QDialog):
                 max_lag_s=self.max_lag.value(),
                 backend=self.tts_backend.currentData(),
                 remote_url=self.tts_url.text().strip() or cfg.speech.remote_url,
+                remote_token=self.tts_token.text().strip(),
             ),
             speakers=rep(
                 cfg.speakers,
@@ -421,6 +441,7 @@ class SettingsDialog(QDialog):
                 match_threshold=self.spk_match.value(),
                 new_speaker_threshold=self.spk_new.value(),
                 remote_url=self.spk_url.text().strip() or cfg.speakers.remote_url,
+                remote_token=self.spk_token.text().strip(),
             ),
         )
         ui = s.ui

@@ -91,6 +91,7 @@ def test_settings_dialog_edits_persist(home: Path, make_controller) -> None:  # 
     dialog.vad_threshold.setValue(0.6)
     dialog.min_silence.setValue(700)
     dialog.tr_url.setText("http://10.0.0.5:5008")
+    dialog.tr_token.setText(" s3cret-token ")
     dialog.speed.setValue(1.25)
     dialog.spk_mode.setCurrentIndex(dialog.spk_mode.findData("off"))
     dialog.ov_font.setValue(34)
@@ -103,6 +104,9 @@ def test_settings_dialog_edits_persist(home: Path, make_controller) -> None:  # 
     assert loaded.engine.vad.threshold == pytest.approx(0.6)
     assert loaded.engine.vad.min_silence_ms == 700
     assert loaded.engine.translation.remote_url == "http://10.0.0.5:5008"
+    assert loaded.engine.translation.remote_token == "s3cret-token"  # sent as a bearer token
+    assert dialog.tr_token.echoMode() == dialog.tr_token.EchoMode.Password
+    assert loaded.engine.speech.remote_token == ""  # one token per service
     assert loaded.engine.speech.length_scale == pytest.approx(0.8)
     assert loaded.engine.speakers.mode == "off"
     assert loaded.ui.overlay_font_size == 34
