@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine import stage_cache
 from engine.api import EnginePipeline, PipelineFactory, SourceFactory, make_pipeline, open_source
+from engine.audio.silence import SilenceWatch, is_microphone
 from engine.audio.sources import FrameSource
 from engine.config import EngineConfig
 from engine.errors import DragomanError
@@ -210,6 +211,8 @@ class EngineWorker(QObject):
             log.exception("opening %s failed", source_spec)
             self._fail(f"Cannot open the audio input {source_spec!r}: {exc}", Stage.AUDIO)
             return
+        if is_microphone(source_spec):  # a denied permission delivers exact zeros
+            source = SilenceWatch(source, self._no_signal)
         with self._lock:
             if self._stop_requested:
                 _close(source)
@@ -230,6 +233,10 @@ class EngineWorker(QObject):
             stage_cache.shared.clear()
         finally:
             _close(source)
+
+    def _no_signal(self, message: str) -> None:
+        """The capture device has delivered exact zeros for a while (engine thread)."""
+        self.error.emit(StageFailure(message, Stage.AUDIO, False, time.monotonic()))
 
     def _new_pipeline(self, config: EngineConfig) -> EnginePipeline:
         """A fresh pipeline for this run, reusing loaded models whose part of the config is

@@ -385,15 +385,15 @@ def plan_run_outputs(args: argparse.Namespace, config: EngineConfig) -> list[Any
 
 def cmd_run(args: argparse.Namespace) -> int:
     from engine.audio.platform_capture import open_input
-    from engine.audio.silence import SilenceWatch
-    from engine.audio.sources import FileSource, FrameSource, MicrophoneSource
+    from engine.audio.silence import SilenceWatch, is_microphone
+    from engine.audio.sources import FileSource, FrameSource
     from engine.pipeline import Pipeline
 
     config = build_config(args)
     outputs = plan_run_outputs(args, config)
     # Open the input before loading models: a bad file fails fast and writes nothing.
     source: FrameSource = open_input(args.input, realtime=args.realtime, options=config.audio)
-    if isinstance(source, MicrophoneSource):  # a denied permission delivers exact zeros
+    if is_microphone(args.input):  # a denied permission delivers exact zeros
 
         def warn(message: str) -> None:
             print(f"dragoman: warning: {message}", file=sys.stderr, flush=True)

@@ -62,6 +62,15 @@ class DigitalSilenceDetector:
         return False
 
 
+def is_microphone(spec: str) -> bool:
+    """True when an input spec names a microphone (`mic`, `mic:NAME`, a PulseAudio source that
+    is not a `.monitor`): only a microphone's exact zeros mean a denied permission. System
+    audio is legitimately silent whenever nothing plays."""
+    if spec == "mic" or spec.startswith("mic:"):
+        return True
+    return spec.startswith("pulse:") and not spec.endswith(".monitor")
+
+
 class SilenceWatch:
     """A FrameSource that passes `source`'s blocks on unchanged and calls `on_silence(message)`
     when they have been exact zeros for `options.seconds` (again after any sound)."""

@@ -25,6 +25,8 @@ class _SlowCloseSource:
     """A capture source whose close() waits for the device (here: for `release`)."""
 
     name = "slow device"
+    realtime = True
+    hears_room = True
 
     def __init__(self, release: threading.Event) -> None:
         self.release = release
@@ -131,3 +133,26 @@ def test_quit_with_a_stuck_engine_thread_does_not_hang(themed_app: object) -> No
         stuck.set()
         assert thread.thread.wait(10_000)
     assert not engine_thread_stuck()
+
+
+def test_a_microphone_that_delivers_only_zeros_is_reported(themed_app: object) -> None:
+    """A denied microphone permission (macOS, Windows privacy settings) delivers digital
+    silence: after 3 s of exact zeros the window is told, in words, while it keeps listening."""
+    release = threading.Event()
+    release.set()
+    worker, sources = _worker(release)
+    errors: list = []
+    worker.error.connect(errors.append)
+    thread = WorkerThread(worker)
+    try:
+        assert worker.start(EngineConfig(), "mic")
+        # 320 zero samples every 20 ms: 3 s of audio after ~3 s
+        wait_until(lambda: bool(errors), 15, "the no-signal report")
+        assert worker.state == RUNNING  # a warning, not the end of the run
+        worker.stop()
+        wait_until(lambda: worker.state == IDLE, 10, "the run to end")
+    finally:
+        assert thread.shutdown(5000)
+    (error,) = errors
+    assert "No signal from the microphone" in error.message and "permission" in error.message
+    assert error.stage == "audio" and not error.fatal

@@ -77,3 +77,14 @@ def test_watch_tells_once_and_passes_every_block_on():
         "No signal from the microphone — check the system's microphone permission"
     )
     assert watch.realtime is False and watch.dropped_blocks == 0
+
+
+def test_only_microphones_are_watched_for_a_denied_permission():
+    from engine.audio.silence import is_microphone
+
+    assert is_microphone("mic") and is_microphone("mic:USB Headset")
+    assert is_microphone("pulse:alsa_input.usb-headset.analog-mono")
+    # system audio is silent whenever nothing plays: never "check the permission"
+    assert not is_microphone("pulse:alsa_output.pci-0000_00_1f.3.analog-stereo.monitor")
+    assert not is_microphone("system") and not is_microphone("system:Speakers")
+    assert not is_microphone("meeting.wav")
