@@ -22,7 +22,7 @@ AUDIO_FILTER = f"Audio and video ({' '.join('*' + x for x in AUDIO_EXTENSIONS)})
 
 
 def is_device(spec: str) -> bool:
-    return spec.startswith(("mic", "pulse:"))
+    return spec.startswith(("mic", "pulse:", "system"))
 
 
 class DeviceController(QObject):

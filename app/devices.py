@@ -1,7 +1,8 @@
 """Choices for the input and output pickers (Qt-free; never raises).
 
 Inputs: the default microphone, every PortAudio capture device, and on Linux every PulseAudio /
-PipeWire source including `.monitor` sources ("system audio"). Outputs likewise.
+PipeWire source including `.monitor` sources ("system audio"); where PulseAudio cannot be listed
+(Windows, macOS), the computer's own sound as `soundcard` finds it. Outputs likewise.
 """
 
 from __future__ import annotations
@@ -45,6 +46,18 @@ def _portaudio(kind: str) -> list:
         return []
 
 
+def _system_audio() -> list:
+    """The computer's own sound through `soundcard` (WASAPI loopback on Windows, BlackHole-style
+    devices on macOS, monitors through libpulse where `pactl` is missing)."""
+    try:
+        from engine.audio import platform_capture
+
+        return platform_capture.list_system_audio(platform_capture.load_backend())
+    except Exception:  # listing is best effort
+        log.debug("listing system audio devices failed", exc_info=True)
+        return []
+
+
 def input_choices(recent_files: list[str] | None = None) -> list[Choice]:
     choices = [Choice("Default microphone", "mic")]
     pulse_sources = _pulse_devices("source")
@@ -59,6 +72,10 @@ def input_choices(recent_files: list[str] | None = None) -> list[Choice]:
     for dev in monitors:
         desc = (dev.description or dev.name).removeprefix("Monitor of ")
         choices.append(Choice(f"System audio: {desc}", f"pulse:{dev.name}"))
+    if not monitors:  # no PulseAudio listing (Windows, macOS, no pactl): ask soundcard
+        for device in _system_audio():
+            shown = device.label.removeprefix("System audio (").removesuffix(")")
+            choices.append(Choice(f"System audio: {shown}", f"system:{device.name}"))
     for path in recent_files or []:
         choices.append(Choice(f"File: {Path(path).name}", path))
     return choices
@@ -87,4 +104,8 @@ def describe_input(spec: str) -> str:
         return (
             f"system audio ({name.removesuffix('.monitor')})" if name.endswith(".monitor") else name
         )
+    if spec == "system":
+        return "system audio"
+    if spec.startswith("system:"):
+        return f"system audio ({spec.removeprefix('system:').removeprefix('Monitor of ')})"
     return Path(spec).name

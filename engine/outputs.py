@@ -75,7 +75,7 @@ def plan_outputs(
 
 def _stem(input_spec: str) -> str:
     path = Path(input_spec)
-    if path.suffix and not input_spec.startswith(("mic", "pulse:")):
+    if path.suffix and not input_spec.startswith(("mic", "pulse:", "system")):
         return path.stem
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in input_spec) or "dragoman"
 
