@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QIcon
+from PySide6.QtCore import QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+TRAY_SIZES = (16, 22, 24, 32, 48, 64)
+LISTENING_COLOR = QColor("#e5484d")  # the red of a recording light
+
+
+def listening_icon(base: QIcon) -> QIcon:
+    """`base` with a red recording light in its lower right corner, at every tray size: the
+    tray shows at a glance that Dragoman is listening."""
+    icon = QIcon()
+    for size in TRAY_SIZES:
+        pixmap = QPixmap(base.pixmap(size, size))
+        if pixmap.isNull():
+            pixmap = QPixmap(size, size)
+            pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        dot = max(5.0, size * 0.42)
+        rect = QRectF(size - dot, size - dot, dot, dot).adjusted(0.5, 0.5, -0.5, -0.5)
+        painter.setPen(QColor("white"))
+        painter.setBrush(LISTENING_COLOR)
+        painter.drawEllipse(rect)
+        painter.end()
+        icon.addPixmap(pixmap)
+    return icon
 
 
 class TrayController(QObject):
@@ -41,6 +65,8 @@ class TrayController(QObject):
         self.menu.addAction(self.click_through)
         self.menu.addSeparator()
         self.menu.addAction(self.quit)
+        self.idle_icon = icon
+        self.listening_icon = listening_icon(icon)
         self.icon = QSystemTrayIcon(icon, self)
         self.icon.setContextMenu(self.menu)
         self.icon.setToolTip("Dragoman")
@@ -71,6 +97,7 @@ class TrayController(QObject):
         self.start_stop.setText(text)
         self.start_stop.setEnabled(not busy)
         self.icon.setToolTip(tip)
+        self.icon.setIcon(self.listening_icon if running or busy else self.idle_icon)
 
     def set_overlay_checked(self, on: bool) -> None:
         if self.overlay.isChecked() != on:

@@ -44,9 +44,11 @@ def test_tray_menu_toggles_overlay_and_start_stop(make_controller, qtbot) -> Non
     c.window.act_overlay.trigger()  # the window's toggle keeps the tray's check in step
     assert tray.overlay.isChecked() and c.overlay.isVisible()
 
+    idle_key = tray.icon.icon().cacheKey()
     tray.start_stop.trigger()
     wait_until(lambda: c.state == RUNNING, 120, "interpreting to start")
     assert tray.start_stop.text() == "Stop interpreting"
+    assert tray.icon.icon().cacheKey() == tray.listening_icon.cacheKey() != idle_key
     wait_until(lambda: len(c.session) > 0, 60, "the first words")
     # the overlay shows the last lines as they come
     wait_until(lambda: bool(c.overlay.text_lines()), 10, "the overlay to show captions")
@@ -55,6 +57,7 @@ def test_tray_menu_toggles_overlay_and_start_stop(make_controller, qtbot) -> Non
     assert finished.args[0].reason == "stopped"
     wait_until(lambda: c.state == IDLE, 60, "interpreting to stop")
     assert tray.start_stop.text() == "Start interpreting"
+    assert tray.icon.icon().cacheKey() == idle_key
     lines = c.session.lines()
     assert lines and all(ln.final for ln in lines)  # stop flushed the open segment
     assert lines[-1].end < 20.0  # it really stopped before the end of the clip
@@ -137,3 +140,19 @@ def test_tray_icon_under_xvfb(tmp_path: Path) -> None:
         "window_after_close": False,
     }, result
     assert os.environ.get("QT_QPA_PLATFORM") == "offscreen"  # this process untouched
+
+
+def test_the_listening_icon_carries_a_red_light_at_every_tray_size(themed_app) -> None:  # noqa: ANN001
+    from app.icons import app_icon
+    from app.tray import LISTENING_COLOR, TRAY_SIZES, listening_icon
+
+    icon = listening_icon(app_icon())
+    for size in TRAY_SIZES:
+        image = icon.pixmap(size, size).toImage()
+        assert image.width() == size
+        corner = image.pixelColor(size - max(3, size // 6), size - max(3, size // 6))
+        assert (corner.red(), corner.green(), corner.blue()) == (
+            LISTENING_COLOR.red(),
+            LISTENING_COLOR.green(),
+            LISTENING_COLOR.blue(),
+        ), (size, corner.name())
