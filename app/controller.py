@@ -67,6 +67,7 @@ class AppController(QObject):
         self.preloading = False
         self._restart_pending = False
         self._stopped_by_user = False
+        self._paused = False  # stopped by Pause: Resume carries on in the same session
         self._shut_down = False
         self._latency = LatencyTracker()
         self._error_action: Callable[[], None] | None = None
@@ -153,6 +154,7 @@ class AppController(QObject):
 
         win = self.window
         win.start_stop_requested.connect(self.toggle_running)
+        win.pause_requested.connect(self.toggle_pause)
         win.quit_requested.connect(self.quit)
         win.overlay_toggled.connect(self.set_overlay_visible)
         win.settings_requested.connect(self.open_settings)
@@ -255,10 +257,23 @@ class AppController(QObject):
         elif self.state == IDLE:
             self.start()
 
+    def toggle_pause(self) -> None:
+        """Pause: stop listening to a live input, keeping the session and what the overlay
+        shows; Resume: listen again and carry on in the same session (no question asked)."""
+        if self._paused:
+            if self.state == IDLE:
+                self.start()
+            return
+        if self.state == RUNNING and is_device(self.settings.ui.source):
+            self._paused = True
+            self._restart_pending = False
+            self.worker.stop()
+
     def start(self, source: str | None = None) -> bool:
         """Start interpreting from `source` (default: the chosen input)."""
         if self.state != IDLE:
             return False
+        self._paused = False
         if source is not None:
             self.devices.set_source(source)
         if not self.sessions.ready_to_continue():
@@ -276,6 +291,7 @@ class AppController(QObject):
         return ok
 
     def stop(self) -> None:
+        self._paused = False
         self._restart_pending = False
         self._stopped_by_user = True
         self.worker.stop()
@@ -304,7 +320,10 @@ class AppController(QObject):
                 self.start()
 
     def _show_state(self, state: str) -> None:
-        self.window.set_running(state)
+        paused = self._paused and state == IDLE
+        self.window.set_running("paused" if paused else state)
+        live = is_device(self.settings.ui.source)
+        self.window.set_pause(available=state == RUNNING and live, paused=paused)
         if state == LOADING or (state == IDLE and self._stopped_by_user):
             self.overlay.set_lines([])  # a new run, or after Stop: no old captions on screen
         self.overlay.set_listening(state != IDLE)

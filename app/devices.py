@@ -1,8 +1,8 @@
 """Choices for the input and output pickers (Qt-free; never raises).
 
 Inputs: the default microphone, every PortAudio capture device, and on Linux every PulseAudio /
-PipeWire source including `.monitor` sources ("system audio"); where PulseAudio cannot be listed
-(Windows, macOS), the computer's own sound as `soundcard` finds it. Outputs likewise.
+PipeWire source including `.monitor` sources ("system audio"); on Windows and macOS the
+computer's own sound as `soundcard` finds it (WASAPI loopback, BlackHole). Outputs likewise.
 """
 
 from __future__ import annotations
@@ -72,7 +72,10 @@ def input_choices(recent_files: list[str] | None = None) -> list[Choice]:
     for dev in monitors:
         desc = (dev.description or dev.name).removeprefix("Monitor of ")
         choices.append(Choice(f"System audio: {desc}", f"pulse:{dev.name}"))
-    if not monitors:  # no PulseAudio listing (Windows, macOS, no pactl): ask soundcard
+    # Windows and macOS: the computer's own sound as soundcard finds it. Not on Linux, where
+    # the PulseAudio listing above has it, and libpulse aborts the process when no sound
+    # server answers.
+    if not sys.platform.startswith("linux"):
         for device in _system_audio():
             shown = device.label.removeprefix("System audio (").removesuffix(")")
             choices.append(Choice(f"System audio: {shown}", f"system:{device.name}"))

@@ -167,6 +167,7 @@ class MainWindow(QMainWindow):
     closing = Signal()
     mode_changed = Signal(str)
     start_stop_requested = Signal()
+    pause_requested = Signal()  # pause or resume listening (the session is kept)
     export_requested = Signal()
     new_session_requested = Signal()
     open_file_requested = Signal()
@@ -224,6 +225,12 @@ class MainWindow(QMainWindow):
         self.act_start = QAction("&Start interpreting", self)
         self.act_start.setShortcuts([QKeySequence("Ctrl+R"), QKeySequence("F5")])
         self.act_start.setToolTip("Start or stop interpreting (Ctrl+R / F5)")
+        self.act_pause = QAction("&Pause listening", self)
+        self.act_pause.setShortcut(QKeySequence("F6"))
+        self.act_pause.setToolTip(
+            "Stop listening for a moment and carry on in the same session (F6)"
+        )
+        self.act_pause.setEnabled(False)
         self.act_export = QAction("&Export transcript…", self)
         self.act_export.setShortcut(QKeySequence("Ctrl+E"))
         self.act_new_session = QAction("&New session", self)
@@ -278,6 +285,7 @@ class MainWindow(QMainWindow):
         file = bar.addMenu("&File")
         for act in (
             self.act_start,
+            self.act_pause,
             self.act_open_file,
             None,
             self.act_new_session,
@@ -450,6 +458,7 @@ class MainWindow(QMainWindow):
     def _wire_intents(self) -> None:
         for action, signal in (
             (self.act_start, self.start_stop_requested),
+            (self.act_pause, self.pause_requested),
             (self.act_export, self.export_requested),
             (self.act_new_session, self.new_session_requested),
             (self.act_open_file, self.open_file_requested),
@@ -685,8 +694,13 @@ class MainWindow(QMainWindow):
         self.notice_label.setText(text)
         self._notice_timer.start(msecs)
 
+    def set_pause(self, *, available: bool, paused: bool) -> None:
+        """The Pause action: "Resume listening" while paused; usable while listening live."""
+        self.act_pause.setText("&Resume listening" if paused else "&Pause listening")
+        self.act_pause.setEnabled(available or paused)
+
     def set_running(self, state: str) -> None:
-        """state: idle | loading | running | stopping."""
+        """state: idle | paused | loading | running | stopping."""
         self._state = state
         running = state in ("loading", "running")
         self.start_button.setText(
@@ -703,6 +717,7 @@ class MainWindow(QMainWindow):
         self.state_label.setText(
             {
                 "idle": "Ready",
+                "paused": "Paused — the session is kept",
                 "loading": "Loading models…",
                 "running": "● Listening",
                 "stopping": "Finishing the last sentence…",

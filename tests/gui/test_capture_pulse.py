@@ -78,6 +78,50 @@ def test_speech_output_plays_into_the_chosen_device(
     assert rate == pulse.rate and float(abs(audio).max()) > 0.05  # speech reached the sink
 
 
+def test_pause_keeps_the_session_and_resume_carries_on(pulse, make_controller) -> None:  # noqa: ANN001
+    """Pause stops listening to a live input without ending the meeting: the lines stay, the
+    status says so, and Resume listens again in the same session without asking."""
+    settings = Settings()
+    settings.ui.preload_models = False
+    settings.ui.source = f"pulse:{pulse.monitor}"
+    c = make_controller(settings)
+    c.show()
+    pause = c.window.act_pause
+    assert not pause.isEnabled()  # nothing to pause yet
+    assert c.start()
+    wait_until(lambda: c.state == RUNNING, 120, "capture to start")
+    assert pause.isEnabled() and pause.text() == "&Pause listening"
+    player = _play(pulse, clip("goforward.wav"))
+    try:
+        wait_until(lambda: any(ln.final for ln in c.session.lines()), 40, "the first line")
+    finally:
+        player.wait(30)
+    session, first = c.session, [ln for ln in c.session.lines() if ln.final]
+
+    pause.trigger()
+    wait_until(lambda: c.state == IDLE, 30, "the pause")
+    assert c.window.state_label.text().startswith("Paused")
+    assert pause.isEnabled() and pause.text() == "&Resume listening"
+    assert c.session is session and [ln for ln in session.lines() if ln.final] == first
+
+    pause.trigger()  # resume: same session, no question asked
+    wait_until(lambda: c.state == RUNNING, 60, "listening again")
+    player = _play(pulse, clip("cards-003.wav"))
+    try:
+        wait_until(
+            lambda: "clubs" in words(" ".join(ln.text for ln in c.session.lines() if ln.final)),
+            40,
+            "the line after the pause",
+        )
+    finally:
+        player.wait(30)
+    assert c.session is session and c.session.lines()[: len(first)] == first
+    c.stop()
+    wait_until(lambda: c.state == IDLE, 30, "stop")
+    assert pause.text() == "&Pause listening" and not pause.isEnabled()
+    assert c.window.state_label.text() == "Ready"
+
+
 def test_capture_from_monitor_then_device_disappears(pulse, make_controller) -> None:  # noqa: ANN001
     settings = Settings()
     settings.ui.preload_models = False

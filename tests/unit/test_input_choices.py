@@ -1,5 +1,5 @@
-"""The input picker's choices (app/devices.py is Qt-free): where PulseAudio cannot be listed
-(Windows, macOS, no pactl), the computer's own sound comes from `soundcard`, each device once."""
+"""The input picker's choices (app/devices.py is Qt-free): on Windows and macOS the computer's
+own sound comes from `soundcard`, each device once; on Linux from the PulseAudio listing only."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ def test_windows_loopbacks_become_system_audio_choices(monkeypatch):
     )
     monkeypatch.setattr(devices, "_pulse_devices", lambda kind: [])
     monkeypatch.setattr(devices, "_portaudio", lambda kind: [])
+    monkeypatch.setattr(devices.sys, "platform", "win32")
     monkeypatch.setattr(platform_capture, "load_backend", lambda: backend)
     monkeypatch.setattr(platform_capture, "current_platform", lambda: "win32")
     choices = devices.input_choices()
@@ -42,8 +43,10 @@ def test_windows_loopbacks_become_system_audio_choices(monkeypatch):
     )
 
 
-def test_pulseaudio_monitors_are_not_listed_twice(monkeypatch):
+def test_linux_lists_system_audio_from_pulseaudio_only(monkeypatch):
+    """soundcard is never asked on Linux: libpulse aborts the process without a sound server."""
     monitor = SimpleNamespace(name="sink.monitor", description="Monitor of Sink", is_monitor=True)
+    monkeypatch.setattr(devices.sys, "platform", "linux")
     monkeypatch.setattr(devices, "_pulse_devices", lambda kind: [monitor])
     monkeypatch.setattr(devices, "_portaudio", lambda kind: [])
     monkeypatch.setattr(
@@ -59,5 +62,6 @@ def test_no_soundcard_means_no_system_audio_choice_and_no_error(monkeypatch):
 
     monkeypatch.setattr(devices, "_pulse_devices", lambda kind: [])
     monkeypatch.setattr(devices, "_portaudio", lambda kind: [])
+    monkeypatch.setattr(devices.sys, "platform", "darwin")
     monkeypatch.setattr(platform_capture, "load_backend", unavailable)
     assert [c.value for c in devices.input_choices()] == ["mic"]
