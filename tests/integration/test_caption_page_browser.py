@@ -50,6 +50,10 @@ CHROMIUM_FLAGS = [
 ]
 
 
+class Navigating(Exception):
+    """The page was navigating when asked (Chromium answers nothing for the old document)."""
+
+
 class DevTools:
     """A minimal Chrome DevTools Protocol client over the browser's pipe (fd 3 in, fd 4 out,
     messages separated by NUL bytes)."""
@@ -106,6 +110,8 @@ class DevTools:
                 assert time.monotonic() < deadline, f"no reply to {method}"
                 self._cond.wait(0.2)
             reply = self._replies.pop(call_id)
+        if reply.get("error", {}).get("message") == "Inspected target navigated or closed":
+            raise Navigating(method)
         assert "error" not in reply, reply
         return reply["result"]
 
@@ -175,7 +181,12 @@ def browser_on_page() -> Iterator[tuple[Captions, DevTools]]:
 def wait_for_lines(devtools: DevTools, check, what: str) -> list[dict[str, Any]]:
     deadline = time.monotonic() + 10
     while True:
-        lines = json.loads(devtools.evaluate(LINES_JS) or "[]")
+        try:
+            lines = json.loads(devtools.evaluate(LINES_JS) or "[]")
+        except Navigating:  # the page is loading its new address: ask again
+            assert time.monotonic() < deadline, f"the page never loaded to show {what}"
+            time.sleep(0.05)
+            continue
         if check(lines):
             return lines
         assert time.monotonic() < deadline, f"the page never showed {what}: {lines}"
