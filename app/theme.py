@@ -13,6 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.captions.board import SPEAKER_COLORS as CAPTION_SPEAKER_COLORS
+
 BACKGROUND = "#1b1e24"
 SURFACE = "#22262e"
 SUBTITLE_BG = "#15171c"
@@ -26,16 +28,9 @@ WARNING_BG = "#4a2326"
 WARNING_BORDER = "#a8433f"
 OK = "#3fb950"
 
-SPEAKER_COLORS = (
-    "#4fc3f7",
-    "#ffb74d",
-    "#81c784",
-    "#f48fb1",
-    "#ce93d8",
-    "#fff176",
-    "#4db6ac",
-    "#ff8a65",
-)
+# One speaker palette for the window, the overlay and the caption page (defined in the engine,
+# which serves the page).
+SPEAKER_COLORS = CAPTION_SPEAKER_COLORS
 
 STYLE_SHEET = f"""
 QToolBar {{ background: {SURFACE}; border: none; spacing: 6px; padding: 6px 8px; }}

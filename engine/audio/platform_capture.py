@@ -33,7 +33,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from engine.audio import SAMPLE_RATE
 from engine.audio.sources import AudioBlock, CaptureQueue, FrameSource, open_source
 from engine.config import AudioOptions
 from engine.errors import DeviceError
@@ -213,25 +212,11 @@ class SystemAudioSource:
             self._started.set()
 
     def blocks(self) -> Iterator[AudioBlock]:
-        import soxr
+        return self._queue.blocks(self.rate, self._stop, self._check_alive)
 
-        resampler = soxr.ResampleStream(self.rate, SAMPLE_RATE, 1, dtype="float32")
-        consumed = 0
-        while not self._stop.is_set():
-            item = self._queue.get(timeout=0.5)
-            if item is None:
-                if self._stop.is_set():
-                    break
-                if self._failed is not None or not self._thread.is_alive():
-                    raise DeviceError(
-                        f"{self.name} stopped delivering audio ({self._failed or 'ended'})"
-                    )
-                continue
-            block, at = item
-            out = resampler.resample_chunk(block)
-            if out.size:
-                yield AudioBlock(out, consumed / SAMPLE_RATE, at)
-                consumed += out.size
+    def _check_alive(self) -> None:
+        if self._failed is not None or not self._thread.is_alive():
+            raise DeviceError(f"{self.name} stopped delivering audio ({self._failed or 'ended'})")
 
     def close(self) -> None:
         """Idempotent: stop the recording thread (it ends after its current block)."""

@@ -11,7 +11,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -167,6 +167,28 @@ class CaptureQueue:
         except queue.Empty:
             return None
 
+    def blocks(
+        self, rate: int, stop: threading.Event, check_alive: Callable[[], None]
+    ) -> Iterator[AudioBlock]:
+        """The captured blocks resampled from `rate` to 16 kHz, until `stop` is set. While no
+        block comes, `check_alive()` raises the DeviceError of a device that is gone."""
+        import soxr
+
+        resampler = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32")
+        consumed = 0
+        while not stop.is_set():
+            item = self.get(timeout=0.5)
+            if item is None:
+                if stop.is_set():
+                    break
+                check_alive()
+                continue
+            block, at = item
+            out = resampler.resample_chunk(block)
+            if out.size:
+                yield AudioBlock(out, consumed / SAMPLE_RATE, at)
+                consumed += out.size
+
 
 class MicrophoneSource:
     """A capture device through sounddevice (PortAudio).
@@ -234,26 +256,14 @@ class MicrophoneSource:
         self._queue.put(indata[:, 0].copy(), time.monotonic())
 
     def blocks(self) -> Iterator[AudioBlock]:
-        import soxr
+        return self._queue.blocks(self.rate, self._stop, self._check_alive)
 
-        resampler = soxr.ResampleStream(self.rate, SAMPLE_RATE, 1, dtype="float32")
-        consumed = 0
-        while not self._stop.is_set():
-            item = self._queue.get(timeout=0.5)
-            if item is None:
-                if self._stop.is_set():
-                    break
-                if not self._stream.active:
-                    raise DeviceError(
-                        f"Input device {self.name!r} stopped delivering audio "
-                        "(unplugged or taken by another program)"
-                    )
-                continue
-            block, at = item
-            out = resampler.resample_chunk(block)
-            if out.size:
-                yield AudioBlock(out, consumed / SAMPLE_RATE, at)
-                consumed += out.size
+    def _check_alive(self) -> None:
+        if not self._stream.active:
+            raise DeviceError(
+                f"Input device {self.name!r} stopped delivering audio "
+                "(unplugged or taken by another program)"
+            )
 
     def close(self) -> None:
         """Idempotent and thread-safe: the first call stops and closes the stream; a concurrent

@@ -27,7 +27,7 @@ from engine.events import (
 Show = Literal["original", "translation", "both"]
 SHOW_CHOICES: tuple[Show, ...] = ("original", "translation", "both")
 
-# The app's speaker palette (app/theme.py SPEAKER_COLORS): one speaker looks the same in the
+# The speaker palette of the app too (app/theme.py uses it): one speaker looks the same in the
 # window, the overlay and on stream.
 SPEAKER_COLORS = (
     "#4fc3f7",

@@ -34,7 +34,7 @@ from engine.translate.m2m100_tokenizer import (
     M2M100_LANGUAGE_CODES,
     NLLB_LANGUAGE_CODES,
     SPIECE_UNDERLINE,
-    SPM_FILE,
+    load_sentencepiece,
     read_json,
 )
 
@@ -93,8 +93,6 @@ class Ct2Vocabulary:
     """
 
     def __init__(self, model_dir: Path) -> None:
-        import sentencepiece
-
         self.model_dir = model_dir
         self.tokens = read_vocabulary(model_dir)
         self.index = {t: i for i, t in enumerate(self.tokens)}
@@ -111,20 +109,7 @@ class Ct2Vocabulary:
                 "NLLB (eng_Latn) language tokens; only M2M100 and NLLB-200 models are supported."
             )
         self.language_tokens = frozenset(self.lang_to_token.values())
-        spm_path = model_dir / SPM_FILE
-        if not spm_path.is_file():
-            raise ModelError(
-                f"Translation model in {model_dir} is missing its tokenizer file {SPM_FILE}. "
-                "Re-download or re-import the model."
-            )
-        self.sp = sentencepiece.SentencePieceProcessor()
-        try:
-            self.sp.Load(str(spm_path))
-        except (OSError, RuntimeError) as exc:
-            raise ModelError(
-                f"Translation model in {model_dir}: {SPM_FILE} is corrupt ({exc}). "
-                "Re-download or re-import the model."
-            ) from exc
+        self.sp = load_sentencepiece(model_dir)
 
     def pieces(self, text: str) -> list[str]:
         return list(self.sp.encode(text, out_type=str))
@@ -243,13 +228,9 @@ class Ct2Translator:
 
     def check_pair(self, source_lang: str, target_lang: str) -> tuple[str, str]:
         """The model's codes for a pair; ConfigError when the model cannot translate it."""
-        src, tgt = lang_table.check_pair(source_lang, target_lang, self.kind)
-        for code, original in ((src, source_lang), (tgt, target_lang)):
-            if code not in self.vocab.lang_to_token:
-                raise ConfigError(
-                    f"The translation model {self.name} has no language '{original}'."
-                )
-        return src, tgt
+        return lang_table.check_model_pair(
+            source_lang, target_lang, self.kind, self.vocab.lang_to_token, self.name
+        )
 
     def warm_up(self) -> None:
         """One tiny translation so that the first real sentence does not pay for allocation."""

@@ -8,6 +8,7 @@ Whisper lacks. Every function here accepts any of the three spellings.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 
 from engine.errors import ConfigError
@@ -254,3 +255,15 @@ def _suggest(language: Language, backend: str) -> str:
     if others:
         return f"the {' or '.join(others)} translator supports it."
     return "no offline translator supports it."
+
+
+def check_model_pair(
+    source: str, target: str, backend: str, model_codes: Container[str], model_name: str
+) -> tuple[str, str]:
+    """`check_pair`, then both codes must be in this model's own languages (a model may know
+    fewer than its family); ConfigError naming the model otherwise."""
+    src, tgt = check_pair(source, target, backend)
+    for code, original in ((src, source), (tgt, target)):
+        if code not in model_codes:
+            raise ConfigError(f"The translation model {model_name} has no language '{original}'.")
+    return src, tgt

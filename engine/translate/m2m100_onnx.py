@@ -787,13 +787,9 @@ class M2M100OnnxTranslator:
 
     def check_pair(self, source_lang: str, target_lang: str) -> tuple[str, str]:
         """The model's codes for a pair; ConfigError when the model cannot translate it."""
-        src, tgt = lang_table.check_pair(source_lang, target_lang, self.kind)
-        for code, original in ((src, source_lang), (tgt, target_lang)):
-            if code not in self.tokenizer.lang_to_id:
-                raise ConfigError(
-                    f"The translation model {self.name} has no language '{original}'."
-                )
-        return src, tgt
+        return lang_table.check_model_pair(
+            source_lang, target_lang, self.kind, self.tokenizer.lang_to_id, self.name
+        )
 
     def warm_up(self) -> None:
         """One tiny translation so that the first real sentence does not pay for allocation."""

@@ -87,6 +87,27 @@ def read_json(path: Path, model_dir: Path) -> dict[str, Any]:
     return data
 
 
+def load_sentencepiece(model_dir: Path) -> Any:
+    """The model's sentencepiece processor; ModelError when the file is missing or corrupt."""
+    import sentencepiece  # runtime dependency of the project
+
+    spm_path = model_dir / SPM_FILE
+    if not spm_path.is_file():
+        raise ModelError(
+            f"Translation model in {model_dir} is missing its tokenizer file {SPM_FILE}. "
+            "Re-download or re-import the model."
+        )
+    processor = sentencepiece.SentencePieceProcessor()
+    try:
+        processor.Load(str(spm_path))
+    except (OSError, RuntimeError) as exc:
+        raise ModelError(
+            f"Translation model in {model_dir}: {SPM_FILE} is corrupt ({exc}). "
+            "Re-download or re-import the model."
+        ) from exc
+    return processor
+
+
 def detect_kind(model_dir: Path) -> str:
     """'nllb' or 'm2m100', from tokenizer_config.json's tokenizer_class (else the files present)."""
     config_file = model_dir / "tokenizer_config.json"
@@ -107,8 +128,6 @@ class M2M100Tokenizer:
     """
 
     def __init__(self, model_dir: Path, kind: str | None = None) -> None:
-        import sentencepiece  # runtime dependency of the project
-
         self.model_dir = Path(model_dir)
         detected = detect_kind(self.model_dir)
         if kind is not None and kind != detected:
@@ -117,20 +136,7 @@ class M2M100Tokenizer:
                 f"files say so), not {kind.upper()}: choose the {detected} translator for it."
             )
         self.kind = detected
-        spm_path = self.model_dir / SPM_FILE
-        if not spm_path.is_file():
-            raise ModelError(
-                f"Translation model in {self.model_dir} is missing its tokenizer file {SPM_FILE}. "
-                "Re-download or re-import the model."
-            )
-        self.sp = sentencepiece.SentencePieceProcessor()
-        try:
-            self.sp.Load(str(spm_path))
-        except (OSError, RuntimeError) as exc:
-            raise ModelError(
-                f"Translation model in {self.model_dir}: {SPM_FILE} is corrupt ({exc}). "
-                "Re-download or re-import the model."
-            ) from exc
+        self.sp = load_sentencepiece(self.model_dir)
         config_file = self.model_dir / "tokenizer_config.json"
         self.config = read_json(config_file, self.model_dir) if config_file.is_file() else {}
         self.legacy_behaviour = bool(self.config.get("legacy_behaviour", False))
