@@ -182,7 +182,7 @@ def test_export_srt_vtt_txt_json(run: Run, tmp_path: Path) -> None:
     assert len(txt) == 1 and txt[0].endswith(prefix + line.text) and txt[0].startswith("[00:00:")
     data = json.loads(c.export(tmp_path / "t.json").read_text())
     assert data["lines"][0]["text"] == line.text and data["lines"][0]["final"] is True
-    assert data["source"] is None or data["source"].endswith("goforward.wav")
+    assert data["source"] is None  # the app's sessions do not record their input
     # the autosave on disk already holds the same transcript
     assert c.session.flush()
     saved = json.loads(c.session.path.read_text())
@@ -210,7 +210,8 @@ def test_rename_speaker_by_clicking_the_label(run: Run, tmp_path: Path) -> None:
     assert [ln["speaker"] for ln in saved["lines"]] == ["Alice"]
     srt = pysubs2.load(str(c.export(tmp_path / "renamed.srt")))
     assert srt[0].plaintext == f"Alice: {line.text}"
-    assert "Alice" in c.overlay.text_lines()[0] or c.overlay.text_lines()[0] == line.text
+    assert c.overlay.text_lines()[0] == line.text  # the text; the name is drawn beside it
+    assert any("Alice" in label.text() for label in c.overlay.labels)
 
 
 def test_missing_model_shows_banner_keeps_transcript_and_recovers(run: Run, tmp_path: Path) -> None:
