@@ -109,6 +109,29 @@ class Final:
 
 
 @dataclass(frozen=True, slots=True)
+class FinalRevised:
+    """A better transcript of an already emitted `Final`, from re-decoding it together with its
+    neighbours once a longer pause gave the whole sentence or paragraph.
+
+    It replaces the text of `segment_id` (same segment, same times); `revision` counts the
+    revisions of that segment from 1. Its translation is redone (a new `Translation` for the same
+    segment); speech already spoken is not spoken again.
+    """
+
+    segment_id: int
+    start: float
+    end: float
+    text: str
+    previous_text: str
+    lang: str | None
+    times: StageTimes
+    speaker: str | None = None
+    revision: int = 1
+    words: tuple[Word, ...] = ()
+    type: str = field(default="final_revised", init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class SegmentDiscarded:
     """A segment that showed partials ended without a final (too short, or its text was
     rejected as non-speech / hallucination / our own echo): withdraw its partial line."""
@@ -200,6 +223,7 @@ Event = (
     SpeechStarted
     | Partial
     | Final
+    | FinalRevised
     | SegmentDiscarded
     | Translation
     | SpeechOutput
