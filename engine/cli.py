@@ -34,6 +34,8 @@ from engine.config import (
 from engine.errors import ConfigError, DragomanError, InputError
 from engine.events import (
     Final,
+    InputLost,
+    InputRestored,
     Partial,
     SegmentDiscarded,
     SpeechOutput,
@@ -192,6 +194,12 @@ class CliSink:
             if self.jsonl:
                 self.jsonl.write(self._record(event))
         elif isinstance(event, SpeechOutput):
+            if self.jsonl:
+                self.jsonl.write(self._record(event))
+        elif isinstance(event, InputLost | InputRestored):
+            from engine.audio.input_watch import describe
+
+            print(f"dragoman: {describe(event)}", file=sys.stderr, flush=True)
             if self.jsonl:
                 self.jsonl.write(self._record(event))
         elif isinstance(event, StageFailure):

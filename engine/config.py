@@ -20,6 +20,7 @@ TranslationBackend = Literal["m2m100", "nllb", "ctranslate2", "whisper", "remote
 SpeakerMode = Literal["auto", "off"]
 StageBackend = Literal["local", "remote"]
 EchoGuardPolicy = Literal["mute-capture", "correlate", "off"]
+InputLostPolicy = Literal["wait", "follow"]
 
 
 @dataclass(frozen=True)
@@ -167,11 +168,19 @@ class SpeechOptions:
 
 @dataclass(frozen=True)
 class AudioOptions:
-    """Capture. device: None = default input; queue_blocks bounds the capture queue."""
+    """Capture. device: None = default input; queue_blocks bounds the capture queue.
+
+    when_input_lost: what to do when the chosen device vanishes and the sound server moves the
+        stream to another source (possibly a speaker monitor: Dragoman would hear itself).
+        "wait": capture nothing, keep the session, reconnect when the device returns;
+        "follow": go on capturing from the source the server chose, and go back to the chosen
+        device when it returns.
+    """
 
     device: str | None = None
     block_ms: int = 32
     queue_blocks: int = 512
+    when_input_lost: InputLostPolicy = "wait"
 
 
 @dataclass(frozen=True)

@@ -183,6 +183,36 @@ class SpeakerChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class InputLost:
+    """The chosen capture device vanished (unplugged, or its module unloaded) and the sound
+    server moved the stream elsewhere.
+
+    `device`/`label`: the chosen source and its human name; `moved_to`/`moved_to_label`: where
+    the server put the stream (None: nowhere). `following`: True when capture goes on from
+    `moved_to` (AudioOptions.when_input_lost = "follow"); False when nothing is captured until
+    the device returns ("wait"), the session going on. An `InputRestored` follows when it does.
+    """
+
+    device: str
+    label: str
+    moved_to: str | None
+    moved_to_label: str | None
+    following: bool
+    at: float
+    type: str = field(default="input_lost", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class InputRestored:
+    """The chosen capture device is back and capture comes from it again."""
+
+    device: str
+    label: str
+    at: float
+    type: str = field(default="input_restored", init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Stats:
     """Periodic health figures of the running engine."""
 
@@ -228,6 +258,8 @@ Event = (
     | Translation
     | SpeechOutput
     | SpeakerChanged
+    | InputLost
+    | InputRestored
     | Stats
     | StageFailure
     | Finished

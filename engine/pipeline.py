@@ -208,6 +208,9 @@ class Pipeline:
         live = source.realtime if realtime is None else realtime
         if self._stop.is_set():
             source.close()
+        attach = getattr(source, "set_event_sink", None)  # a capture device says it moved
+        if attach is not None:
+            attach(self._emit)
         # the speech stage's echo guard, when Dragoman speaks into the room it listens to
         echo_guard = stages.speech.echo_guard if stages.speech and source.hears_room else None
         downstream = None

@@ -169,3 +169,75 @@ def use_sink(name: str | None) -> str:
     else:
         os.environ.pop("PULSE_SINK", None)
     return PULSE_DEVICE
+
+
+# ---------------------------------------------------------------- our own capture streams
+TAG_PROPERTY = "dragoman.capture"  # set on our capture stream through PULSE_PROP
+
+
+@dataclass(frozen=True)
+class SourceOutput:
+    """A capture stream as the server sees it: `index` (the source-output) records `source`
+    (a source index); `tag` is our TAG_PROPERTY when the stream is one of ours."""
+
+    index: int
+    source: int
+    tag: str | None
+
+
+def _outputs_from_json(text: str) -> list[SourceOutput]:
+    outputs = []
+    for entry in json.loads(text):
+        props = entry.get("properties") or {}
+        tag = props.get(TAG_PROPERTY)
+        outputs.append(
+            SourceOutput(int(entry["index"]), int(entry["source"]), str(tag) if tag else None)
+        )
+    return outputs
+
+
+_OUTPUT_SOURCE = re.compile(r"^\s+Source: (\d+)", re.M)
+_OUTPUT_TAG = re.compile(r"^\s+" + re.escape(TAG_PROPERTY) + r' = "(.*)"', re.M)
+
+
+def _outputs_from_text(text: str) -> list[SourceOutput]:
+    """`pactl list source-outputs` (long text form, for a pactl without --format=json)."""
+    outputs = []
+    for chunk in re.split(r"^Source Output #", text, flags=re.M)[1:]:
+        index = chunk.split("\n", 1)[0].strip()
+        source = _OUTPUT_SOURCE.search(chunk)
+        tag = _OUTPUT_TAG.search(chunk)
+        if index.isdigit() and source:
+            outputs.append(SourceOutput(int(index), int(source[1]), tag[1] if tag else None))
+    return outputs
+
+
+def list_source_outputs() -> list[SourceOutput]:
+    """Every capture stream on the server (empty without pactl or a server)."""
+    text = _pactl("--format=json", "list", "source-outputs")
+    if text:
+        try:
+            return _outputs_from_json(text)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.debug("unexpected pactl JSON; falling back to the text listing")
+    text = _pactl("list", "source-outputs")
+    return _outputs_from_text(text) if text else []
+
+
+def move_source_output(index: int, source: str) -> bool:
+    """Move capture stream `index` to source `source`; False when the server refused."""
+    return _pactl("move-source-output", str(index), source) is not None
+
+
+def tagged_environment(source: str | None, tag: str) -> dict[str, str]:
+    """The PULSE_* variables that make a `pulse` stream opened now record `source` (None: the
+    default) and carry TAG_PROPERTY=tag, so that we can find it on the server later. The
+    user's own PULSE_PROP is kept."""
+    env = {
+        "PULSE_PROP": " ".join(
+            p for p in (os.environ.get("PULSE_PROP", ""), f"{TAG_PROPERTY}={tag}") if p
+        )
+    }
+    if source:
+        env["PULSE_SOURCE"] = source
+    return env

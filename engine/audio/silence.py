@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -98,6 +99,12 @@ class SilenceWatch:
                 log.warning("%s: %s", self.name, NO_SIGNAL_MESSAGE)
                 self.on_silence(NO_SIGNAL_MESSAGE)
             yield block
+
+    def set_event_sink(self, emit: Callable[[Any], None]) -> None:
+        """Passed on to a source that reports device changes (see `MicrophoneSource`)."""
+        attach = getattr(self.source, "set_event_sink", None)
+        if attach is not None:
+            attach(emit)
 
     def close(self) -> None:
         self.source.close()

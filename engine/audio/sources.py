@@ -6,11 +6,13 @@ block into a bounded queue (drop-oldest, counted); resampling happens on the con
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +20,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from engine.audio import SAMPLE_RATE
+from engine.audio import SAMPLE_RATE, pulse
+from engine.audio.input_watch import InputGuard, PulseSubscription
 from engine.audio.io import open_audio, stream_audio
 from engine.config import AudioOptions
 from engine.errors import DeviceError, InputError
+from engine.events import InputLost, InputRestored
 
 log = logging.getLogger(__name__)
 
@@ -143,13 +147,30 @@ class FileSource(_PacedSource):
 
 class CaptureQueue:
     """Bounded queue between the audio callback and the engine: never blocks the callback;
-    when full, the oldest block is dropped and counted."""
+    when full, the oldest block is dropped and counted.
+
+    `hold()` keeps blocks put from then on aside (bounded alike) until `release()` passes them
+    on in order or `discard_held()` drops them: capture goes on while the device it comes from
+    is being checked. The lock is only ever held for a few list operations."""
 
     def __init__(self, max_blocks: int) -> None:
         self._queue: queue.Queue[tuple[np.ndarray, float]] = queue.Queue(maxsize=max_blocks)
+        self._max = max_blocks
+        self._lock = threading.Lock()
+        self._held: list[tuple[np.ndarray, float]] | None = None
         self.dropped = 0
+        self.discarded = 0  # held blocks dropped because they came from the wrong device
 
     def put(self, block: np.ndarray, at: float) -> None:
+        with self._lock:
+            if self._held is None:
+                self._put(block, at)
+            elif len(self._held) < self._max:
+                self._held.append((block, at))
+            else:
+                self.dropped += 1
+
+    def _put(self, block: np.ndarray, at: float) -> None:
         while True:
             try:
                 self._queue.put_nowait((block, at))
@@ -160,6 +181,22 @@ class CaptureQueue:
                     self.dropped += 1
                 except queue.Empty:
                     pass
+
+    def hold(self) -> None:
+        with self._lock:
+            if self._held is None:
+                self._held = []
+
+    def release(self) -> None:
+        with self._lock:
+            held, self._held = self._held or [], None
+            for block, at in held:
+                self._put(block, at)
+
+    def discard_held(self) -> None:
+        with self._lock:
+            self.discarded += len(self._held or [])
+            self._held = None
 
     def get(self, timeout: float) -> tuple[np.ndarray, float] | None:
         try:
@@ -195,11 +232,15 @@ class MicrophoneSource:
 
     device: None/"" = default input; a name (substring) or index; "pulse:SOURCE" opens the
     PulseAudio source SOURCE (e.g. a sink's ".monitor" for system audio) through the `pulse`
-    PortAudio device.
+    PortAudio device. A PulseAudio source is guarded (`engine.audio.input_watch`): when it
+    vanishes and the server moves the stream elsewhere, capture waits for it or follows the
+    move (`AudioOptions.when_input_lost`), and `InputLost` / `InputRestored` events say so
+    through the sink given to `set_event_sink`.
     """
 
     hears_room = True  # it may capture our own speech from the loudspeaker (echo guard)
     realtime = True
+    gap_s = 1.0  # silence that ends the open segment when capture stops waiting for a device
 
     def __init__(self, device: str | int | None = None, options: AudioOptions | None = None):
         try:
@@ -212,23 +253,45 @@ class MicrophoneSource:
         self._stop = threading.Event()
         self._close_lock = threading.Lock()  # one thread at a time inside PortAudio's stop
         self._closed = False
+        self._paused = False  # waiting for a vanished device: no stream open
         self._queue = CaptureQueue(self.options.queue_blocks)
         self._status_errors = 0
+        self._events_lock = threading.Lock()
+        self._event_sink: Callable[[InputLost | InputRestored], None] | None = None
+        self._pending_events: list[InputLost | InputRestored] = []
+        self.tag = ""  # our stream's tag on the PulseAudio server (pulse.TAG_PROPERTY)
         pulse_source = None
         if isinstance(device, str) and device.startswith("pulse:"):
             pulse_source = device.removeprefix("pulse:")
             device = "pulse"
+        self._pulse_source = pulse_source
         self.device = _find_input_device(sd, device)
         info = sd.query_devices(self.device)
         self.name = pulse_source or str(info["name"])
         self.rate = int(info["default_samplerate"]) or 48_000
-        # The ALSA "pulse" plugin reads PULSE_SOURCE when the stream opens: set it only for that
-        # moment, so later captures on the default device are not redirected.
-        saved = os.environ.get("PULSE_SOURCE")
-        if pulse_source:
-            os.environ["PULSE_SOURCE"] = pulse_source
+        self._stream = self._open_stream()
+        self._subscription: PulseSubscription | None = None
+        self.guard: InputGuard | None = None
+        if pulse_source and PulseSubscription.available():
+            self.guard = InputGuard(pulse_source, self.options.when_input_lost, self)
+            try:
+                self._subscription = PulseSubscription(self.guard.on_event, self.guard.start)
+            except OSError:
+                log.warning("cannot watch the sound server; input changes go unnoticed")
+
+    def _open_stream(self) -> Any:
+        """Open and start a stream. The ALSA "pulse" plugin reads PULSE_SOURCE (and our tag in
+        PULSE_PROP) when the stream opens: they are set only for that moment, so later
+        captures on the default device are not redirected."""
+        env: dict[str, str] = {}
+        if self._pulse_source:
+            self.tag = uuid.uuid4().hex
+            env = pulse.tagged_environment(self._pulse_source, self.tag)
+        saved = {key: os.environ.get(key) for key in env}
+        os.environ.update(env)
+        stream = None
         try:
-            self._stream = sd.InputStream(
+            stream = self._sd.InputStream(
                 device=self.device,
                 channels=1,
                 samplerate=self.rate,
@@ -236,19 +299,28 @@ class MicrophoneSource:
                 blocksize=self.rate * self.options.block_ms // 1000,
                 callback=self._callback,
             )
-            self._stream.start()
+            stream.start()
         except Exception as exc:  # PortAudioError and friends
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    stream.close()
             raise DeviceError(f"Cannot open input device {self.name!r}: {exc}") from exc
         finally:
-            if pulse_source:
-                if saved is None:
-                    os.environ.pop("PULSE_SOURCE", None)
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
                 else:
-                    os.environ["PULSE_SOURCE"] = saved
+                    os.environ[key] = value
+        return stream
 
     @property
     def dropped_blocks(self) -> int:
         return self._queue.dropped
+
+    @property
+    def waiting(self) -> bool:
+        """True while capture waits for the chosen device to come back."""
+        return self._paused
 
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status:
@@ -259,11 +331,69 @@ class MicrophoneSource:
         return self._queue.blocks(self.rate, self._stop, self._check_alive)
 
     def _check_alive(self) -> None:
+        if self._paused:
+            return  # no stream while waiting for the device: nothing is wrong
         if not self._stream.active:
             raise DeviceError(
                 f"Input device {self.name!r} stopped delivering audio "
                 "(unplugged or taken by another program)"
             )
+
+    # ------------------------------------------------------------------ the guard's side
+    def set_event_sink(self, emit: Callable[[InputLost | InputRestored], None]) -> None:
+        """Where `InputLost` / `InputRestored` go (events from before this call follow now)."""
+        with self._events_lock:
+            self._event_sink = emit
+            pending, self._pending_events = self._pending_events, []
+        for event in pending:
+            emit(event)
+
+    def emit(self, event: InputLost | InputRestored) -> None:
+        with self._events_lock:
+            sink = self._event_sink
+            if sink is None:
+                self._pending_events.append(event)
+        if sink is not None:
+            sink(event)
+
+    def hold(self) -> None:
+        self._queue.hold()
+
+    def release(self) -> None:
+        self._queue.release()
+
+    def pause(self) -> None:
+        """Capture nothing (the stream records another source now): drop what was held, close
+        the stream, and end the open segment with a little silence."""
+        self._queue.hold()  # closing delivers the blocks still buffered: drop those too
+        with self._close_lock:
+            if self._closed or self._paused:
+                self._queue.discard_held()
+                return
+            self._paused = True
+            self._close_stream()
+        self._queue.discard_held()
+        self._queue.put(np.zeros(int(self.rate * self.gap_s), np.float32), time.monotonic())
+
+    def resume(self) -> bool:
+        with self._close_lock:
+            if self._closed:
+                return False
+            try:
+                stream = self._open_stream()
+            except DeviceError as exc:
+                log.warning("reopening %s failed: %s", self.name, exc)
+                return False
+            self._stream = stream
+            self._paused = False
+            return True
+
+    def _close_stream(self) -> None:
+        try:
+            self._stream.stop()
+            self._stream.close()
+        except Exception:  # closing a dead device must not mask the original error
+            log.debug("closing input stream failed", exc_info=True)
 
     def close(self) -> None:
         """Idempotent and thread-safe: the first call stops and closes the stream; a concurrent
@@ -274,11 +404,10 @@ class MicrophoneSource:
             if self._closed:
                 return
             self._closed = True
-            try:
-                self._stream.stop()
-                self._stream.close()
-            except Exception:  # closing a dead device must not mask the original error
-                log.debug("closing input stream failed", exc_info=True)
+            if not self._paused:
+                self._close_stream()
+        if self._subscription is not None:
+            self._subscription.close()
 
 
 def _find_input_device(sd: Any, device: str | int | None) -> int:

@@ -1,0 +1,292 @@
+"""Notice when the sound server moves our capture stream away from the chosen device.
+
+When a PulseAudio/PipeWire source vanishes (a USB microphone unplugged, a module unloaded), the
+server silently moves every stream that recorded it to another source, possibly the monitor of
+the speakers: with spoken translation on, Dragoman would then interpret itself while the UI
+still names the old microphone. `InputGuard` follows the server's events (`pactl subscribe`,
+read by one thread: no polling) and, when our stream no longer records the chosen source,
+either stops capturing until the device returns ("wait", the default) or goes on from the new
+source ("follow"), saying so with an `InputLost` event; `InputRestored` follows when the chosen
+device is back and capture comes from it again.
+
+Our stream is found on the server by a property set when it is opened (see
+`pulse.tagged_environment`). The guard's decisions are pure logic over two small interfaces
+(`Server`, `Capture`), tested without a server; `PactlServer` is the real one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from engine.audio import pulse
+from engine.config import InputLostPolicy
+from engine.events import InputLost, InputRestored
+
+log = logging.getLogger(__name__)
+
+Action = Literal["new", "change", "remove"]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerEvent:
+    """One line of `pactl subscribe`: e.g. Event 'remove' on source #3."""
+
+    action: Action
+    facility: str  # "source", "source-output", "sink", "client", "module", ...
+    index: int
+
+
+_EVENT = re.compile(r"^Event '(new|change|remove)' on ([a-z-]+) #(\d+)")
+
+
+def parse_event(line: str) -> ServerEvent | None:
+    match = _EVENT.match(line.strip())
+    if not match:
+        return None
+    action: Action = match[1]  # type: ignore[assignment]  # the pattern allows only these
+    return ServerEvent(action, match[2], int(match[3]))
+
+
+def describe(event: InputLost | InputRestored) -> str:
+    """One line for people (the GUI's banner, the CLI's stderr)."""
+    kind = "System audio" if event.device.endswith(".monitor") else "Microphone"
+    chosen = f"{kind} “{event.label}”"
+    if isinstance(event, InputRestored):
+        return f"{chosen} is back — listening to it again."
+    elsewhere = f"“{event.moved_to_label or event.moved_to}”" if event.moved_to else "another input"
+    if event.following:
+        return f"{chosen} was disconnected — listening to {elsewhere} instead."
+    return (
+        f"{chosen} was disconnected — waiting for it to come back "
+        f"(not listening to {elsewhere} meanwhile)."
+    )
+
+
+class Server(Protocol):
+    """What the guard asks the sound server."""
+
+    def sources(self) -> list[pulse.PulseDevice]:
+        raise NotImplementedError
+
+    def outputs(self) -> list[pulse.SourceOutput]:
+        raise NotImplementedError
+
+    def move(self, output: int, source: str) -> bool:
+        raise NotImplementedError
+
+
+class PactlServer:
+    """The real server, through `pactl`."""
+
+    def sources(self) -> list[pulse.PulseDevice]:
+        return pulse.list_sources()
+
+    def outputs(self) -> list[pulse.SourceOutput]:
+        return pulse.list_source_outputs()
+
+    def move(self, output: int, source: str) -> bool:
+        return pulse.move_source_output(output, source)
+
+
+class Capture(Protocol):
+    """The capture stream the guard looks after (a `MicrophoneSource`)."""
+
+    tag: str  # the TAG_PROPERTY value of its current stream
+
+    def hold(self) -> None:
+        """Keep the blocks captured from now on aside (their source is being checked)."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Pass the held blocks on: they came from the chosen device."""
+        raise NotImplementedError
+
+    def pause(self) -> None:
+        """Drop the held blocks and close the stream: capture nothing until `resume`."""
+        raise NotImplementedError
+
+    def resume(self) -> bool:
+        """Open a new stream on the chosen device (new `tag`); False when that failed."""
+        raise NotImplementedError
+
+    def emit(self, event: InputLost | InputRestored) -> None:
+        raise NotImplementedError
+
+
+State = Literal["connected", "waiting", "following"]
+
+
+class InputGuard:
+    """Keeps a capture stream on the chosen PulseAudio source (see the module docstring).
+
+    Every method runs on one thread (the subscription's reader), so the state needs no lock.
+    """
+
+    def __init__(
+        self,
+        chosen: str,
+        policy: InputLostPolicy,
+        capture: Capture,
+        server: Server | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.chosen = chosen
+        self.policy = policy
+        self.capture = capture
+        self.server: Server = server or PactlServer()
+        self.clock = clock
+        self.state: State = "connected"
+        self.label = chosen  # the chosen source's description, once seen
+        self._output: int | None = None  # our source-output index
+        self._chosen_index: int | None = None
+
+    def start(self) -> None:
+        """Learn where our stream is (call once the subscription runs: an event that came
+        before it would otherwise be missed)."""
+        self._check(hold=False)
+
+    def on_event(self, event: ServerEvent) -> None:
+        if self.state == "connected":
+            ours = event.facility == "source-output" and event.index == self._output
+            chosen_gone = (
+                event.facility == "source"
+                and event.action == "remove"
+                and event.index == self._chosen_index
+            )
+            if ours or chosen_gone or self._output is None:
+                self._check(hold=ours or chosen_gone)
+        elif event.facility == "source" and event.action in ("new", "change"):
+            self._chosen_back()
+        elif self.state == "following" and (event.facility, event.index) == (
+            "source-output",
+            self._output,
+        ):
+            self._check(hold=False)
+
+    # ------------------------------------------------------------------ internals
+    def _locate(self) -> tuple[pulse.SourceOutput | None, dict[int, pulse.PulseDevice]]:
+        sources = {d.index: d for d in self.server.sources() if d.index is not None}
+        for device in sources.values():
+            if device.name == self.chosen:
+                self._chosen_index = device.index
+                self.label = device.description or device.name
+        ours = next((o for o in self.server.outputs() if o.tag == self.capture.tag), None)
+        self._output = ours.index if ours else None
+        return ours, sources
+
+    def _check(self, *, hold: bool) -> None:
+        """Is our stream still on the chosen source? Blocks captured while this is asked are
+        held, so that none from another source reaches the engine."""
+        if hold:
+            self.capture.hold()
+        ours, sources = self._locate()
+        if ours is None:  # not on the server (yet, or any more): nothing to decide
+            if hold:
+                self.capture.release()
+            return
+        now = sources.get(ours.source)
+        if now is not None and now.name == self.chosen:
+            if hold:
+                self.capture.release()
+            if self.state != "connected":
+                self.state = "connected"
+                self.capture.emit(InputRestored(self.chosen, self.label, self.clock()))
+            return
+        moved_to = now.name if now else None
+        moved_label = (now.description or now.name) if now else None
+        following = self.policy == "follow"
+        if following and hold:
+            self.capture.release()
+        elif not following and not hold:
+            self.capture.hold()  # from now on nothing passes; `pause` below drops it all
+        self.state = "following" if following else "waiting"
+        log.warning(
+            "input %s vanished; the sound server moved the stream to %s; %s",
+            self.chosen,
+            moved_to,
+            "following it" if following else "waiting for the device",
+        )
+        self.capture.emit(
+            InputLost(self.chosen, self.label, moved_to, moved_label, following, self.clock())
+        )
+        if not following:
+            self.capture.pause()  # closing the stream takes a while: said first
+
+    def _chosen_back(self) -> None:
+        present = next((d for d in self.server.sources() if d.name == self.chosen), None)
+        if present is None:
+            return
+        self._chosen_index = present.index
+        self.label = present.description or present.name
+        if self.state == "waiting":
+            if not self.capture.resume():
+                return  # stays waiting; the next event of the server tries again
+            log.info("input %s is back: capturing from it again", self.chosen)
+            self.state = "connected"
+            self._locate()
+            self.capture.emit(InputRestored(self.chosen, self.label, self.clock()))
+        elif self._output is not None and self.server.move(self._output, self.chosen):
+            log.info("input %s is back: moved the stream back to it", self.chosen)
+            self.state = "connected"
+            self.capture.emit(InputRestored(self.chosen, self.label, self.clock()))
+
+
+class PulseSubscription:
+    """`pactl subscribe`, read line by line by a daemon thread that calls `on_event` for each
+    server event, in order. `on_ready` runs on that thread before the first line."""
+
+    def __init__(
+        self,
+        on_event: Callable[[ServerEvent], None],
+        on_ready: Callable[[], None] | None = None,
+    ) -> None:
+        self._on_event = on_event
+        self._on_ready = on_ready
+        self._proc = subprocess.Popen(
+            ["pactl", "subscribe"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        self._thread = threading.Thread(target=self._read, name="pulse-watch", daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("pactl") is not None
+
+    def _read(self) -> None:
+        stdout = self._proc.stdout
+        assert stdout is not None
+        try:
+            if self._on_ready is not None:
+                self._on_ready()
+            for line in stdout:
+                event = parse_event(line)
+                if event is not None:
+                    self._on_event(event)
+        except Exception:  # the guard must never take capture down with it
+            log.exception("watching the sound server failed; input changes go unnoticed")
+        finally:
+            stdout.close()
+
+    def close(self) -> None:
+        """Idempotent: end `pactl subscribe`; its reader thread ends at the end of its output."""
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(timeout=2)
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)

@@ -1,0 +1,227 @@
+"""The chosen microphone vanishes while Dragoman listens (issue 12, defect 5), on a real
+PulseAudio server.
+
+The "microphone" is a `module-remap-source` of a "room" null sink (a tone plays there); the
+default source is the monitor of a second null sink, the "speakers" (another tone plays there,
+as Dragoman's own spoken translation would). Unloading the microphone's module makes PulseAudio
+move the capture stream to the speakers' monitor. Before the fix nothing noticed: no event, and
+the speakers' tone reached the engine under the microphone's name.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.audio import SAMPLE_RATE, pulse
+from engine.audio.sources import MicrophoneSource
+from engine.config import AudioOptions
+from engine.events import InputLost, InputRestored
+from tests.audio_env import band_energies, pulse_available, pulse_server, tone
+
+pytestmark = pytest.mark.audio
+
+ROOM_HZ, SPEAKERS_HZ = 440.0, 1000.0
+MIC = "test_mic"
+LOUD = 5.0  # band magnitude of a 0.5-amplitude tone in a 20 ms frame is ~40; silence ~0
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    if not pulse_available():  # installed by installers/setup.sh: missing means a broken setup
+        pytest.fail("needs pulseaudio, pactl, pacat, parecord and libportaudio2 (see .ci/run)")
+    run = tmp_path_factory.mktemp("pulse")
+    with pulse_server(run, sink="room") as srv:
+        srv.pactl(
+            "load-module",
+            "module-null-sink",
+            "sink_name=speakers",
+            "rate=48000",
+            "sink_properties=device.description=Speakers",
+        )
+        srv.pactl("set-default-source", "speakers.monitor")  # where PulseAudio moves the stream
+        players = [
+            _play_forever(srv, run, "room", ROOM_HZ),
+            _play_forever(srv, run, "speakers", SPEAKERS_HZ),
+        ]
+        try:
+            yield srv
+        finally:
+            for proc in players:
+                proc.terminate()
+                proc.wait(5)
+
+
+def _play_forever(srv, run: Path, sink: str, hz: float):  # noqa: ANN001, ANN202
+    import subprocess
+
+    path = run / f"{sink}.wav"
+    samples = (tone(hz, 120.0, srv.rate) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as fh:
+        fh.setnchannels(1)
+        fh.setsampwidth(2)
+        fh.setframerate(srv.rate)
+        fh.writeframes(samples.tobytes())
+    return subprocess.Popen(
+        ["paplay", "-d", sink, str(path)], env=srv.env, stderr=subprocess.DEVNULL
+    )
+
+
+class Mic:
+    """The microphone: a remap source of the room sink's monitor, plugged in and out."""
+
+    def __init__(self, srv) -> None:  # noqa: ANN001
+        self.srv = srv
+        self.module: str | None = None
+
+    def plug(self) -> None:
+        self.module = self.srv.pactl(
+            "load-module",
+            "module-remap-source",
+            f"source_name={MIC}",
+            "master=room.monitor",
+            "source_properties=device.description=Test_microphone",
+        ).strip()
+
+    def unplug(self) -> None:
+        if self.module is not None:
+            self.srv.pactl("unload-module", self.module)
+            self.module = None
+
+
+class Listener:
+    """Reads a source's blocks on a thread (as the engine does) and keeps its events."""
+
+    def __init__(self, source: MicrophoneSource) -> None:
+        self.source = source
+        self.blocks: list[tuple[float, np.ndarray]] = []
+        self.events: list[InputLost | InputRestored] = []
+        self.changed = threading.Condition()
+        source.set_event_sink(self._on_event)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _on_event(self, event: InputLost | InputRestored) -> None:
+        with self.changed:
+            self.events.append(event)
+            self.changed.notify_all()
+
+    def _read(self) -> None:
+        for block in self.source.blocks():
+            with self.changed:
+                self.blocks.append((time.monotonic(), block.samples))
+                self.changed.notify_all()
+
+    def wait_event(self, kind: type, timeout: float = 10.0):  # noqa: ANN201
+        with self.changed:
+            ok = self.changed.wait_for(
+                lambda: any(isinstance(e, kind) for e in self.events), timeout
+            )
+        assert ok, f"no {kind.__name__} within {timeout} s (events: {self.events})"
+        return next(e for e in self.events if isinstance(e, kind))
+
+    def audio_between(self, t0: float, t1: float) -> np.ndarray:
+        with self.changed:
+            parts = [b for at, b in self.blocks if t0 <= at < t1]
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+    def wait_audio(self, seconds: float, timeout: float = 10.0) -> float:
+        """Block until `seconds` of audio arrived after now; returns now."""
+        t0 = time.monotonic()
+        with self.changed:
+            ok = self.changed.wait_for(
+                lambda: sum(len(b) for at, b in self.blocks if at >= t0) >= seconds * SAMPLE_RATE,
+                timeout,
+            )
+        assert ok, f"under {seconds} s of audio within {timeout} s"
+        return t0
+
+    def close(self) -> None:
+        self.source.close()
+        self.thread.join(5)
+
+
+def _bands(audio: np.ndarray) -> tuple[float, float]:
+    """Median band magnitude of the room tone and the speakers tone."""
+    energies = band_energies(audio, SAMPLE_RATE, [ROOM_HZ, SPEAKERS_HZ])
+    assert len(energies), "no audio"
+    return float(np.median(energies[:, 0])), float(np.median(energies[:, 1]))
+
+
+def _our_output(srv, source: MicrophoneSource) -> pulse.SourceOutput | None:  # noqa: ANN001
+    return next((o for o in pulse.list_source_outputs() if o.tag == source.tag), None)
+
+
+def _source_index(name: str) -> int | None:
+    return next((d.index for d in pulse.list_sources() if d.name == name), None)
+
+
+@pytest.fixture
+def mic(server):  # noqa: ANN001, ANN201
+    plugged = Mic(server)
+    plugged.plug()
+    yield plugged
+    plugged.unplug()
+
+
+def test_wait_captures_nothing_from_the_other_source_and_reconnects(server, mic) -> None:  # noqa: ANN001
+    listener = Listener(MicrophoneSource(f"pulse:{MIC}", AudioOptions(when_input_lost="wait")))
+    try:
+        t0 = listener.wait_audio(1.0)
+        room, speakers = _bands(listener.audio_between(t0, time.monotonic()))
+        assert room > LOUD and speakers < LOUD / 5, (room, speakers)
+
+        unplugged = time.monotonic()
+        mic.unplug()
+        lost = listener.wait_event(InputLost)
+        print(f"\nInputLost {lost.at - unplugged:.3f} s after the unload: {lost}")
+        assert lost.device == MIC and lost.label == "Test_microphone"
+        assert lost.moved_to == "speakers.monitor" and not lost.following
+        time.sleep(1.5)  # PulseAudio would be delivering the speakers' tone all this time
+        assert listener.source.waiting
+        assert _our_output(server, listener.source) is None  # nothing records the speakers
+        after = listener.audio_between(unplugged, time.monotonic())
+        # what came after the unload: the end of the room tone, then silence; never the speakers
+        assert band_energies(after, SAMPLE_RATE, [SPEAKERS_HZ])[:, 0].max() < LOUD / 5
+
+        replugged = time.monotonic()
+        mic.plug()
+        restored = listener.wait_event(InputRestored)
+        print(f"InputRestored {restored.at - replugged:.3f} s after the reload")
+        assert restored.device == MIC and not listener.source.waiting
+        t1 = listener.wait_audio(1.0)
+        room, speakers = _bands(listener.audio_between(t1, time.monotonic()))
+        assert room > LOUD and speakers < LOUD / 5, (room, speakers)
+        ours = _our_output(server, listener.source)
+        assert ours is not None and ours.source == _source_index(MIC)
+    finally:
+        listener.close()
+
+
+def test_follow_goes_on_from_the_new_source_and_moves_back(server, mic) -> None:  # noqa: ANN001
+    listener = Listener(MicrophoneSource(f"pulse:{MIC}", AudioOptions(when_input_lost="follow")))
+    try:
+        listener.wait_audio(0.5)
+        mic.unplug()
+        lost = listener.wait_event(InputLost)
+        assert lost.following and lost.moved_to == "speakers.monitor"
+        assert lost.moved_to_label == "Monitor of Speakers"
+        t0 = listener.wait_audio(1.0)
+        room, speakers = _bands(listener.audio_between(t0, time.monotonic()))
+        assert speakers > LOUD and room < LOUD / 5, (room, speakers)  # it follows, as chosen
+
+        mic.plug()
+        listener.wait_event(InputRestored)
+        ours = _our_output(server, listener.source)
+        assert ours is not None and ours.source == _source_index(MIC)  # moved back
+        time.sleep(0.3)  # the blocks already queued from the speakers' monitor
+        t1 = listener.wait_audio(1.0)
+        room, speakers = _bands(listener.audio_between(t1, time.monotonic()))
+        assert room > LOUD and speakers < LOUD / 5, (room, speakers)
+    finally:
+        listener.close()
