@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from engine.asr.agreement import LocalAgreement
+from engine.asr.language import LanguagePrior
 from engine.asr.text import join_units, split_units
 from engine.asr.whisper import Hypothesis, Transcriber
 from engine.audio import SAMPLE_RATE
@@ -100,7 +101,7 @@ class Recogniser(threading.Thread):
         self._hurry = False
         self._busy = False
         self.segments: dict[int, _SegmentState] = {}
-        self.languages: dict[str, None] = {}  # heard clearly in this session, in order
+        self.languages = LanguagePrior()  # what this session has sounded like (auto language)
         self.last_rtf: float | None = None
 
     # ------------------------------------------------------------------ producer side
@@ -202,7 +203,7 @@ class Recogniser(threading.Thread):
         if final and (behind or self._hurry):
             final = False  # behind live speech: greedy, no fallback, until the backlog is gone
         hyp = self.transcriber.transcribe(
-            job.audio, language=state.lang, final=final, session_languages=tuple(self.languages)
+            job.audio, language=state.lang, final=final, session_languages=self.languages
         )
         done = time.monotonic()
         if hyp.audio_s > 0:
@@ -215,7 +216,6 @@ class Recogniser(threading.Thread):
             and (hyp.lang_probability or 0.0) >= LANGUAGE_LOCK_MIN_PROB
         ):
             state.lang = hyp.lang  # keep one language per segment once it is heard clearly
-            self.languages[hyp.lang] = None  # and let them guide unsure guesses later
         return hyp, start, done
 
     def _discard(self, segment_id: int, reason: str) -> None:
@@ -265,6 +265,7 @@ class Recogniser(threading.Thread):
             no_speech_prob=hyp.no_speech_prob,
             words=timed,
         )
+        self.languages.observe(dict(hyp.detected), hyp.audio_s)  # guides later guesses
         self.emit(final)
         self.on_final(final, job.audio)
 

@@ -37,6 +37,7 @@ import ctranslate2
 import numpy as np
 
 from engine.asr import guards
+from engine.asr.language import LanguagePrior
 from engine.audio import SAMPLE_RATE
 from engine.config import AsrOptions
 from engine.errors import ConfigError, ModelError
@@ -50,8 +51,6 @@ PROMPT_MAX_TOKENS = 64  # of earlier text given as context (Whisper allows up to
 TIMESTAMP_SLACK_S = 0.5
 FALLBACK_SEED = 1234
 CLOSING_PUNCTUATION = frozenset(".。,，!！?？:：;”)]}、…'\"")  # joined to the word before
-UNSURE_LANGUAGE_PROB = 0.5  # below this a new language guess yields to the session's languages
-PLAUSIBLE_PRIOR_PROB = 0.01  # text timestamped this far past the end of the audio is invented
 MAX_CONTEXT_S = 30.0
 
 WHISPER_LANGUAGES: frozenset[str] = frozenset()
@@ -93,6 +92,25 @@ class Hypothesis:
     decode_s: float
     temperature: float = 0.0
     rejected: str | None = None  # why the text was discarded by a guard (then text == "")
+    # Whisper's own language probabilities for this audio, likeliest first (auto language
+    # only): evidence for the session's `LanguagePrior`; `lang` is the choice made with it
+    detected: tuple[tuple[str, float], ...] = ()
+
+
+def _as_prior(session_languages: LanguagePrior | Sequence[str]) -> LanguagePrior:
+    if isinstance(session_languages, LanguagePrior):
+        return session_languages
+    return LanguagePrior(session_languages)
+
+
+def _merge_detected(parts: Sequence[Hypothesis]) -> tuple[tuple[str, float], ...]:
+    """The language probabilities of consecutive windows, averaged by their duration."""
+    total: dict[str, float] = {}
+    seconds = sum(p.audio_s for p in parts if p.detected) or 1.0
+    for part in parts:
+        for code, prob in part.detected:
+            total[code] = total.get(code, 0.0) + prob * part.audio_s / seconds
+    return tuple(sorted(total.items(), key=lambda kv: -kv[1]))
 
 
 class Transcriber(Protocol):
@@ -102,7 +120,7 @@ class Transcriber(Protocol):
         *,
         language: str | None = None,
         final: bool = True,
-        session_languages: Sequence[str] = (),
+        session_languages: LanguagePrior | Sequence[str] = (),
         prompt: str = "",
     ) -> Hypothesis:
         raise NotImplementedError
@@ -223,24 +241,10 @@ class WhisperTranscriber:
         rng = np.random.default_rng(0)
         self.transcribe(rng.normal(0, 1e-3, SAMPLE_RATE).astype(np.float32), language="en")
 
-    def detect_language(
-        self, encoder_output: Any, session_languages: Sequence[str] = ()
-    ) -> tuple[str, float]:
-        """The most likely language and its probability.
-
-        session_languages: languages already heard clearly in this session. Whisper's guess on
-        a second of speech is often a wild one ("bn" 0.18 for English); when it is unsure and
-        names a language the session has not had, the likeliest session language wins.
-        """
+    def detect_language(self, encoder_output: Any) -> dict[str, float]:
+        """Whisper's probability of each language for an encoded window."""
         results = self.model.model.detect_language(encoder_output)[0]
-        probs = {token[2:-2]: float(prob) for token, prob in results}
-        best = max(probs, key=probs.__getitem__)
-        unsure = probs[best] < UNSURE_LANGUAGE_PROB
-        if session_languages and best not in session_languages and unsure:
-            known = max(session_languages, key=lambda code: probs.get(code, 0.0))
-            if probs.get(known, 0.0) >= PLAUSIBLE_PRIOR_PROB:
-                return known, probs[known]
-        return best, probs[best]
+        return {token[2:-2]: float(prob) for token, prob in results}
 
     def transcribe(
         self,
@@ -248,11 +252,12 @@ class WhisperTranscriber:
         *,
         language: str | None = None,
         final: bool = True,
-        session_languages: Sequence[str] = (),
+        session_languages: LanguagePrior | Sequence[str] = (),
         prompt: str = "",
     ) -> Hypothesis:
         """Decode `audio` (16 kHz mono float32). `final=False` (partials) is greedy and skips
-        the temperature fallback to stay cheap. session_languages: see `detect_language`.
+        the temperature fallback to stay cheap. session_languages: what the session has sounded
+        like (`LanguagePrior`, or the languages heard clearly), weighing a detected language.
         prompt: text said just before this audio (context for names, casing and the first words
         of a sentence); only its last `PROMPT_MAX_TOKENS` tokens are used, and the temperature
         fallback decodes without it (a prompt can lead a decode into a loop)."""
@@ -269,10 +274,14 @@ class WhisperTranscriber:
 
         language = language or self.language
         lang_prob = None
+        detected: dict[str, float] = {}
         if not self.multilingual:
             language = "en"
-        elif language is None:
-            language, lang_prob = self.detect_language(encoder_output, session_languages)
+        elif self.language is None:  # auto: evidence for the session even if the segment's is known
+            detected = self.detect_language(encoder_output)
+            if language is None:
+                prior = _as_prior(session_languages)
+                language, lang_prob = prior.choose(detected, n / SAMPLE_RATE)
 
         tokenizer = self._tokenizer_cls(
             self.model.hf_tokenizer, self.multilingual, task=self.options.task, language=language
@@ -314,6 +323,7 @@ class WhisperTranscriber:
                 text=text,
                 lang=language,
                 lang_probability=lang_prob,
+                detected=tuple(sorted(detected.items(), key=lambda kv: -kv[1])),
                 avg_logprob=float(avg_logprob),
                 no_speech_prob=float(result.no_speech_prob),
                 compression_ratio=ratio,
@@ -339,6 +349,7 @@ class WhisperTranscriber:
             text=text,
             lang=best.lang,
             lang_probability=best.lang_probability,
+            detected=best.detected,
             avg_logprob=best.avg_logprob,
             no_speech_prob=best.no_speech_prob,
             compression_ratio=best.compression_ratio,
@@ -393,7 +404,7 @@ class WhisperTranscriber:
         audio: np.ndarray,
         language: str | None,
         final: bool,
-        session_languages: Sequence[str],
+        session_languages: LanguagePrior | Sequence[str],
         prompt: str,
         t0: float,
     ) -> Hypothesis:
@@ -420,6 +431,7 @@ class WhisperTranscriber:
             text=" ".join(p.text for p in kept),
             lang=parts[0].lang,
             lang_probability=parts[0].lang_probability,
+            detected=_merge_detected(parts),
             avg_logprob=float(np.average([p.avg_logprob for p in parts], weights=weights)),
             no_speech_prob=min(p.no_speech_prob for p in parts),
             compression_ratio=max(p.compression_ratio for p in parts),
