@@ -189,6 +189,7 @@ class AppController(QObject):
             self.show_window()
             if self.settings.ui.overlay_enabled:
                 self.set_overlay_visible(True)
+            self.sessions.offer_last_session()
         if self.settings.problems:
             self._error_action = self.open_settings
             self.window.show_error(

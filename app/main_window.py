@@ -85,6 +85,48 @@ class ErrorBanner(QFrame):
         return f"{self.title.text()} {self.message.text()}".strip()
 
 
+class OfferBanner(QFrame):
+    """Non-modal offer with an action and Dismiss (e.g. to continue the last session)."""
+
+    accepted = Signal()
+    dismissed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("offerBanner")
+        self.setAccessibleName("Suggestion")
+        self.message = QLabel(self)
+        self.message.setWordWrap(True)
+        self.message.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.action_button = QPushButton("Open", self)
+        self.dismiss = QPushButton("Dismiss", self)
+        self.action_button.clicked.connect(self._accept)
+        self.dismiss.clicked.connect(self._dismiss)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(12, 8, 8, 8)
+        lay.setSpacing(10)
+        lay.addWidget(self.message, 1)
+        lay.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        lay.addWidget(self.dismiss, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.hide()
+
+    def offer(self, message: str, action: str) -> None:
+        self.message.setText(message)
+        self.action_button.setText(action)
+        self.action_button.setAccessibleName(action)
+        self.dismiss.setAccessibleName(f"Dismiss: {message}")
+        self.setAccessibleDescription(message)
+        self.show()
+
+    def _accept(self) -> None:
+        self.hide()
+        self.accepted.emit()
+
+    def _dismiss(self) -> None:
+        self.hide()
+        self.dismissed.emit()
+
+
 class LevelMeter(QProgressBar):
     """Input level in dBFS mapped onto 0..100 (-60 dB .. 0 dB)."""
 
@@ -202,12 +244,14 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbars()
         self.banner = ErrorBanner()
+        self.offer_banner = OfferBanner()
         self.subtitles = SubtitleView(colors)
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(10, 8, 10, 4)
         lay.setSpacing(8)
         lay.addWidget(self.banner)
+        lay.addWidget(self.offer_banner)
         self.find_box = QLineEdit()
         self.find_box.setPlaceholderText("Find in transcript (Enter: next, Esc: close)")
         self.find_box.setAccessibleName("Find in transcript")
@@ -647,6 +691,13 @@ class MainWindow(QMainWindow):
         self.banner.action_button.setAccessibleName(action or "")
         self.banner.action_button.setVisible(action is not None)
         self.banner.show_message(title, message)
+
+    def show_offer(self, message: str, action: str) -> None:
+        """The offer banner: `offer_banner.accepted` / `.dismissed` say what the user chose."""
+        self.offer_banner.offer(message, action)
+
+    def hide_offer(self) -> None:
+        self.offer_banner.hide()
 
     def clear_error(self) -> None:
         self.banner.hide()

@@ -19,7 +19,7 @@ from app.settings_controller import SettingsController
 from engine import paths
 from engine.errors import DragomanError
 from engine.events import Final, Partial, SegmentDiscarded, SpeakerChanged, Translation
-from engine.session import Session, SessionLine
+from engine.session import SavedSession, Session, SessionLine, last_session
 
 EXPORT_FILTERS = (
     "SubRip subtitles (*.srt);;WebVTT subtitles (*.vtt);;Plain text (*.txt);;"
@@ -48,9 +48,13 @@ class SessionController(QObject):
         self.colors = colors
         self.session = session or Session.new_autosaved()
         self.session.use_background_writer()  # a slow disk never stalls the UI thread
+        self.colors.use(self.session.speaker_colors)  # saved with it, so a reopen keeps them
         self._started_at = time.monotonic()
         self._reported_save_error: Exception | None = None
         self._reopened = False  # an opened saved session: ask before adding to it
+        self.offered: SavedSession | None = None  # the last session, offered on launch
+        window.offer_banner.accepted.connect(self._continue_offered)
+        window.offer_banner.dismissed.connect(self._decline_offered)
         window.rename_requested.connect(self.rename_speaker)
         window.export_requested.connect(self.export_dialog)
         window.new_session_requested.connect(self.new_session)
@@ -90,8 +94,40 @@ class SessionController(QObject):
             return True
         return False
 
+    def offer_last_session(self) -> SavedSession | None:
+        """On launch: offer to continue the last session when it has lines and the user did not
+        leave it (New / Open / Dismiss), in a banner that never blocks (Open / Dismiss)."""
+        offered = last_session(exclude=self.session.path)
+        self.offered = offered
+        if offered is not None:
+            lines = "1 line" if offered.lines == 1 else f"{offered.lines} lines"
+            self._window.show_offer(
+                f"Continue the last session ({offered.created_text}, {lines})?", "Open"
+            )
+        return offered
+
+    def _continue_offered(self) -> None:
+        offered, self.offered = self.offered, None
+        if offered is not None and not self.open_session(offered.path):
+            self.offered = offered  # still running, or unreadable: keep the offer
+            if self._running():
+                self._window.hide_offer()
+
+    def _decline_offered(self) -> None:
+        offered, self.offered = self.offered, None
+        if offered is None:
+            return
+        try:
+            declined = Session.load(offered.path)
+        except DragomanError:
+            return  # gone or unreadable: nothing to offer next time either
+        declined.mark_closed()
+
     def begin_run(self, *, is_file: bool) -> None:
         """A run starts: live input continues the session's clock, a file starts at its 0."""
+        if self.offered is not None:  # going on without it; offered again next launch
+            self.offered = None
+            self._window.hide_offer()
         elapsed = time.monotonic() - self._started_at if len(self.session) else 0.0
         self.session.begin_run(None if is_file else elapsed)
 
@@ -146,9 +182,10 @@ class SessionController(QObject):
         if self._running():
             self._window.notify("Stop interpreting before starting a new session.", 5000)
             return
-        self._close_current()
+        self._close_current(left=True)
         self.session = Session.new_autosaved()
         self.session.use_background_writer()
+        self.colors.use(self.session.speaker_colors)
         self._started_at = time.monotonic()
         self._reopened = False
         self._window.clear_lines()
@@ -165,13 +202,16 @@ class SessionController(QObject):
         except DragomanError as exc:
             self._window.show_error("Cannot open the session", str(exc))
             return False
-        self._close_current()
+        self._close_current(left=True)
+        if self.offered is not None and self.offered.path == Path(path):
+            self.offered = None
+            self._window.hide_offer()
         self.session = session
+        self.session.closed = False  # open again: offered on the next launch if not left
         self.session.use_background_writer()
         self._started_at = time.monotonic()
         self._reopened = True
-        self.colors = self.colors.__class__()
-        self._overlay.colors = self.colors
+        self.colors.use(session.speaker_colors)  # each speaker in the colour it had
         self._window.show_lines(session.lines(), self.colors)
         self._overlay.set_lines(session.lines()[-2:])
         self._show_session_info()
@@ -229,9 +269,12 @@ class SessionController(QObject):
                 "Autosave on", f"The transcript is saved as it grows in\n{self.session.path}"
             )
 
-    def _close_current(self) -> None:
-        """Save and close the current session; an empty one leaves no file behind."""
+    def _close_current(self, *, left: bool = False) -> None:
+        """Save and close the current session; an empty one leaves no file behind.
+        left: the user moved to another session (it is not offered on the next launch)."""
         empty = not len(self.session)
+        if left:
+            self.session.mark_closed()
         self.session.close()
         if empty and self.session.path is not None and not self._reopened:
             self.session.path.unlink(missing_ok=True)

@@ -71,6 +71,10 @@ QFrame#errorBanner {{
     background: {WARNING_BG}; border: 1px solid {WARNING_BORDER}; border-radius: 6px;
 }}
 QFrame#errorBanner QLabel {{ color: #ffdcd8; }}
+QFrame#offerBanner {{
+    background: #1d2b3f; border: 1px solid {ACCENT}; border-radius: 6px;
+}}
+QFrame#offerBanner QLabel {{ color: {TEXT}; }}
 QListView#subtitleView {{ background: {SUBTITLE_BG}; border: none; border-radius: 6px; }}
 QProgressBar#levelMeter {{
     background: #111317; border: 1px solid #343942; border-radius: 3px;
@@ -150,18 +154,27 @@ def apply_theme(app: QApplication) -> None:
 
 
 class SpeakerColors:
-    """Stable colour per speaker name, in order of first appearance; follows renames."""
+    """Stable colour per speaker name, in order of first appearance; follows renames.
 
-    def __init__(self) -> None:
-        self._colors: dict[str, str] = {}
+    The mapping (name -> palette index) can be a session's own `speaker_colors`, handed over
+    with `use()`: the session saves it, so a reopened session shows the colours it had.
+    """
+
+    def __init__(self, assigned: dict[str, int] | None = None) -> None:
+        self._index: dict[str, int] = assigned if assigned is not None else {}
+
+    def use(self, assigned: dict[str, int]) -> None:
+        """Colour from (and record into) this mapping from now on (another session's)."""
+        self._index = assigned
 
     def color(self, name: str | None) -> str:
         key = name or ""
-        if key not in self._colors:
-            self._colors[key] = SPEAKER_COLORS[len(self._colors) % len(SPEAKER_COLORS)]
-        return self._colors[key]
+        if key not in self._index:
+            taken = set(self._index.values())
+            self._index[key] = next(i for i in range(len(taken) + 1) if i not in taken)
+        return SPEAKER_COLORS[self._index[key] % len(SPEAKER_COLORS)]
 
     def rename(self, old: str | None, new: str) -> None:
         key = old or ""
-        if key in self._colors and new not in self._colors:
-            self._colors[new] = self._colors.pop(key)
+        if key in self._index and new not in self._index:
+            self._index[new] = self._index.pop(key)

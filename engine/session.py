@@ -131,6 +131,10 @@ class Session:
         self._id_offset = 0  # engine segment ids and times restart with every run
         self._time_offset = 0.0
         self._writer: _BackgroundWriter | None = None
+        # palette index per shown speaker name ("" = unlabelled), kept by the GUI so that a
+        # reopened session shows every speaker in the colour it had
+        self.speaker_colors: dict[str, int] = {}
+        self.closed = False  # the user left it (New / Open): not offered again on launch
 
     # ------------------------------------------------------------------ creation
     @classmethod
@@ -155,9 +159,15 @@ class Session:
         session = cls(path, source=data.get("source"))
         session.created = data.get("created", session.created)
         session._aliases = dict(data.get("speaker_names", {}))
+        session.closed = bool(data.get("closed", False))
         for item in data.get("lines", []):
             line = SessionLine.from_dict(item)
             session._lines[line.segment_id] = line
+        colors = data.get("speaker_colors")
+        if isinstance(colors, dict):
+            session.speaker_colors = {str(k): int(v) for k, v in colors.items()}
+        else:  # saved before colours were kept: in order of first appearance, as shown live
+            session.speaker_colors = {s or "": i for i, s in enumerate(session.speakers())}
         return session
 
     # ------------------------------------------------------------------ queries
@@ -314,6 +324,8 @@ class Session:
             "source": self.source,
             "speaker_names": dict(self._aliases),
             "speakers": [s for s in self.speakers() if s is not None],
+            "speaker_colors": dict(self.speaker_colors),
+            "closed": self.closed,
             "lines": [line.to_dict() for line in self.lines()],
         }
 
@@ -339,6 +351,13 @@ class Session:
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until the latest autosave is on disk (True), or the timeout passed."""
         return self._writer.flush(timeout) if self._writer is not None else True
+
+    def mark_closed(self) -> None:
+        """The user left this session (started another, opened another, or declined to go
+        on with it): it is not offered again on the next launch. Saved if it has lines."""
+        self.closed = True
+        if len(self):
+            self.save()
 
     def close(self) -> None:
         """Save, wait for the file, and stop the background writer."""
@@ -414,6 +433,47 @@ def _content_parts(line: SessionLine, content: str) -> list[str]:
     if content == "translation" and not line.translation and line.text:
         parts.append(line.text)  # untranslated line: keep the original rather than a gap
     return parts
+
+
+@dataclass(frozen=True, slots=True)
+class SavedSession:
+    """A session file, as offered to continue on launch."""
+
+    path: Path
+    created: str  # ISO 8601 with the UTC offset
+    lines: int
+
+    @property
+    def created_text(self) -> str:
+        """e.g. "Sun 29 Nov, 17:32" (or the raw value if it cannot be read)."""
+        try:
+            return datetime.fromisoformat(self.created).strftime("%a %d %b, %H:%M")
+        except ValueError:
+            return self.created
+
+
+def last_session(folder: Path | None = None, *, exclude: Path | None = None) -> SavedSession | None:
+    """The most recently written session in `folder` (default: the sessions directory), when it
+    has lines and the user did not leave it; None otherwise (also for an unreadable file)."""
+    folder = Path(folder) if folder else paths.sessions_dir()
+    try:
+        files = [p for p in folder.glob("session-*.json") if p.is_file() and p != exclude]
+    except OSError:
+        return None
+    if not files:
+        return None
+    newest = max(files, key=lambda p: p.stat().st_mtime)
+    try:
+        data = json.loads(newest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    lines = data.get("lines")
+    count = len(lines) if isinstance(lines, list) else 0
+    if not count or data.get("closed"):
+        return None
+    return SavedSession(newest, str(data.get("created", "")), count)
 
 
 def export_many(
