@@ -144,6 +144,7 @@ class AppController(QObject):
         for signal in (w.partial, w.final, w.translation):
             signal.connect(self.sessions.on_line_event, queued)
             signal.connect(self._on_timed_event, queued)
+        w.revised.connect(self.sessions.on_line_event, queued)  # not a latency of its own
         w.speech.connect(self._on_timed_event, queued)
         w.discarded.connect(self.sessions.on_discarded, queued)
         w.speaker_changed.connect(self.sessions.on_speaker_changed, queued)

@@ -18,7 +18,14 @@ from app.overlay import CaptionOverlay
 from app.settings_controller import SettingsController
 from engine import paths
 from engine.errors import DragomanError
-from engine.events import Final, Partial, SegmentDiscarded, SpeakerChanged, Translation
+from engine.events import (
+    Final,
+    FinalRevised,
+    Partial,
+    SegmentDiscarded,
+    SpeakerChanged,
+    Translation,
+)
 from engine.session import SavedSession, Session, SessionLine, last_session
 
 EXPORT_FILTERS = (
@@ -53,6 +60,7 @@ class SessionController(QObject):
         self._reported_save_error: Exception | None = None
         self._reopened = False  # an opened saved session: ask before adding to it
         self.offered: SavedSession | None = None  # the last session, offered on launch
+        self._retranslating: set[int] = set()  # revised lines whose new translation is due
         window.offer_banner.accepted.connect(self._continue_offered)
         window.offer_banner.dismissed.connect(self._decline_offered)
         window.rename_requested.connect(self.rename_speaker)
@@ -133,12 +141,24 @@ class SessionController(QObject):
 
     # ------------------------------------------------------------------ engine events
     @Slot(object)
-    def on_line_event(self, event: Partial | Final | Translation) -> None:
+    def on_line_event(self, event: Partial | Final | FinalRevised | Translation) -> None:
+        """A line appears or changes in place (a revision keeps its row, speaker and time)."""
+        revising = isinstance(event, FinalRevised) or (
+            isinstance(event, Translation) and event.segment_id in self._retranslating
+        )
         line = self.session.apply(event)
         if line is None:
             return
+        if isinstance(event, FinalRevised):
+            self._retranslating.add(event.segment_id)
+        elif isinstance(event, Translation):
+            self._retranslating.discard(event.segment_id)
         self._window.upsert_line(line)
-        self._overlay.set_lines(self.session.lines()[-2:])
+        tail = self.session.lines()[-2:]
+        if not revising:
+            self._overlay.set_lines(tail)
+        elif self._overlay.text_lines() and line.segment_id in {ln.segment_id for ln in tail}:
+            self._overlay.set_lines(tail)  # a revised line still on screen shows its new text
 
     @Slot(object)
     def on_discarded(self, event: SegmentDiscarded) -> None:

@@ -55,6 +55,7 @@ from app import theme
 from engine.session import SessionLine
 
 DEFAULT_SPEAKER = "Speaker"
+REVISED_MARK = "✎"  # beside the time of a line a revision corrected
 LINE_ROLE = Qt.ItemDataRole.UserRole + 1
 HEADER_ROLE = Qt.ItemDataRole.UserRole + 2
 
@@ -100,6 +101,7 @@ class RowState:
     live: bool
     dimmed: bool
     lang: str = ""  # the language tag shown (the detected language of the line)
+    revised: bool = False  # the small "revised" mark beside the time
 
 
 class TranscriptModel(QAbstractListModel):
@@ -129,6 +131,8 @@ class TranscriptModel(QAbstractListModel):
             return text if line.final else text + " (still listening)"
         if role == Qt.ItemDataRole.ToolTipRole and not line.final:
             return "Still being recognised: this line may change"
+        if role == Qt.ItemDataRole.ToolTipRole and line.revision:
+            return "Revised: heard again with the whole sentence, and corrected"
         return None
 
     def header_visible(self, row: int) -> bool:
@@ -301,6 +305,14 @@ class LineDelegate(QStyledItemDelegate):
             int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
             _clock(line.start),
         )
+        if line.revision:  # a subtle mark left of the time: this line was corrected
+            time_w = QFontMetrics(small).horizontalAdvance(_clock(line.start))
+            painter.setPen(QColor(theme.TEXT_DIM))
+            painter.drawText(
+                gutter.adjusted(0, 0, -time_w - 3, 0),
+                int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                REVISED_MARK,
+            )
         if line.lang:  # the detected language of the line, as a small tag
             painter.setPen(QColor(theme.ACCENT))
             painter.drawText(
@@ -478,6 +490,7 @@ class SubtitleView(QListView):
             not line.final,
             not line.final,
             (line.lang or "").upper()[:3],
+            line.revision > 0,
         )
 
     def speaker_rect(self, segment_id: int) -> QRect | None:

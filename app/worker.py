@@ -24,6 +24,7 @@ from engine.errors import DragomanError
 from engine.events import (
     Event,
     Final,
+    FinalRevised,
     Finished,
     Partial,
     SegmentDiscarded,
@@ -49,6 +50,7 @@ class EngineWorker(QObject):
     partial = Signal(Partial)
     discarded = Signal(SegmentDiscarded)  # a partial line to withdraw
     final = Signal(Final)
+    revised = Signal(FinalRevised)  # a final's text replaced (its new translation follows)
     translation = Signal(Translation)
     speech = Signal(SpeechOutput)
     speaker_changed = Signal(SpeakerChanged)
@@ -256,6 +258,7 @@ class EngineWorker(QObject):
             (SpeechStarted, self.speech_started),
             (Partial, self.partial),
             (Final, self.final),
+            (FinalRevised, self.revised),
             (Translation, self.translation),
             (SpeechOutput, self.speech),
             (SpeakerChanged, self.speaker_changed),

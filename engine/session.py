@@ -1,7 +1,8 @@
 """The transcript of one interpreting session, independent of any GUI.
 
 Lines are keyed by the engine's `segment_id`: a `Partial` creates or replaces its line in place, a
-`Final` makes it final, a `Translation` attaches the translated text. The session autosaves itself
+`Final` makes it final, a `FinalRevised` replaces its text (a revision; the new translation
+follows), a `Translation` attaches the translated text. The session autosaves itself
 as JSON (atomic rename, so a crash never leaves half a file) as it grows, and exports SRT, VTT,
 TXT and JSON.
 """
@@ -21,7 +22,14 @@ from typing import Any
 
 from engine import paths
 from engine.errors import ConfigError, InputError
-from engine.events import Final, Partial, SegmentDiscarded, SpeakerChanged, Translation
+from engine.events import (
+    Final,
+    FinalRevised,
+    Partial,
+    SegmentDiscarded,
+    SpeakerChanged,
+    Translation,
+)
 from engine.subtitles import Cue, atomic_write_text, write_cues
 
 log = logging.getLogger(__name__)
@@ -44,6 +52,7 @@ class SessionLine:
     final: bool = False
     translation: str | None = None
     target_lang: str | None = None
+    revision: int = 0  # how often a revision (`FinalRevised`) replaced the text
 
     def to_dict(self) -> dict[str, Any]:
         # not dataclasses.asdict: that deep-copies, and autosave calls this for every line
@@ -215,7 +224,7 @@ class Session:
                 dataclasses.replace(event, segment_id=event.segment_id + self._id_offset)
             )
             return None
-        if isinstance(event, Partial | Final | Translation) and (
+        if isinstance(event, Partial | Final | FinalRevised | Translation) and (
             self._id_offset or self._time_offset
         ):
             event = dataclasses.replace(
@@ -228,6 +237,8 @@ class Session:
             return self._apply_partial(event)
         if isinstance(event, Final):
             return self._apply_final(event)
+        if isinstance(event, FinalRevised):
+            return self._apply_revised(event)
         if isinstance(event, Translation):
             return self._apply_translation(event)
         if (
@@ -269,6 +280,19 @@ class Session:
             True,
             old.translation if old else None,
             old.target_lang if old else None,
+        )
+        self._lines[ev.segment_id] = line
+        self._changed(final=True)
+        return line
+
+    def _apply_revised(self, ev: FinalRevised) -> SessionLine | None:
+        """The revised text replaces the line's (its speaker, times and, until the new one
+        arrives, its translation stay)."""
+        old = self._lines.get(ev.segment_id)
+        if old is None:
+            return None  # cleared since
+        line = dataclasses.replace(
+            old, text=ev.text, lang=ev.lang or old.lang, final=True, revision=ev.revision
         )
         self._lines[ev.segment_id] = line
         self._changed(final=True)

@@ -1,0 +1,125 @@
+"""Issue 8, revisions in the window: a `FinalRevised` from the engine replaces its line's text in
+place (same row, speaker and time, selection and scroll position kept, a small mark), the new
+`Translation` replaces the translation, the overlay follows only while the line is on it, and
+the session file saves the revised text.
+
+The engine side is the revisions engineer's; here real event objects enter the worker where
+engine threads hand them over (`_on_event`, called from a plain thread), so what is tested is the
+GUI contract: worker signal, controller, session, transcript view and overlay.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from gui_helpers import wait_until
+from PySide6.QtWidgets import QApplication
+
+from app.settings import Settings
+from engine.events import Final, FinalRevised, StageTimes, Translation
+
+T = StageTimes()
+
+
+def _settings() -> Settings:
+    s = Settings()
+    s.ui.preload_models = False
+    s.ui.source = "mic"
+    return s
+
+
+def _final(sid: int, text: str) -> Final:
+    return Final(sid, 3.0 * sid, 3.0 * sid + 2.0, text, "en", T, f"S{sid % 2 + 1}")
+
+
+def _translation(sid: int, source: str, text: str) -> Translation:
+    return Translation(sid, 3.0 * sid, 3.0 * sid + 2.0, source, "en", text, "de", None, "m", {}, T)
+
+
+def _revised(sid: int, text: str, previous: str) -> FinalRevised:
+    return FinalRevised(sid, 3.0 * sid, 3.0 * sid + 2.0, text, previous, "en", T, None, 1)
+
+
+def _settle(seconds: float = 0.2) -> None:
+    """Let queued layouts and scrolls run."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.01)
+
+
+def _from_engine_thread(worker, events) -> None:  # noqa: ANN001
+    """Hand events to the worker as the engine does: from a thread of its own."""
+    thread = threading.Thread(target=lambda: [worker._on_event(e) for e in events])
+    thread.start()
+    thread.join()
+
+
+def test_a_revision_replaces_the_line_in_place(make_controller) -> None:  # noqa: ANN001
+    c = make_controller(_settings())
+    c.show()
+    c.overlay.set_mode("original")
+    view = c.window.subtitles
+    n = 30
+    events: list[object] = []
+    for sid in range(n):
+        text = f"Sentence number {sid} as first heard."
+        events += [_final(sid, text), _translation(sid, text, f"Satz {sid}.")]
+    heard: list[FinalRevised] = []
+    c.worker.revised.connect(heard.append)
+    _from_engine_thread(c.worker, events)
+    wait_until(lambda: view.row_count() == n and view.row_state(n - 1).translation, 10, "lines")
+    _settle()
+    # the reader scrolled up and selected a line
+    view.verticalScrollBar().setValue(0)
+    view.setCurrentIndex(view.model_.index(5))
+    _settle()
+    scroll = view.verticalScrollBar().value()
+    assert scroll < view.verticalScrollBar().maximum() and not view._follow
+    before = view.row_state(5)
+    assert before is not None and not before.revised
+
+    revised_text = "Sentence number five, now heard with its whole paragraph."
+    _from_engine_thread(
+        c.worker,
+        [
+            _revised(5, revised_text, "Sentence number 5 as first heard."),
+            _translation(5, revised_text, "Satz fünf, mit dem ganzen Absatz gehört."),
+        ],
+    )
+    wait_until(lambda: "fünf" in view.row_state(5).translation, 10, "the new translation")
+    _settle()
+    after = view.row_state(5)
+    assert after.original == revised_text and after.revised
+    assert (after.speaker, after.color, after.lang) == (before.speaker, before.color, before.lang)
+    assert view.row_count() == n  # replaced, not added
+    assert view.model_.line_at(5).start == 15.0  # same time, same place
+    assert [i.row() for i in view.selectionModel().selectedIndexes()] == [5]
+    assert view.verticalScrollBar().value() == scroll
+    assert len(heard) == 1 and heard[0].text == revised_text  # a typed worker signal
+    # the overlay shows the last two lines; a revision of an older line leaves it alone
+    assert revised_text not in " ".join(c.overlay.text_lines())
+    c.session.flush()
+    saved = {ln["segment_id"]: ln for ln in json.loads(c.session.path.read_text())["lines"]}
+    assert saved[5]["text"] == revised_text and saved[5]["revision"] == 1
+    assert saved[5]["translation"] == "Satz fünf, mit dem ganzen Absatz gehört."
+    assert saved[4]["text"] == "Sentence number 4 as first heard."
+
+
+def test_the_overlay_shows_a_revision_of_a_line_it_shows(make_controller) -> None:  # noqa: ANN001
+    c = make_controller(_settings())
+    c.show()
+    c.set_overlay_visible(True)
+    c.overlay.set_mode("original")
+    _from_engine_thread(c.worker, [_final(0, "Fail again."), _final(1, "They'll better.")])
+    wait_until(lambda: len(c.overlay.text_lines()) == 2, 10, "two captions")
+    _from_engine_thread(c.worker, [_revised(1, "Fail better.", "They'll better.")])
+    wait_until(lambda: "Fail better." in " ".join(c.overlay.text_lines()), 10, "the revision")
+    assert "They'll better." not in " ".join(c.overlay.text_lines())
+    # after Stop the overlay is cleared: a late revision does not bring old captions back
+    c.overlay.set_lines([])
+    _from_engine_thread(c.worker, [_revised(1, "Fail better!", "Fail better.")])
+    wait_until(lambda: c.window.subtitles.row_state(1).original == "Fail better!", 10, "it")
+    assert c.overlay.text_lines() == []
