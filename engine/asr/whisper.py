@@ -277,7 +277,9 @@ class WhisperTranscriber:
         detected: dict[str, float] = {}
         if not self.multilingual:
             language = "en"
-        elif self.language is None:  # auto: evidence for the session even if the segment's is known
+        elif self.language is None and (language is None or final):
+            # auto language: a final detects even when its segment's language is known (~20 ms),
+            # as evidence for the session's prior; partials only when they must choose
             detected = self.detect_language(encoder_output)
             if language is None:
                 prior = _as_prior(session_languages)
