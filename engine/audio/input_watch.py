@@ -113,8 +113,9 @@ class Capture(Protocol):
         """Drop the held blocks and close the stream: capture nothing until `resume`."""
         raise NotImplementedError
 
-    def resume(self) -> bool:
-        """Open a new stream on the chosen device (new `tag`); False when that failed."""
+    def resume(self, *, chosen: bool = True) -> bool:
+        """Open a new stream (new `tag`) on the chosen device, or on the server's default
+        source when not `chosen`; False when that failed."""
         raise NotImplementedError
 
     def emit(self, event: InputLost | InputRestored) -> None:
@@ -127,7 +128,8 @@ State = Literal["connected", "waiting", "following"]
 class InputGuard:
     """Keeps a capture stream on the chosen PulseAudio source (see the module docstring).
 
-    Every method runs on one thread (the subscription's reader), so the state needs no lock.
+    Server events arrive on the subscription's reader thread; `set_policy` may come from any
+    thread (not the UI's: it opens and closes streams). One lock keeps them in turn.
     """
 
     def __init__(
@@ -147,13 +149,36 @@ class InputGuard:
         self.label = chosen  # the chosen source's description, once seen
         self._output: int | None = None  # our source-output index
         self._chosen_index: int | None = None
+        self._last_moved: pulse.PulseDevice | None = None  # where the server put our stream
+        self._lock = threading.RLock()
 
     def start(self) -> None:
         """Learn where our stream is (call once the subscription runs: an event that came
         before it would otherwise be missed)."""
-        self._check(hold=False)
+        with self._lock:
+            self._check(hold=False)
+
+    def set_policy(self, policy: InputLostPolicy) -> None:
+        """The user's choice while the device is away: "follow" starts capturing from the
+        server's default source now, "wait" stops capturing from it now."""
+        with self._lock:
+            self.policy = policy
+            if self.state == "waiting" and policy == "follow":
+                if self.capture.resume(chosen=False):
+                    self.state = "following"
+                    ours, sources = self._locate()
+                    self._report_lost(sources.get(ours.source) if ours else None)
+            elif self.state == "following" and policy == "wait":
+                self.capture.hold()
+                self.state = "waiting"
+                self._report_lost(self._last_moved)
+                self.capture.pause()
 
     def on_event(self, event: ServerEvent) -> None:
+        with self._lock:
+            self._on_event(event)
+
+    def _on_event(self, event: ServerEvent) -> None:
         if self.state == "connected":
             ours = event.facility == "source-output" and event.index == self._output
             chosen_gone = (
@@ -200,25 +225,29 @@ class InputGuard:
                 self.state = "connected"
                 self.capture.emit(InputRestored(self.chosen, self.label, self.clock()))
             return
-        moved_to = now.name if now else None
-        moved_label = (now.description or now.name) if now else None
         following = self.policy == "follow"
         if following and hold:
             self.capture.release()
         elif not following and not hold:
             self.capture.hold()  # from now on nothing passes; `pause` below drops it all
         self.state = "following" if following else "waiting"
+        self._report_lost(now)
+        if not following:
+            self.capture.pause()  # closing the stream takes a while: said first
+
+    def _report_lost(self, moved_to: pulse.PulseDevice | None) -> None:
+        """InputLost for the current state; `moved_to`: where the server put our stream."""
+        self._last_moved = moved_to
+        following = self.state == "following"
         log.warning(
             "input %s vanished; the sound server moved the stream to %s; %s",
             self.chosen,
-            moved_to,
+            moved_to.name if moved_to else None,
             "following it" if following else "waiting for the device",
         )
-        self.capture.emit(
-            InputLost(self.chosen, self.label, moved_to, moved_label, following, self.clock())
-        )
-        if not following:
-            self.capture.pause()  # closing the stream takes a while: said first
+        name = moved_to.name if moved_to else None
+        label = (moved_to.description or moved_to.name) if moved_to else None
+        self.capture.emit(InputLost(self.chosen, self.label, name, label, following, self.clock()))
 
     def _chosen_back(self) -> None:
         present = next((d for d in self.server.sources() if d.name == self.chosen), None)

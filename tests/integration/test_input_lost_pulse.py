@@ -225,3 +225,25 @@ def test_follow_goes_on_from_the_new_source_and_moves_back(server, mic) -> None:
         assert room > LOUD and speakers < LOUD / 5, (room, speakers)
     finally:
         listener.close()
+
+
+def test_choosing_to_follow_while_waiting_listens_to_the_new_source_at_once(server, mic) -> None:  # noqa: ANN001
+    listener = Listener(MicrophoneSource(f"pulse:{MIC}", AudioOptions(when_input_lost="wait")))
+    try:
+        listener.wait_audio(0.5)
+        mic.unplug()
+        assert not listener.wait_event(InputLost).following
+        listener.events.clear()
+        listener.source.set_when_lost("follow")  # the banner's "listen to … meanwhile"
+        lost = listener.wait_event(InputLost)
+        assert lost.following and lost.moved_to == "speakers.monitor"
+        t0 = listener.wait_audio(1.0)
+        room, speakers = _bands(listener.audio_between(t0, time.monotonic()))
+        assert speakers > LOUD and room < LOUD / 5, (room, speakers)
+
+        mic.plug()
+        listener.wait_event(InputRestored)
+        ours = _our_output(server, listener.source)
+        assert ours is not None and ours.source == _source_index(MIC)
+    finally:
+        listener.close()
