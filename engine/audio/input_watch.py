@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import logging
 import re
+import select
 import shutil
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import IO, Literal, Protocol
 
 from engine.audio import pulse
 from engine.config import InputLostPolicy
@@ -139,6 +140,7 @@ class InputGuard:
         capture: Capture,
         server: Server | None = None,
         clock: Callable[[], float] = time.monotonic,
+        label: str | None = None,
     ) -> None:
         self.chosen = chosen
         self.policy = policy
@@ -146,7 +148,7 @@ class InputGuard:
         self.server: Server = server or PactlServer()
         self.clock = clock
         self.state: State = "connected"
-        self.label = chosen  # the chosen source's description, once seen
+        self.label = label or chosen  # the chosen source's description
         self._output: int | None = None  # our source-output index
         self._chosen_index: int | None = None
         self._last_moved: pulse.PulseDevice | None = None  # where the server put our stream
@@ -293,10 +295,24 @@ class PulseSubscription:
     def available() -> bool:
         return shutil.which("pactl") is not None
 
+    def _subscribed(self, stdout: IO[str], timeout: float = 5.0) -> bool:
+        """Wait until `pactl subscribe` reports events: each `pactl` run is a client of the
+        server, whose arrival it reports once subscribed (until then a change would be missed).
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._proc.poll() is None:
+            pulse.server_info()  # a client comes and goes: an event once subscribed
+            ready, _, _ = select.select([stdout], [], [], 0.2)
+            if ready:
+                return True
+        return False
+
     def _read(self) -> None:
         stdout = self._proc.stdout
         assert stdout is not None
         try:
+            if not self._subscribed(stdout):
+                log.warning("the sound server reports no events; input changes go unnoticed")
             if self._on_ready is not None:
                 self._on_ready()
             for line in stdout:
@@ -309,7 +325,8 @@ class PulseSubscription:
             stdout.close()
 
     def close(self) -> None:
-        """Idempotent: end `pactl subscribe`; its reader thread ends at the end of its output."""
+        """Idempotent: end `pactl subscribe`. Its reader thread ends at the end of its output,
+        after the query it may be running (not waited for: stopping capture stays quick)."""
         if self._proc.poll() is None:
             self._proc.terminate()
             try:
@@ -317,5 +334,3 @@ class PulseSubscription:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait(timeout=2)
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout=2)

@@ -273,7 +273,13 @@ class MicrophoneSource:
         self._subscription: PulseSubscription | None = None
         self.guard: InputGuard | None = None
         if pulse_source and PulseSubscription.available():
-            self.guard = InputGuard(pulse_source, self.options.when_input_lost, self)
+            described = [d for d in pulse.list_sources() if d.name == pulse_source]
+            self.guard = InputGuard(
+                pulse_source,
+                self.options.when_input_lost,
+                self,
+                label=described[0].description if described else None,
+            )
             try:
                 self._subscription = PulseSubscription(self.guard.on_event, self.guard.start)
             except OSError:
@@ -350,6 +356,8 @@ class MicrophoneSource:
             emit(event)
 
     def emit(self, event: InputLost | InputRestored) -> None:
+        if self._closed:
+            return  # the run is over: nothing to say about its device any more
         with self._events_lock:
             sink = self._event_sink
             if sink is None:
