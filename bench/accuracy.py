@@ -2,7 +2,8 @@
 of the same recording (issue 8). Used by bench/bench_accuracy.py and the accuracy tests.
 
 Strategies, all paced like a microphone (a block arrives when its audio has been spoken):
-- "dragoman": the engine's Pipeline (VAD segmenter, partials, speculative finals);
+- "dragoman": the engine's Pipeline (VAD segmenter, partials, speculative finals, revisions:
+  `text` is the finals as first emitted, `revised_text` after every `FinalRevised`);
 - "naive": Silero VAD, a segment ends after 500 ms of silence, then faster-whisper
   `transcribe()` decodes it (in the capture thread: it falls behind if decoding is slow);
 - "chunks-5s": every 5 s of audio is decoded on its own as soon as it has arrived.
@@ -25,7 +26,7 @@ from bench.corpus import SAMPLE_RATE, Timeline
 from engine.asr.whisper import WhisperTranscriber
 from engine.audio.sources import ArraySource, AudioBlock
 from engine.config import AsrOptions, EngineConfig, SpeakerOptions, VadOptions
-from engine.events import Final, Partial, SpeechStarted
+from engine.events import Final, FinalRevised, Partial, SpeechStarted
 from engine.metrics import edit_distance, normalize_text
 from engine.pipeline import Pipeline
 from engine.vad import WINDOW, Segmenter, SileroVad
@@ -52,6 +53,9 @@ class RunResult:
     first_partials: tuple[float, ...] = ()  # speech start -> first partial, per segment
     cpu_cores: float | None = None  # process CPU seconds per wall second during the run
     pieces: tuple[Piece, ...] = field(default=(), repr=False)
+    revised_text: str | None = None  # the finals after revisions (None: no revision pass)
+    revisions: tuple[tuple[str, str], ...] = ()  # (previous text, revised text) per revision
+    revision_delays: tuple[float, ...] = ()  # acoustic end of a revised span -> its revision
 
     @property
     def median_latency(self) -> float | None:
@@ -107,10 +111,11 @@ def run_dragoman(
     language: str | None = "en",
     vad: VadOptions | None = None,
     realtime: bool = True,
+    revisions: bool = True,
 ) -> RunResult:
     """The engine, paced in real time (or as fast as it goes with `realtime=False`)."""
     config = EngineConfig(
-        asr=AsrOptions(language=language),
+        asr=AsrOptions(language=language, revisions=revisions),
         vad=vad or VadOptions(),
         speakers=SpeakerOptions(mode="off"),
     )
@@ -129,6 +134,10 @@ def run_dragoman(
     for at, e in events:
         if isinstance(e, Partial) and e.segment_id not in first and e.segment_id in starts:
             first[e.segment_id] = at - (source.t0 + starts[e.segment_id])
+    texts = {f.segment_id: f.text for f in finals}
+    revised = [e for _, e in events if isinstance(e, FinalRevised)]
+    for r in revised:
+        texts[r.segment_id] = r.text
     return RunResult(
         "dragoman",
         " ".join(f.text for f in finals),
@@ -136,7 +145,27 @@ def run_dragoman(
         tuple(first.values()),
         cpu,
         tuple(pieces),
+        " ".join(texts[k] for k in sorted(texts)) if revisions else None,
+        tuple((r.previous_text, r.text) for r in revised),
+        tuple(_revision_delays(timeline, revised, source.t0)),
     )
+
+
+def _revision_delays(timeline: Timeline, revised: Sequence[FinalRevised], t0: float) -> list[float]:
+    """Per revision pass (its revisions share one decode): from the acoustic end of the last
+    utterance it covers to the first of its `FinalRevised` events."""
+    passes: dict[float | None, FinalRevised] = {}
+    for r in revised:
+        passes.setdefault(r.times.asr_start_at, r)
+    out = []
+    for r in passes.values():
+        if r.times.audio_end_at is None or r.times.emitted_at is None:
+            continue
+        heard = r.times.audio_end_at - t0  # the VAD's end of speech of the span, in the source
+        ended = [u.speech_end for u in timeline.utterances if u.speech_end <= heard + 0.25]
+        if ended:
+            out.append(r.times.emitted_at - (t0 + max(ended)))
+    return out
 
 
 def _wait_until(t0: float, sample: int, realtime: bool) -> None:

@@ -1,23 +1,35 @@
 """Live accuracy against faster-whisper's batch transcription, and latency from the acoustic end
 of speech, for Dragoman, the naive VAD loop and 5-second chunks (issue 8), on the same audio.
 
+Dragoman is measured twice in one row pair: its finals as first emitted ("dragoman") and the
+text after revisions ("dragoman revised": each `FinalRevised` replaces its line), with the
+revision delay (acoustic end of the last utterance a revision covers -> its `FinalRevised`).
+"dragoman-norev" runs the engine with revisions switched off (what they cost in latency and
+CPU).
+
     python bench/bench_accuracy.py [--repeat 3] [--sets commands,passage,shared,espeak]
     python bench/bench_accuracy.py --smoke      # ~1 minute: every figure, tiny audio
 
 Recordings (each paced like a microphone): Piper speaking short commands separately (1.5 s
 gaps), a read passage of seven sentences spoken by Piper with 0.6-0.9 s sentence pauses, the
 shared real clips joined with 0.7 s pauses, and espeak-ng sentences with 0.8 s pauses.
-Prints per utterance the latency of each strategy, then one table: batch WER, live WER, the ratio,
-median latency (spread over repeats), first partial and CPU. On a shared machine the latencies
-are noisy: repeat and read the spread.
+Prints per utterance the latency of each strategy (and, per recording, the last utterance's
+against the others': the end of a monologue must not be slower), then one table: batch WER,
+live WER, the ratio, median latency (spread over repeats), first partial, CPU cores (process CPU
+time over wall time while listening) and the revision delay. On a shared machine the latencies
+are noisy: repeat and read the spread, and the load average printed with it.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import statistics
 import sys
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,8 +43,8 @@ SETS = ("commands", "passage", "shared", "espeak")
 
 
 def timelines(names: list[str], smoke: bool) -> list[corpus.Timeline]:
-    if smoke:  # one short recording: two Piper commands and one real clip
-        utts = corpus.piper(corpus.COMMANDS[:2], "cmd") + corpus.shared_clips(["goforward.wav"])
+    if smoke:  # one short recording: two Piper commands (the second revised) and one real clip
+        utts = corpus.piper(corpus.COMMANDS[1:3], "cmd") + corpus.shared_clips(["goforward.wav"])
         return [corpus.build_timeline("smoke", utts, 1.0, tail_s=1.0)]
     out = []
     for name in names:
@@ -62,7 +74,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--sets", default=",".join(SETS))
-    parser.add_argument("--strategies", default="dragoman,naive,chunks")
+    parser.add_argument(
+        "--strategies", default="dragoman,naive,chunks", help="also: dragoman-norev"
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny audio, one run (CI)")
     args = parser.parse_args()
     language = args.language or None
@@ -71,9 +85,11 @@ def main() -> None:
         AsrOptions(model=args.model, cpu_threads=args.threads, language=language)
     )
     print(f"model {args.model} loaded in {time.monotonic() - t:.1f} s")
+    print(f"{os.cpu_count()} CPU cores, {args.threads} recogniser threads, {_load()}")
     recordings = timelines(args.sets.split(","), args.smoke)
     runners = {
         "dragoman": accuracy.run_dragoman,
+        "dragoman-norev": functools.partial(accuracy.run_dragoman, revisions=False),
         "naive": accuracy.run_naive,
         "chunks": accuracy.run_chunks,
     }
@@ -88,61 +104,102 @@ def main() -> None:
         print(f"  batch  WER {e / max(n, 1):.3f}  {text}")
     batch_wer = batch_err / max(batch_words, 1)
 
-    # strategy -> per repeat: (errors, words, latencies, first partials, cpu)
-    runs: dict[str, list[tuple[int, int, list[float], list[float], list[float]]]] = {}
+    runs: dict[str, list[Run]] = {}
     for repeat in range(args.repeat):
         for strategy in strategies:
-            errors = words = 0
-            lat: list[float] = []
-            partials: list[float] = []
-            cpus: list[float] = []
+            run = Run()
+            revised = Run()
             for rec in recordings:
                 result = runners[strategy](transcriber, rec, language=language)
                 e, n = accuracy.wer_counts(rec.reference, result.text)
-                errors, words = errors + e, words + n
+                run.errors, run.words = run.errors + e, run.words + n
                 known = [x for x in result.latencies if x is not None]
-                lat += known
-                partials += list(result.first_partials)
+                run.latencies += known
+                run.partials += list(result.first_partials)
                 if result.cpu_cores is not None:
-                    cpus.append(result.cpu_cores)
+                    run.cpus.append(result.cpu_cores)
                 doubled = accuracy.repeated_phrases(result.text)
                 print(
-                    f"\n-- run {repeat + 1} {result.strategy} on {rec.name}: "
+                    f"\n-- run {repeat + 1} {strategy} on {rec.name}: "
                     f"WER {e / max(n, 1):.3f}, median latency {fmt(result.median_latency)}"
                     f"{', DOUBLED: ' + '; '.join(doubled) if doubled else ''}"
                 )
                 for u, x in zip(rec.utterances, result.latencies, strict=True):
                     print(f"  {u.name:10s} acoustic end→text {fmt(x)}  ({u.text})")
+                if len(known) > 2 and result.latencies[-1] is not None:
+                    others = statistics.median(known[:-1])
+                    print(
+                        f"  last utterance {result.latencies[-1]:.2f} s, "
+                        f"median of the others {others:.2f} s"
+                    )
                 print(f"  text: {result.text}")
-            runs.setdefault(strategy, []).append((errors, words, lat, partials, cpus))
+                if result.revised_text is not None:
+                    e, n = accuracy.wer_counts(rec.reference, result.revised_text)
+                    revised.errors, revised.words = revised.errors + e, revised.words + n
+                    revised.delays += list(result.revision_delays)
+                    doubled = accuracy.repeated_phrases(result.revised_text)
+                    print(
+                        f"  after {len(result.revisions)} revision(s): WER {e / max(n, 1):.3f}"
+                        f", revision delay {fmt(_median(result.revision_delays))}"
+                        f"{', DOUBLED: ' + '; '.join(doubled) if doubled else ''}"
+                    )
+                    for old, new in result.revisions:
+                        print(f"    {old!r} -> {new!r}")
+                    print(f"  revised: {result.revised_text}")
+            runs.setdefault(strategy, []).append(run)
+            if revised.words:
+                runs.setdefault(f"{strategy} revised", []).append(revised)
 
     print("\n== summary (latency from the acoustic end of speech; median over utterances,")
     print("   range over repeats; the machine may be shared, see the load average)")
     print(
         "| system | end of speech → final (median) | first partial (median) | WER | × batch | "
-        "CPU cores |"
+        "CPU cores | revision delay (median) |"
     )
-    print("|---|---|---|---|---|---|")
-    print(f"| faster-whisper batch (vad_filter=True) | — | — | {batch_wer:.3f} | 1.00 | — |")
+    print("|---|---|---|---|---|---|---|")
+    print(f"| faster-whisper batch (vad_filter=True) | — | — | {batch_wer:.3f} | 1.00 | — | — |")
     for strategy, reps in runs.items():
-        medians = [statistics.median(r[2]) for r in reps if r[2]]
-        wers = [r[0] / max(r[1], 1) for r in reps]
-        fps = [statistics.median(r[3]) for r in reps if r[3]]
-        cpus = [statistics.mean(r[4]) for r in reps if r[4]]
+        medians = [statistics.median(r.latencies) for r in reps if r.latencies]
+        wers = [r.errors / max(r.words, 1) for r in reps]
+        fps = [statistics.median(r.partials) for r in reps if r.partials]
+        cpus = [statistics.mean(r.cpus) for r in reps if r.cpus]
+        delays = [d for r in reps for d in r.delays]
         lat = f"{statistics.median(medians):.2f} s" if medians else "—"
         if len(medians) > 1:
             lat += f" ({min(medians):.2f}–{max(medians):.2f})"
         fp = f"{statistics.median(fps):.2f} s" if fps else "none"
+        if strategy.endswith("revised"):
+            fp = "—"  # the revision row only has text and the revision delay
         w = statistics.median(wers)
         ratio = f"{w / batch_wer:.2f}" if batch_wer else ("1.00" if w == 0 else "inf")
         cpu = f"{statistics.median(cpus):.2f}" if cpus else "—"
-        print(f"| {strategy} | {lat} | {fp} | {w:.3f} | {ratio} | {cpu} |")
-    try:
-        import os
+        delay = fmt(_median(delays)) if strategy.endswith("revised") else "—"
+        print(f"| {strategy} | {lat} | {fp} | {w:.3f} | {ratio} | {cpu} | {delay} |")
+    print(_load(), "at the end")
 
-        print(f"load average {os.getloadavg()[0]:.1f} (1 min) at the end")
+
+@dataclass
+class Run:
+    """One strategy's figures over every recording of one repeat."""
+
+    errors: int = 0
+    words: int = 0
+    latencies: list[float] = field(default_factory=list)
+    partials: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+    delays: list[float] = field(default_factory=list)  # revision delays
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _load() -> str:
+    try:
+        one, five, _ = os.getloadavg()
     except OSError:
-        pass
+        return "load average unknown"
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min)"
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from engine.config import (
 from engine.errors import ConfigError, DragomanError, InputError
 from engine.events import (
     Final,
+    FinalRevised,
     InputLost,
     InputRestored,
     Partial,
@@ -79,11 +80,13 @@ def _fmt_clock(seconds: float) -> str:
 class CliSink:
     """Turns engine events into terminal lines, subtitle files and a JSONL log.
 
-    The subtitle files get each line the moment it is final. The JSONL log is an event log: a
-    final is written the moment it is final (a failing or stalled translation service holds
-    nothing back, and a killed run keeps every final it showed); its translation and its speech
-    follow as their own `translation` and `speech` records with the same `segment_id`.
-    `jsonl_finals` folds them back into one object per final.
+    The subtitle files get each line the moment it is final; a revision (`FinalRevised`)
+    rewrites them atomically with the line replaced (so do a revised line's new translation in
+    the translated files). The JSONL log is an event log: a final is written the moment it is
+    final (a failing or stalled translation service holds nothing back, and a killed run keeps
+    every final it showed); its revisions, translations and speech follow as their own
+    `final_revised`, `translation` and `speech` records with the same `segment_id`, each one
+    complete line. `jsonl_finals` folds them back into one object per final.
     """
 
     def __init__(
@@ -139,8 +142,9 @@ class CliSink:
                 self.jsonl.write(self._record(event))
             if isinstance(event, Partial) and self.show_partials and not self.quiet:
                 print(f"  … {event.text}", file=sys.stderr, flush=True)
-        elif isinstance(event, Final):
-            self.finals += 1
+        elif isinstance(event, Final | FinalRevised):
+            revised = isinstance(event, FinalRevised)
+            self.finals += 0 if revised else 1
             cues = (
                 word_cues(
                     event.start,
@@ -154,9 +158,14 @@ class CliSink:
                 else [Cue(event.start, event.end, event.text, event.speaker)]
             )
             for out in self.subtitles:
-                for cue in cues:
-                    out.add(cue)
-            if self.transcript_json is not None:
+                if revised:
+                    out.replace(event.segment_id, cues)
+                else:
+                    for cue in cues:
+                        out.add(cue, event.segment_id)
+            if self.transcript_json is not None and not (
+                revised and event.segment_id not in self._transcript
+            ):
                 self._transcript[event.segment_id] = {
                     "id": event.segment_id,
                     "start": round(event.start, 3),
@@ -177,16 +186,22 @@ class CliSink:
                     ]
             if not self.quiet:
                 who = f"{event.speaker}: " if event.speaker else ""
+                mark = "  ✎ " if revised else ""  # ✎: a revision of the line with these times
                 print(
-                    f"[{_fmt_clock(event.start)} → {_fmt_clock(event.end)}] {who}{event.text}",
+                    f"{mark}[{_fmt_clock(event.start)} → {_fmt_clock(event.end)}] "
+                    f"{who}{event.text}",
                     flush=True,
                 )
             if self.jsonl:
                 self.jsonl.write(self._record(event))
         elif isinstance(event, Translation):
             self.translations += 1
+            cue = Cue(event.start, event.end, event.text, event.speaker)
             for out in self.translated:
-                out.add(Cue(event.start, event.end, event.text, event.speaker))
+                if out.has(event.segment_id):  # the translation of a revised line
+                    out.replace(event.segment_id, [cue])
+                else:
+                    out.add(cue, event.segment_id)
             if event.segment_id in self._transcript:
                 self._transcript[event.segment_id]["translation"] = event.text
             if not self.quiet:
@@ -212,7 +227,7 @@ class CliSink:
         record = event_to_dict(event)
         if isinstance(event, Partial):
             record["text"] = event.text
-        if isinstance(event, Partial | SegmentDiscarded | Final | Translation):
+        if isinstance(event, Partial | SegmentDiscarded | Final | FinalRevised | Translation):
             record.setdefault("speaker", None)
         return record
 
@@ -249,9 +264,12 @@ def _paths(value: Path | Sequence[Path] | None) -> list[Path]:
 
 
 def jsonl_finals(lines: Iterable[str]) -> list[dict[str, Any]]:
-    """The finals of a `--jsonl` log, each with its later `translation` and `speech` records
-    folded in: `translation`, `target_lang`, `quality_metrics` (None when it was not
-    translated), `speech` (None when not spoken) and the stage times of all three."""
+    """The finals of a `--jsonl` log, each with its later `final_revised`, `translation` and
+    `speech` records folded in: the latest revision's `text`, `lang` (and `words`), with
+    `revision` (0: never revised) and `first_text` (the text as first emitted);
+    `translation`, `target_lang`, `quality_metrics` (of the latest translation; None when it was
+    not translated), `speech` (None when not spoken) and the stage times of the final, its
+    first translation and its speech (a revision's own times are not folded in)."""
     import json
 
     finals: dict[int, dict[str, Any]] = {}
@@ -261,14 +279,30 @@ def jsonl_finals(lines: Iterable[str]) -> list[dict[str, Any]]:
         record = json.loads(line)
         kind, segment = record.get("type"), record.get("segment_id")
         if kind == "final":
-            record.update(translation=None, target_lang=None, quality_metrics=None, speech=None)
+            record.update(
+                translation=None,
+                target_lang=None,
+                quality_metrics=None,
+                speech=None,
+                revision=0,
+                first_text=record.get("text"),
+            )
             finals[segment] = record
+        elif kind == "final_revised" and segment in finals:
+            final = finals[segment]
+            final["text"] = record["text"]
+            final["lang"] = record.get("lang", final.get("lang"))
+            final["revision"] = record.get("revision", final["revision"] + 1)
+            if record.get("words"):
+                final["words"] = record["words"]
         elif kind == "translation" and segment in finals:
             final = finals[segment]
+            first = final["translation"] is None
             final["translation"] = record["text"]
             final["target_lang"] = record["target_lang"]
             final["quality_metrics"] = record["quality_metrics"]
-            final["times"] = {**record["times"], **final["times"]}
+            if first:  # a revision's translation keeps the first one's stage times
+                final["times"] = {**record["times"], **final["times"]}
         elif kind == "speech" and segment in finals:
             final = finals[segment]
             times = record["times"]
@@ -321,6 +355,7 @@ def build_config(args: argparse.Namespace) -> EngineConfig:
         cpu_threads=args.threads,
         beam_size=args.beam_size,
         word_timestamps=bool(args.word_timestamps or args.cue_words),
+        revisions=not args.no_revisions,
     )
     translation = TranslationOptions(
         target_lang=target, backend=translator or "m2m100", model=args.translation_model
@@ -621,6 +656,12 @@ def _add_run_parser(sub: Any) -> None:
         action="store_true",
         help="time every word of each line (in --jsonl and the json output; one more encoder "
         "pass per line)",
+    )
+    asr.add_argument(
+        "--no-revisions",
+        action="store_true",
+        help="keep every line as first decoded (by default, a pause of 1 s or more re-decodes "
+        "the lines since the previous one together and replaces those it corrects)",
     )
     asr.add_argument(
         "--realtime",

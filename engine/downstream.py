@@ -5,6 +5,9 @@ none is ever dropped. Each stage's failure is reported under its own `Stage` and
 the other: a speech device that vanished still lets every later final be translated, and a
 final whose translation failed is skipped by speech (the listener does not understand the
 original) but keeps its subtitle.
+
+A `FinalRevised` (a final whose text a revision changed) is translated again, in its turn, and
+never spoken: its speech was already heard.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.errors import DeviceError, DragomanError
-from engine.events import Event, Final, Stage, StageFailure, Translation
+from engine.events import Event, Final, FinalRevised, Stage, StageFailure, Translation
 from engine.translate.stage import TranslationStage
 from engine.tts.base import SpeechSink
 
@@ -40,7 +43,7 @@ class Downstream(threading.Thread):
         self.translation = translation
         self.speech = speech
         self.emit = emit
-        self._queue: collections.deque[tuple[Final, Any]] = collections.deque()
+        self._queue: collections.deque[tuple[Final | FinalRevised, Any]] = collections.deque()
         self._cond = threading.Condition()
         self._closing = False
         self._pending_sentences = 0
@@ -60,6 +63,15 @@ class Downstream(threading.Thread):
             self._pending_sentences += self._sentences(final)
             self._cond.notify()
 
+    def submit_revised(self, revised: FinalRevised) -> None:
+        """Queue a revised final: translated again (when translating), never spoken."""
+        if self.translation is None:
+            return
+        with self._cond:
+            self._queue.append((revised, None))
+            self._pending_sentences += self._sentences(revised)
+            self._cond.notify()
+
     def close(self) -> None:
         """Finish every queued final, then end the thread."""
         with self._cond:
@@ -76,18 +88,22 @@ class Downstream(threading.Thread):
                 final, audio = self._queue.popleft()
             try:
                 translation = self._translate(final, audio)
-                if self.translation is None or translation is not None:
-                    self._speak(final, translation)  # never speak the untranslated original
+                # a revision was already spoken in its first version; never speak the
+                # untranslated original
+                if isinstance(final, Final) and (
+                    self.translation is None or translation is not None
+                ):
+                    self._speak(final, translation)
             finally:
                 with self._cond:
                     self._pending_sentences = max(
                         0, self._pending_sentences - self._sentences(final)
                     )
 
-    def _sentences(self, final: Final) -> int:
+    def _sentences(self, final: Final | FinalRevised) -> int:
         return self.translation.sentence_count(final) if self.translation is not None else 0
 
-    def _translate(self, final: Final, audio: Any = None) -> Translation | None:
+    def _translate(self, final: Final | FinalRevised, audio: Any = None) -> Translation | None:
         if self.translation is None:
             return None
         try:

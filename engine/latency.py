@@ -10,6 +10,7 @@ event to `LatencyTracker.observe` and shows `latest`. Nothing here measures time
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass, replace
 
 from engine.events import Event, Final, SpeechOutput, Translation
@@ -34,9 +35,11 @@ class LatencyTracker:
 
     def __init__(self) -> None:
         self.latest = UtteranceLatency()
+        self._translated: collections.deque[int] = collections.deque(maxlen=256)
 
     def reset(self) -> None:
         self.latest = UtteranceLatency()
+        self._translated.clear()
 
     def observe(self, event: Event) -> bool:
         """Update from one engine event; True when `latest` changed."""
@@ -51,6 +54,9 @@ class LatencyTracker:
             self.latest = UtteranceLatency(recognition_s=max(done - end, 0.0))
             return True
         if isinstance(event, Translation):
+            if event.segment_id in self._translated:
+                return False  # the translation of a revision (FinalRevised): not a latency
+            self._translated.append(event.segment_id)
             t = event.times
             if t.translation_done_at is None or t.asr_done_at is None:
                 return False

@@ -226,6 +226,7 @@ class Pipeline:
             echo_guard=echo_guard,
             live=live,
             word_timestamps=self.config.asr.word_timestamps,
+            on_revised=downstream.submit_revised if downstream else None,
         )
         self._recogniser, self._downstream = recogniser, downstream
         recogniser.start()
@@ -281,6 +282,7 @@ class Pipeline:
             self.config.vad,
             partials=live and self.config.asr.partials,
             partial_interval_s=self.config.asr.partial_interval_s,
+            revisions=self.config.asr.revisions,
         )
         level = _Level()
         next_stats = SAMPLE_RATE

@@ -6,6 +6,14 @@ keeps the local agreement (committed words only grow), the speculative decode ma
 (reused by the final when the pause ended the segment), and the language once heard clearly.
 A final is identified (speaker), emitted, then handed to `on_final` (the downstream thread).
 
+Revisions (issue 8): a "revise" job re-decodes several emitted finals as one window, times its
+words and gives each final the words whose midpoint falls in its time range
+(`engine.asr.revision`); every final whose text changed (and passes the guards and the
+not-worse checks) gets a `FinalRevised`, handed to `on_revised` (translated again, never
+spoken again). Earlier finals leading the window as context are not revised again. Revise jobs
+are optional work: they run only when no final and no partial waits, and are dropped when the
+recogniser is behind live speech or hurried by a Stop.
+
 Collaborators are handed in explicitly; nothing here knows the pipeline.
 """
 
@@ -20,6 +28,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from engine.asr import revision
 from engine.asr.agreement import LocalAgreement
 from engine.asr.language import LanguagePrior
 from engine.asr.text import join_units, split_units
@@ -30,6 +39,7 @@ from engine.errors import DragomanError
 from engine.events import (
     Event,
     Final,
+    FinalRevised,
     Partial,
     SegmentDiscarded,
     SpeakerChanged,
@@ -49,6 +59,8 @@ LANGUAGE_LOCK_MIN_PROB = 0.75  # ... this much audio with this much confidence
 
 EventCallback = Callable[[Event], None]
 FinalCallback = Callable[[Final, np.ndarray], None]
+RevisedCallback = Callable[[FinalRevised], None]
+KEPT_FINALS = 64  # emitted finals remembered for revisions
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +85,7 @@ class Recogniser(threading.Thread):
     live: audio arrives at the pace of speech, so a growing backlog means falling behind; then
     finals decode greedily without fallback until it is gone (finals are never dropped).
     word_timestamps: time every word of each final (one more encoder pass per final).
+    on_revised: receives every `FinalRevised` after it was emitted.
     """
 
     def __init__(
@@ -85,6 +98,7 @@ class Recogniser(threading.Thread):
         echo_guard: EchoGuard | None = None,
         live: bool = True,
         word_timestamps: bool = False,
+        on_revised: RevisedCallback | None = None,
     ) -> None:
         super().__init__(name="dragoman-asr", daemon=True)
         self.transcriber = transcriber
@@ -94,8 +108,13 @@ class Recogniser(threading.Thread):
         self.echo_guard = echo_guard
         self.live = live
         self.word_timestamps = word_timestamps
+        self.on_revised = on_revised
         self._cond = threading.Condition()
         self._queue: collections.deque[DecodeJob] = collections.deque()
+        self._revisions: collections.deque[DecodeJob] = collections.deque()
+        self._finals: collections.OrderedDict[int, Final | FinalRevised] = (
+            collections.OrderedDict()
+        )  # the latest text of each emitted final, for revisions
         self._latest: DecodeJob | None = None  # the pending partial / speculative decode
         self._closing = False
         self._hurry = False
@@ -109,6 +128,8 @@ class Recogniser(threading.Thread):
         with self._cond:
             if job.kind in ("partial", "speculative"):
                 self._latest = job
+            elif job.kind == "revise":
+                self._revisions.append(job)
             else:
                 if self._latest is not None and self._latest.segment_id == job.segment_id:
                     self._latest = None  # the final decode supersedes it
@@ -116,8 +137,13 @@ class Recogniser(threading.Thread):
             self._cond.notify()
 
     def idle(self) -> bool:
+        """Nothing to decode but (optional) revisions: a live partial would run next."""
         with self._cond:
             return not self._busy and not self._queue and self._latest is None
+
+    def revisions_pending(self) -> int:
+        with self._cond:
+            return len(self._revisions)
 
     def backlog_seconds(self) -> float:
         with self._cond:
@@ -129,6 +155,7 @@ class Recogniser(threading.Thread):
         the recogniser was. No final is dropped."""
         with self._cond:
             self._hurry = True
+            self._revisions.clear()  # optional work: nobody waits for it after a Stop
 
     def close(self) -> None:
         """Finish every queued final (a pending partial is dropped), then end the thread."""
@@ -141,12 +168,19 @@ class Recogniser(threading.Thread):
     def run(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and self._latest is None and not self._closing:
+                while (
+                    not self._queue
+                    and self._latest is None
+                    and not self._revisions
+                    and not self._closing
+                ):
                     self._cond.wait()
                 if self._queue:
                     job = self._queue.popleft()
                 elif self._latest is not None and not self._closing:
                     job, self._latest = self._latest, None
+                elif self._revisions:
+                    job = self._revisions.popleft()
                 else:
                     return
                 self._busy = True
@@ -173,6 +207,10 @@ class Recogniser(threading.Thread):
         if job.kind == "final":
             self._finalize(job, state)
             self.segments.pop(job.segment_id, None)
+            return
+        if job.kind == "revise":
+            self.segments.pop(job.segment_id, None)
+            self._revise(job)
             return
         hyp, started, done = self._decode(job, state, final=job.kind == "speculative")
         if job.kind == "speculative":
@@ -267,7 +305,93 @@ class Recogniser(threading.Thread):
         )
         self.languages.observe(dict(hyp.detected), hyp.audio_s)  # guides later guesses
         self.emit(final)
+        self._finals[final.segment_id] = final
+        while len(self._finals) > KEPT_FINALS:
+            self._finals.popitem(last=False)
         self.on_final(final, job.audio)
+
+    def _revise(self, job: DecodeJob) -> None:
+        """Re-decode the finals of a revise job as one window (see the module doc)."""
+        if self._hurry or (self.live and self.backlog_seconds() > HURRY_BACKLOG_S):
+            log.debug("revision of segments up to %d skipped: behind", job.segment_id)
+            return
+        known = [s for s in job.spans if s.segment_id in self._finals]
+        if len(known) < 2 or all(s.context for s in known):
+            return  # fewer than two of them gave a final, or none to revise: nothing to gain
+        langs = {self._finals[s.segment_id].lang for s in known}
+        language = langs.pop() if len(langs) == 1 else None  # mixed: detect over the whole span
+        started = time.monotonic()
+        hyp = self.transcriber.transcribe(
+            job.audio, language=language, final=True, session_languages=self.languages
+        )
+        if hyp.rejected or not hyp.text or hyp.avg_logprob < self._log_prob_threshold():
+            log.debug("revision up to segment %d refused: %s", job.segment_id, hyp.rejected)
+            return
+        offset = job.start_sample / SAMPLE_RATE
+        old_text = " ".join(self._finals[s.segment_id].text for s in known)
+        try:  # the new words timed, and the old ones scored, on the same window
+            aligned = self.transcriber.align(job.audio, hyp.text, hyp.lang)
+            old_aligned = self.transcriber.align(job.audio, old_text, hyp.lang)
+        except Exception:
+            log.exception("word alignment failed for the revision up to %d", job.segment_id)
+            return
+        done = time.monotonic()
+        log.debug("revision of segments %s: %r", [s.segment_id for s in known], hyp.text)
+        spans = [
+            revision.Span(s.segment_id, s.start_sample / SAMPLE_RATE, s.end_sample / SAMPLE_RATE)
+            for s in known
+        ]
+        words = [
+            replace(w, start=round(offset + w.start, 3), end=round(offset + w.end, 3))
+            for w in aligned
+        ]
+        old_words = revision.assign_words(
+            [replace(w, start=offset + w.start, end=offset + w.end) for w in old_aligned], spans
+        )
+        context = {s.segment_id for s in known if s.context}
+        options = getattr(self.transcriber, "options", None)
+        for segment_id, seg_words in revision.assign_words(words, spans).items():
+            if segment_id in context:
+                continue  # decoded for context only
+            old = self._finals[segment_id]
+            verdict = revision.judge(
+                old.text,
+                seg_words,
+                hyp.lang,
+                avg_logprob=hyp.avg_logprob,
+                no_speech_prob=hyp.no_speech_prob,
+                options=options,
+                old_words=old_words[segment_id],
+            )
+            if not verdict.changed:
+                log.debug("segment %d not revised: %s", segment_id, verdict.reason)
+                continue
+            revised = FinalRevised(
+                segment_id=segment_id,
+                start=old.start,
+                end=old.end,
+                text=verdict.text,
+                previous_text=old.text,
+                lang=hyp.lang,
+                times=StageTimes(
+                    audio_end_at=job.speech_end_at,
+                    vad_end_at=job.vad_end_at,
+                    asr_start_at=started,
+                    asr_done_at=done,
+                    emitted_at=time.monotonic(),
+                ),
+                speaker=old.speaker,
+                revision=old.revision + 1 if isinstance(old, FinalRevised) else 1,
+                words=tuple(seg_words) if self.word_timestamps else (),
+            )
+            self._finals[segment_id] = revised
+            self.emit(revised)
+            if self.on_revised is not None:
+                self.on_revised(revised)
+
+    def _log_prob_threshold(self) -> float:
+        options = getattr(self.transcriber, "options", None)
+        return float(getattr(options, "log_prob_threshold", -1.0))
 
     def _time_words(self, job: DecodeJob, text: str, lang: str | None) -> tuple[Word, ...]:
         """The final's words timed in the source (() when alignment fails: the text stays)."""

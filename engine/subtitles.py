@@ -1,7 +1,8 @@
 """Subtitle files (SRT, VTT) written with pysubs2, and JSONL event logs.
 
-`SubtitleFile` rewrites its file atomically after every final line, so an interrupted run (Ctrl-C,
-crash, device lost) keeps everything already final and never leaves a half-written file.
+`SubtitleFile` appends each final line as one synced write and rewrites the whole file atomically
+when a line is revised, so an interrupted run (Ctrl-C, kill -9, crash, device lost) keeps
+everything already final and never leaves a half-written file.
 """
 
 from __future__ import annotations
@@ -147,22 +148,25 @@ def write_cues(path: Path, cues: Iterable[Cue], *, label_speakers: bool = True) 
 
 
 class SubtitleFile:
-    """An SRT/VTT (or plain TXT) file that grows line by line and is valid after every `add`.
+    """An SRT/VTT (or plain TXT) file that grows line by line and is valid after every `add`
+    and every `replace`.
 
     Cues are appended (rendered by pysubs2, numbered in order) and synced to disk, so a long
     meeting costs the same per line at its end as at its start, and an interrupted run keeps
-    every line already final."""
+    every line already final. A revised line (`replace`) rewrites the whole file atomically."""
 
     def __init__(self, path: Path, *, label_speakers: bool = True) -> None:
         self.path = Path(path)
         self.format = subtitle_format(self.path, allow_txt=True)
         self.label_speakers = label_speakers
         self.cues: list[Cue] = []
+        self._keys: list[object] = []  # per cue: the key it was added with (a segment id)
         # a valid (empty) file from the start, even if no line is ever final
         atomic_write_text(self.path, render_cues([], self.format))
 
-    def add(self, cue: Cue) -> None:
+    def add(self, cue: Cue, key: object = None) -> None:
         self.cues.append(cue)
+        self._keys.append(key)
         block = render_cues([cue], self.format, label_speakers=self.label_speakers)
         if self.format != "txt":
             block = block.removeprefix("WEBVTT\n\n")
@@ -174,6 +178,33 @@ class SubtitleFile:
                 fh.flush()
                 if self.path.is_file():
                     os.fsync(fh.fileno())
+        except OSError as exc:
+            raise _named(exc, self.path) from exc
+
+    def has(self, key: object) -> bool:
+        return key in self._keys
+
+    def replace(self, key: object, cues: Sequence[Cue]) -> None:
+        """Put `cues` where the cues added with `key` are (appended when there are none) and
+        rewrite the file atomically: a reader or a kill at any moment sees the old file or the
+        new one, never a mix."""
+        if key not in self._keys:
+            for cue in cues:
+                self.add(cue, key)
+            return
+        merged: list[tuple[Cue, object]] = []
+        for cue, k in zip(self.cues, self._keys, strict=True):
+            if k != key:
+                merged.append((cue, k))
+            elif not any(mk == key for _, mk in merged):
+                merged.extend((c, key) for c in cues)  # at the place of the first old cue
+        self.cues = [c for c, _ in merged]
+        self._keys = [k for _, k in merged]
+        try:
+            atomic_write_text(
+                self.path,
+                render_cues(self.cues, self.format, label_speakers=self.label_speakers),
+            )
         except OSError as exc:
             raise _named(exc, self.path) from exc
 

@@ -25,6 +25,7 @@ guards (`engine.asr.guards.check`) apply to every decode either way.
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import math
 import time
@@ -180,6 +181,8 @@ def resolve_model_dir(name: str) -> str:
 
 
 class WhisperTranscriber:
+    _last_encoded: tuple[tuple[int, bytes], Any] | None = None  # see `_encode`
+
     def __init__(self, options: AsrOptions | None = None) -> None:
         self.options = options or AsrOptions()
         if self.options.task not in ("transcribe", "translate"):
@@ -269,8 +272,7 @@ class WhisperTranscriber:
             return self._transcribe_long(audio, language, final, session_languages, prompt, t0)
         padded = np.zeros(context_for(n), dtype=np.float32)
         padded[: min(n, len(padded))] = audio[: len(padded)]
-        features = self.model.feature_extractor(padded)[:, : len(padded) // 160]
-        encoder_output = self.model.encode(features)
+        encoder_output = self._encode(padded)
 
         language = language or self.language
         lang_prob = None
@@ -361,6 +363,18 @@ class WhisperTranscriber:
             rejected=rejected,
         )
 
+    def _encode(self, padded: np.ndarray) -> Any:
+        """The encoder output of one padded window; the last one is kept, so timing the words
+        of a decode (or of a second text) on the same audio costs no second encoder pass."""
+        key = (len(padded), hashlib.blake2b(padded.tobytes(), digest_size=16).digest())
+        cached = self._last_encoded
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        features = self.model.feature_extractor(padded)[:, : len(padded) // 160]
+        encoder_output = self.model.encode(features)
+        self._last_encoded = (key, encoder_output)
+        return encoder_output
+
     def align(self, audio: np.ndarray, text: str, language: str | None = None) -> tuple[Word, ...]:
         """Word timings of `text` in `audio` (seconds from its start), from the decoder's
         cross-attention over a fresh encoding of the same window (faster-whisper's
@@ -371,8 +385,7 @@ class WhisperTranscriber:
             return ()
         padded = np.zeros(context_for(n), dtype=np.float32)
         padded[:n] = audio
-        features = self.model.feature_extractor(padded)[:, : len(padded) // 160]
-        encoder_output = self.model.encode(features)
+        encoder_output = self._encode(padded)
         language = language or self.language or "en"
         if not self.multilingual:
             language = "en"
@@ -380,7 +393,7 @@ class WhisperTranscriber:
             self.model.hf_tokenizer, self.multilingual, task=self.options.task, language=language
         )
         tokens = tokenizer.encode(" " + text.strip())
-        content_frames = min(n // 160, features.shape[-1])
+        content_frames = min(n // 160, len(padded) // 160)
         (alignment,) = self.model.find_alignment(
             tokenizer, [tokens], encoder_output, content_frames
         )

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from engine.events import (
     Final,
+    FinalRevised,
     Finished,
     Partial,
     SegmentDiscarded,
@@ -113,6 +114,11 @@ class CaptionBoard:
             old = self._lines.get(event.segment_id)
             line = CaptionLine(event.segment_id, event.text, True, event.speaker, event.lang)
             return self._put(line, old)
+        if isinstance(event, FinalRevised):
+            old = self._lines.get(event.segment_id)
+            if old is None or not event.text.strip():
+                return False  # its line already scrolled away
+            return self._put(dataclasses.replace(old, text=event.text, lang=event.lang), old)
         if isinstance(event, Translation):
             old = self._lines.get(event.segment_id)
             if old is None or not event.text.strip():

@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.config import TranslationOptions
 from engine.errors import ConfigError, RemoteServiceError
-from engine.events import Final, Translation
+from engine.events import Final, FinalRevised, Translation
 from engine.sentences import split_sentences
 from engine.translate.base import Translator
 
@@ -66,16 +66,17 @@ class TranslationStage:
             return WHISPER_FALLBACK if self._whisper_in_use and live != "remote" else live
         return "remote" if self.options.backend == "remote" else "local"
 
-    def sentence_count(self, final: Final) -> int:
+    def sentence_count(self, final: Final | FinalRevised) -> int:
         return len(split_sentences(final.text))
 
-    def translate(self, final: Final, audio: Any = None) -> Translation | None:
-        """The translation of `final` (None when it has no sentence to translate).
+    def translate(self, final: Final | FinalRevised, audio: Any = None) -> Translation | None:
+        """The translation of `final` (None when it has no sentence to translate); a revised
+        final gets a new `Translation` of its new text for the same segment.
 
         audio: the final's samples, for the Whisper fallback (see the module doc)."""
         if self.options.backend == "whisper":
             text, model = final.text, "whisper-translate"
-            metrics = {"avg_logprob": final.avg_logprob or 0.0}
+            metrics = {"avg_logprob": getattr(final, "avg_logprob", None) or 0.0}
         else:
             sentences = split_sentences(final.text)
             if not sentences:

@@ -32,11 +32,23 @@ def short_piper() -> list[corpus.Utterance]:
 def test_short_piper_sentences_come_back_once(whisper_base, short_piper):
     timeline = corpus.build_timeline("short sentences", short_piper, 1.5)
     result = accuracy.run_dragoman(whisper_base, timeline)
-    assert accuracy.repeated_phrases(result.text) == [], result.text
+    assert result.revised_text is not None
+    for text in (result.text, result.revised_text):  # as first emitted, and after revisions
+        assert accuracy.repeated_phrases(text) == [], text
     assert len(result.pieces) == len(SHORT_SENTENCES), result.pieces  # one final per sentence
-    # issue 8 acceptance: WER <= 0.1 (one word of the 14: "Try again." is "Pry again." on this
-    # voice without context, and "Prigan" with the 3 s windows)
+    # issue 8 acceptance: WER <= 0.1 (one word of the 14: "Try again." alone is "Pray again." on
+    # this voice, and "Prigan" with the 3 s windows)
     assert accuracy.wer(timeline.reference, result.text) <= 0.1, result.text
+    # a revision re-decodes "Try again." with "Fail better." before it as context and fixes it:
+    # after revisions the live text is as good as batch (word-perfect here)
+    fixed = [new for old, new in result.revisions if new == "Try again."]
+    assert fixed, result.revisions
+    batch = accuracy.batch_text(whisper_base, timeline, "en")
+    batch_wer = accuracy.wer(timeline.reference, batch)
+    assert accuracy.wer(timeline.reference, result.revised_text) <= 1.2 * batch_wer, (
+        result.revised_text,
+        batch,
+    )
 
 
 def test_a_short_sentence_decodes_once_in_partials_and_finals(whisper_base, short_piper):
@@ -56,11 +68,12 @@ def test_shared_clips_with_pauses_live_wer_close_to_batch(whisper_base):
     batch = accuracy.batch_text(whisper_base, timeline, "en")
     live = accuracy.run_dragoman(whisper_base, timeline)
     batch_wer = accuracy.wer(timeline.reference, batch)
-    live_wer = accuracy.wer(timeline.reference, live.text)
-    # 1.3x the batch WER, and never worse than one word in the whole recording when batch is
-    # word-perfect (a ratio to zero would demand perfection of live decoding)
-    words = len(timeline.reference.split())
-    assert live_wer <= max(1.3 * batch_wer, 1 / words), (live.text, batch)
+    assert batch_wer > 0, batch  # (a ratio to zero would demand perfection)
+    # issue 8 acceptance: 1.3x the batch WER, as first emitted; after revisions, its goal: 1.2x
+    assert accuracy.wer(timeline.reference, live.text) <= 1.3 * batch_wer, (live.text, batch)
+    assert live.revised_text is not None
+    revised_wer = accuracy.wer(timeline.reference, live.revised_text)
+    assert revised_wer <= 1.2 * batch_wer, (live.revised_text, batch)
 
 
 def test_prompted_decodes_still_pass_through_the_guards(whisper_base):
@@ -82,16 +95,21 @@ def test_bench_smoke_prints_every_figure():
         check=True,
     ).stdout
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
-    assert set(rows) >= {"faster-whisper batch (vad_filter=True)", "dragoman", "naive", "chunks"}
-    for name in ("dragoman", "naive", "chunks"):
+    expected = {"faster-whisper batch (vad_filter=True)", "dragoman", "dragoman revised"}
+    assert set(rows) >= expected | {"naive", "chunks"}
+    for name in ("dragoman", "dragoman revised", "naive", "chunks"):
         cells = [c.strip() for c in rows[name].split("|")[2:-1]]
-        latency, first_partial, wer, ratio, cpu = cells
-        assert latency.endswith(" s") and float(latency.split()[0]) >= 0, rows[name]
-        assert float(wer) >= 0 and cpu != "—", rows[name]
+        latency, first_partial, wer, ratio, cpu, revision_delay = cells
+        assert float(wer) >= 0, rows[name]
         assert ratio == "inf" or float(ratio) >= 0, rows[name]
+        if name == "dragoman revised":
+            assert revision_delay.endswith(" s") and float(revision_delay.split()[0]) > 0
+            continue
+        assert latency.endswith(" s") and float(latency.split()[0]) >= 0, rows[name]
+        assert cpu != "—", rows[name]
         if name == "dragoman":
             assert first_partial.endswith(" s"), rows[name]
-    assert "acoustic end→text" in out
+    assert "acoustic end→text" in out and "CPU cores" in out and "load average" in out
 
 
 def test_soak_smoke_prints_lag_per_minute_and_writes_the_plot(tmp_path):

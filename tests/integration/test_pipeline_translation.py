@@ -37,8 +37,11 @@ def test_every_sentence_translated_once_in_order_with_backlog(speech_dir, whispe
     reference = create_translator(options)
     slow = SlowTranslator(create_translator(options), delay_s=1.0)
     events: list = []
+    # revisions off: a revised line is translated once more (tests/integration/test_revisions.py)
     config = EngineConfig(
-        asr=AsrOptions(language="en"), speakers=SpeakerOptions(mode="off"), translation=options
+        asr=AsrOptions(language="en", revisions=False),
+        speakers=SpeakerOptions(mode="off"),
+        translation=options,
     )
     Pipeline(config, events.append, transcriber=whisper_auto, translator=slow).run(
         FileSource(speech_dir / "chan3.wav")

@@ -18,6 +18,7 @@ from engine.captions.board import SPEAKER_COLORS
 from engine.errors import ConfigError
 from engine.events import (
     Final,
+    FinalRevised,
     Finished,
     Partial,
     SegmentDiscarded,
@@ -83,6 +84,19 @@ def test_a_translation_joins_its_line_and_is_ignored_once_the_line_is_gone():
     board.apply(final(3, "Three."))
     assert not board.apply(translation(1, "Hallo."))  # scrolled away: nothing to attach to
     assert [line.segment_id for line in board.lines] == [2, 3]
+
+
+def test_a_revision_replaces_its_line_and_is_ignored_once_the_line_is_gone():
+    board = CaptionBoard(keep=2)
+    board.apply(final(1, "Pray again.", "S1"))
+    board.apply(translation(1, "Bete wieder."))
+    assert board.apply(FinalRevised(1, 1.0, 2.0, "Try again.", "Pray again.", "en", T, "S1"))
+    (line,) = board.lines
+    assert (line.text, line.speaker, line.final) == ("Try again.", "S1", True)
+    board.apply(final(2, "b"))
+    board.apply(final(3, "c"))  # line 1 scrolled away
+    assert not board.apply(FinalRevised(1, 1.0, 2.0, "Try it.", "Try again.", "en", T))
+    assert [ln.text for ln in board.lines] == ["b", "c"]
 
 
 def test_the_board_keeps_only_the_newest_lines():

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pysubs2
+
 from engine.cli import CliSink, jsonl_finals
 from engine.events import (
     Final,
+    FinalRevised,
     Finished,
     SpeechOutput,
     Stage,
@@ -123,3 +126,31 @@ def test_json_transcript_and_several_subtitle_files(tmp_path):
     assert [s["id"] for s in data["segments"]] == [1, 2]
     assert data["segments"][0]["translation"] == "hello"
     assert "translation" not in data["segments"][1]
+
+
+def _revised(seg: int, text: str, previous: str) -> FinalRevised:
+    return FinalRevised(
+        seg, float(seg), seg + 0.5, text, previous, "fr", StageTimes(emitted_at=2.0), revision=1
+    )
+
+
+def test_a_revision_rewrites_the_subtitles_and_is_folded_into_its_jsonl_final(tmp_path, capsys):
+    srt, vtt, tr, log = (tmp_path / n for n in ("o.srt", "o.vtt", "t.srt", "log.jsonl"))
+    sink = CliSink(subtitles=[srt, vtt], translated_subtitles=tr, jsonl=log, translating=True)
+    for seg, text in ((1, "bore da"), (2, "pray again")):
+        sink(_final(seg, text))
+        sink(_translation(seg, text.upper()))
+    sink(_revised(2, "try again", "pray again"))
+    sink(_translation(2, "TRY AGAIN"))
+    assert [e.text for e in pysubs2.load(str(srt))] == ["bore da", "try again"]
+    assert [e.text for e in pysubs2.load(str(vtt))] == ["bore da", "try again"]
+    assert [e.text for e in pysubs2.load(str(tr))] == ["BORE DA", "TRY AGAIN"]
+    lines = log.read_text().splitlines()
+    assert [json.loads(line)["type"] for line in lines].count("final_revised") == 1
+    finals = jsonl_finals(lines)  # a run killed now (no close) folds the same way
+    assert [(f["text"], f["first_text"], f["revision"]) for f in finals] == [
+        ("bore da", "bore da", 0),
+        ("try again", "pray again", 1),
+    ]
+    assert [f["translation"] for f in finals] == ["BORE DA", "TRY AGAIN"]
+    assert sink.finals == 2 and "✎" in capsys.readouterr().out

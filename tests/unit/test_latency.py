@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.events import Final, SpeechOutput, StageTimes, Stats, Translation
+from engine.events import Final, FinalRevised, SpeechOutput, StageTimes, Stats, Translation
 from engine.latency import LatencyTracker, UtteranceLatency
 
 
@@ -44,3 +44,16 @@ def test_events_without_stamps_change_nothing() -> None:
     assert tracker.latest == UtteranceLatency()
     tracker.observe(_final(StageTimes(audio_end_at=3.0, asr_done_at=2.0, emitted_at=2.5)))
     assert tracker.latest.recognition_s == 0.0  # clock skew never shows a negative latency
+
+
+def test_a_revision_and_its_translation_are_no_latency() -> None:
+    tracker = LatencyTracker()
+    tracker.observe(_final(StageTimes(audio_end_at=10.0, asr_done_at=10.4, emitted_at=10.5)))
+    tracker.observe(_translation(StageTimes(asr_done_at=10.4, translation_done_at=10.7)))
+    before = tracker.latest
+    revised = FinalRevised(
+        1, 0.0, 1.0, "hello all", "hello", "en", StageTimes(audio_end_at=10.0, asr_done_at=13.0)
+    )
+    assert not tracker.observe(revised)
+    assert not tracker.observe(_translation(StageTimes(asr_done_at=13.0, translation_done_at=13.9)))
+    assert tracker.latest == before

@@ -15,10 +15,11 @@ import pytest
 
 from engine.asr.whisper import Hypothesis
 from engine.audio.sources import ArraySource
-from engine.config import EngineConfig, SpeakerOptions, TranslationOptions, VadOptions
+from engine.config import AsrOptions, EngineConfig, SpeakerOptions, TranslationOptions, VadOptions
 from engine.errors import DeviceError, ModelError
 from engine.events import (
     Final,
+    FinalRevised,
     Finished,
     Partial,
     SegmentDiscarded,
@@ -101,9 +102,11 @@ class UpperTranslator:
 
 
 def make_pipeline(transcriber, vad, **kwargs) -> tuple[Pipeline, list]:
+    """A pipeline on the fakes; revisions are off unless `revisions=True` (their own tests)."""
     events: list = []
     config = replace(
         EngineConfig(),
+        asr=AsrOptions(revisions=kwargs.pop("revisions", False)),
         speakers=SpeakerOptions(mode="auto" if "speaker_identifier" in kwargs else "off"),
         vad=kwargs.pop("vad_options", VadOptions()),
     )
@@ -406,3 +409,80 @@ def test_word_timings_are_placed_on_the_source_timeline_and_a_failed_alignment_k
                 assert word.text == f.text
                 assert word.start == round(f.start + 0.1, 3)
                 assert word.end == round(f.end - 0.1, 3)
+
+
+class SentenceTranscriber:
+    """Whisper as issue 8 saw it: "Try again." alone comes back "Pry again.", together with the
+    sentence before it comes back right (the revision window: both segments and the pause)."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.calls: list[int] = []
+
+    def transcribe(self, audio, *, language=None, final=True, session_languages=()):
+        n = len(audio)
+        self.calls.append(n)
+        text = {self.window: "Fail again. Try again.", 21120: "Fail again."}.get(n, "Pry again.")
+        return Hypothesis(text, "en", None, -0.1, 0.0, 1.0, n / SR, 0.0)
+
+    def align(self, audio, text, language=None):
+        times = [(0.3, 0.6), (0.7, 1.1), (2.0, 2.3), (2.4, 2.8)]  # the pause is 1.32-1.56 s
+        return tuple(Word(t, a, b, 0.9) for t, (a, b) in zip(text.split(), times, strict=False))
+
+
+# A revision replaces the text of the segment it changed (same id, times and speaker), which is
+# translated once more and never spoken again; an unchanged segment gets neither.
+def test_a_revised_final_is_translated_again_and_not_spoken_an_unchanged_one_is_left_alone():
+    probs = [0.0] * 5 + [0.9] * 30 + [0.0] * 20 + [0.9] * 40 + [0.0] * 60
+    speech = FakeSpeech()
+    transcriber = SentenceTranscriber(window=95 * WINDOW + 3200)
+    p, events = make_pipeline(
+        transcriber,
+        ScriptedVad(probs),
+        speech=speech,
+        translator=UpperTranslator(),
+        speaker_identifier=FakeIdentifier(),
+        revisions=True,
+    )
+    p.config = replace(p.config, translation=TranslationOptions(target_lang="de"))
+    p.run(ArraySource(silence(len(probs))), realtime=False)
+    finals = {e.segment_id: e for e in events if isinstance(e, Final)}
+    assert {k: f.text for k, f in finals.items()} == {1: "Fail again.", 2: "Pry again."}
+    (revised,) = [e for e in events if isinstance(e, FinalRevised)]
+    assert (revised.segment_id, revised.text, revised.previous_text) == (
+        2,
+        "Try again.",
+        "Pry again.",
+    )
+    assert (revised.start, revised.end, revised.speaker, revised.revision) == (
+        finals[2].start,
+        finals[2].end,
+        finals[2].speaker,
+        1,
+    )
+    assert transcriber.calls[-1] == transcriber.window  # one decode of the whole span
+    translations = [(e.segment_id, e.text) for e in events if isinstance(e, Translation)]
+    assert translations == [(1, "FAIL AGAIN."), (2, "PRY AGAIN."), (2, "TRY AGAIN.")]
+    assert events.index(revised) < max(
+        i for i, e in enumerate(events) if isinstance(e, Translation)
+    )
+    assert speech.spoken == [(1, "FAIL AGAIN."), (2, "PRY AGAIN.")]  # never spoken again
+
+
+def test_a_stop_skips_the_revisions_nobody_waits_for():
+    probs = [0.0] * 5 + [0.9] * 30 + [0.0] * 20 + [0.9] * 40 + [0.0] * 60
+    transcriber = SentenceTranscriber(window=95 * WINDOW + 3200)
+    vad = ScriptedVad(probs)
+    p, events = make_pipeline(transcriber, vad, revisions=True)
+    score = vad.probability
+
+    def stop_in_the_pause(window):  # Stop pressed 0.2 s after the second utterance
+        if vad.i == 101:
+            p.stop()
+        return score(window)
+
+    vad.probability = stop_in_the_pause
+    p.run(ArraySource(silence(len(probs))), realtime=False)
+    assert [e.text for e in events if isinstance(e, Final)] == ["Fail again.", "Pry again."]
+    assert not [e for e in events if isinstance(e, FinalRevised)]
+    assert transcriber.window not in transcriber.calls

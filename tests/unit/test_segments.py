@@ -159,3 +159,102 @@ def test_history_counts_every_sample_of_a_block_longer_than_the_ring():
     h.append(np.arange(2 * SR, dtype=np.float32))
     assert h.total == 2 * SR
     assert h.slice(2 * SR - 10, 2 * SR)[0] == 2 * SR - 10
+
+
+# ---------------------------------------------------------------- revisions (issue 8)
+PAUSE_WINDOWS = VadOptions().revise_pause_ms * SR // 1000 / WINDOW  # 31.25
+
+
+def feed_windows(tracker: SegmentTracker, probs: list[float]):
+    """Feed one window at a time; returns (outputs, position in samples when each was made)."""
+    out = []
+    audio = np.arange(len(probs) * WINDOW, dtype=np.float32)
+    for k in range(len(probs)):
+        for o in tracker.feed(audio[k * WINDOW : (k + 1) * WINDOW], float(k)):
+            out.append((o, (k + 1) * WINDOW))
+    out.extend((o, len(probs) * WINDOW) for o in tracker.flush())
+    return out
+
+
+def test_a_long_pause_after_two_finals_revises_them_together():
+    # two utterances 0.64 s apart (two finals), then a pause longer than revise_pause_ms
+    probs = [0.0] * 10 + [0.9] * 40 + [0.0] * 20 + [0.9] * 40 + [0.0] * 60
+    tracker = SegmentTracker(ScriptedVad(probs), VadOptions(), revisions=True, clock=Clock())
+    made = feed_windows(tracker, probs)
+    kinds = [o.kind for o, _ in made if isinstance(o, DecodeJob) and o.kind != "partial"]
+    assert kinds == ["speculative", "final", "speculative", "final", "revise"]
+    finals = [o for o, _ in made if isinstance(o, DecodeJob) and o.kind == "final"]
+    ((revise, at),) = [(o, at) for o, at in made if isinstance(o, DecodeJob) and o.kind == "revise"]
+    assert [(s.segment_id, s.start_sample, s.end_sample, s.context) for s in revise.spans] == [
+        (f.segment_id, f.start_sample, f.end_sample, False) for f in finals
+    ]
+    assert revise.segment_id == 2
+    assert (revise.start_sample, revise.end_sample) == (
+        finals[0].start_sample,
+        finals[1].end_sample,
+    )
+    # the whole span, pause included, is the exact slice of the source
+    assert revise.audio[0] == revise.start_sample and revise.audio[-1] == revise.end_sample - 1
+    assert len(revise.audio) == revise.end_sample - revise.start_sample
+    # made as soon as the silence after the last speech reached revise_pause_ms
+    speech_end = 110 * WINDOW
+    assert at == speech_end + int(np.ceil(PAUSE_WINDOWS)) * WINDOW
+    assert revise.speech_end_at is not None and revise.vad_end_at == 100.0
+
+
+def test_no_revise_jobs_when_revisions_are_off():
+    probs = [0.0] * 10 + [0.9] * 40 + [0.0] * 20 + [0.9] * 40 + [0.0] * 60
+    tracker = SegmentTracker(ScriptedVad(probs), VadOptions(), clock=Clock())
+    assert not jobs([o for o, _ in feed_windows(tracker, probs)], "revise")
+
+
+def test_a_lone_final_is_revised_with_the_earlier_final_as_context():
+    # two utterances 2 s apart: the first alone gets no job (nothing to gain), the second is
+    # revised with the first leading the window as context (not revised again)
+    probs = [0.0] * 10 + [0.9] * 30 + [0.0] * 62 + [0.9] * 30 + [0.0] * 60
+    tracker = SegmentTracker(ScriptedVad(probs), VadOptions(), revisions=True, clock=Clock())
+    made = [o for o, _ in feed_windows(tracker, probs)]
+    finals = jobs(made, "final")
+    (revise,) = jobs(made, "revise")
+    assert [(s.segment_id, s.context) for s in revise.spans] == [(1, True), (2, False)]
+    assert (revise.start_sample, revise.end_sample) == (
+        finals[0].start_sample,
+        finals[1].end_sample,
+    )
+
+
+def test_context_reaches_back_no_further_than_revise_context_s():
+    # the first utterance ends ~9 s before the second: too far back to lead its window
+    probs = [0.0] * 10 + [0.9] * 30 + [0.0] * 280 + [0.9] * 30 + [0.0] * 60
+    tracker = SegmentTracker(ScriptedVad(probs), VadOptions(), revisions=True, clock=Clock())
+    assert not jobs([o for o, _ in feed_windows(tracker, probs)], "revise")
+
+
+def test_a_paragraph_without_long_pauses_is_revised_at_the_cap_each_final_once():
+    # six 1 s utterances 0.5 s apart (no pause reaches revise_pause_ms), cap 3 s
+    probs = [0.0] * 10 + ([0.9] * 31 + [0.0] * 16) * 6 + [0.0] * 60
+    options = VadOptions(revise_max_s=3.0)
+    tracker = SegmentTracker(ScriptedVad(probs), options, revisions=True, clock=Clock())
+    made = [o for o, _ in feed_windows(tracker, probs)]
+    finals = jobs(made, "final")
+    revises = jobs(made, "revise")
+    assert len(finals) == 6 and len(revises) >= 3
+    for job in revises:
+        assert job.end_sample - job.start_sample <= 3.0 * SR
+    revised = [s.segment_id for job in revises for s in job.spans if not s.context]
+    assert sorted(revised) == [1, 2, 3, 4, 5, 6]
+    # each revision is made right when the next final would pass the cap: before that final
+    order = [(o.kind, o.segment_id) for o in made if isinstance(o, DecodeJob)]
+    for job in revises[:-1]:
+        position = order.index(("revise", job.segment_id))
+        assert order[position + 1] == ("final", job.segment_id + 1)
+
+
+def test_the_source_ending_revises_the_open_paragraph():
+    # the source ends 0.6 s after the second utterance, before revise_pause_ms
+    probs = [0.0] * 10 + [0.9] * 40 + [0.0] * 20 + [0.9] * 40 + [0.0] * 20
+    tracker = SegmentTracker(ScriptedVad(probs), VadOptions(), revisions=True, clock=Clock())
+    made = feed_windows(tracker, probs)
+    (revise,) = jobs([o for o, _ in made], "revise")
+    assert [s.segment_id for s in revise.spans] == [1, 2]
+    assert tracker.flush() == []  # nothing twice

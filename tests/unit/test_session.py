@@ -11,6 +11,7 @@ import pytest
 from engine.errors import ConfigError
 from engine.events import (
     Final,
+    FinalRevised,
     Partial,
     SegmentDiscarded,
     SpeakerChanged,
@@ -192,3 +193,17 @@ def test_background_autosave_writes_the_latest_version(tmp_path: Path) -> None:
     s.close()
     assert {ln["speaker"] for ln in json.loads(path.read_text())["lines"]} == {"Ann"}
     assert not list(tmp_path.glob(".bg.json.*"))
+
+
+def test_a_revision_replaces_the_text_keeps_the_speaker_and_reaches_exports(tmp_path: Path) -> None:
+    s = Session()
+    s.apply(final(1, "Pray again.", speaker="S2"))
+    s.apply(translation(1, "Reze de novo."))
+    revised = FinalRevised(1, 0.0, 1.0, "Try again.", "Pray again.", "en", T, "S2", 1)
+    line = s.apply(revised)
+    assert line is not None and (line.text, line.speaker, line.final) == ("Try again.", "S2", True)
+    assert line.translation == "Reze de novo."  # until the new translation arrives
+    s.apply(translation(1, "Tente de novo."))
+    out = s.export(tmp_path / "o.srt", content="original")
+    assert [e.text for e in pysubs2.load(str(out))] == ["S2: Try again."]
+    assert s.apply(FinalRevised(7, 0.0, 1.0, "x", "y", "en", T)) is None  # no such line

@@ -50,3 +50,24 @@ def test_word_cues_join_cjk_characters_without_spaces():
     words = [Word(c, 0.1 * i, 0.1 * (i + 1), 0.9) for i, c in enumerate("你好世界")]
     cues = word_cues(0.0, 0.5, "你好世界", words, max_words=2)
     assert [c.text for c in cues] == ["你好", "世界"]
+
+
+@pytest.mark.parametrize("ext", ["srt", "vtt"])
+def test_a_revised_line_is_replaced_in_place_and_the_file_equals_the_full_rendering(tmp_path, ext):
+    path = tmp_path / f"out.{ext}"
+    sub = SubtitleFile(path)
+    cues = [Cue(i * 2.0, i * 2 + 1.5, f"line {i}") for i in range(4)]
+    for i, cue in enumerate(cues):
+        sub.add(cue, key=i)
+    # line 1 revised into two word-timed cues, line 3 into one: each where the old one was
+    sub.replace(1, [Cue(2.0, 2.7, "line one"), Cue(2.7, 3.5, "revised")])
+    sub.replace(3, [Cue(6.0, 7.5, "line three")])
+    expected = [cues[0], Cue(2.0, 2.7, "line one"), Cue(2.7, 3.5, "revised"), cues[2]]
+    expected.append(Cue(6.0, 7.5, "line three"))
+    assert path.read_text() == render_cues(expected, ext)
+    sub.add(Cue(8.0, 9.0, "line 4"), key=4)  # appending goes on after a rewrite
+    assert path.read_text() == render_cues([*expected, Cue(8.0, 9.0, "line 4")], ext)
+    assert [e.text for e in pysubs2.load(str(path))][-3:] == ["line 2", "line three", "line 4"]
+    assert not list(tmp_path.glob(".out.*"))  # no temp file left behind
+    sub.replace(9, [Cue(10.0, 11.0, "never added")])  # an unknown key is appended
+    assert pysubs2.load(str(path))[-1].text == "never added"
