@@ -34,7 +34,17 @@ from app.translation_models import MissingModel, missing_translation_model
 from app.tray import TrayController
 from app.worker import IDLE, LOADING, RUNNING, STOPPING, EngineWorker, WorkerThread
 from engine import paths
-from engine.events import Final, Finished, SpeechOutput, Stage, StageFailure, Stats, Translation
+from engine.audio.input_watch import describe as describe_input_change
+from engine.events import (
+    Final,
+    Finished,
+    InputLost,
+    SpeechOutput,
+    Stage,
+    StageFailure,
+    Stats,
+    Translation,
+)
 from engine.latency import LatencyTracker
 from engine.session import Session
 
@@ -152,6 +162,12 @@ class AppController(QObject):
         w.error.connect(self._on_error, queued)
         w.finished.connect(self._on_finished, queued)
         w.preloaded.connect(self._on_preloaded, queued)
+        w.input_lost.connect(self._on_input_lost, queued)
+        w.input_restored.connect(self.devices.on_input_restored, queued)
+        # direct: the worker's thread is busy running the engine; this call only starts a thread
+        self.devices.input_policy_chosen.connect(
+            self.worker.set_input_policy, Qt.ConnectionType.DirectConnection
+        )
 
         win = self.window
         win.start_stop_requested.connect(self.toggle_running)
@@ -317,6 +333,7 @@ class AppController(QObject):
         if state == IDLE:
             self.sessions.save()
             self.window.clear_stats()
+            self.devices.clear_input_lost()  # nothing listens: no device to wait for
             if self._restart_pending:
                 self._restart_pending = False
                 self.start()
@@ -375,6 +392,12 @@ class AppController(QObject):
         self.sessions.save()
         if not self.window.isVisible():
             self.tray.notify(title, error.message)
+
+    @Slot(object)
+    def _on_input_lost(self, event: InputLost) -> None:
+        self.devices.on_input_lost(event)
+        if not self.window.isVisible():
+            self.tray.notify("Input disconnected", describe_input_change(event))
 
     @Slot(object)
     def _on_finished(self, event: Finished) -> None:

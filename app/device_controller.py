@@ -1,11 +1,16 @@
-"""Audio inputs and outputs: what the pickers offer, which input is chosen, files to interpret.
+"""Audio inputs and outputs: what the pickers offer, which input is chosen, files to interpret,
+and what happens while the chosen input is disconnected.
 
 Device lists come from `app.devices` (Qt-free); a rescan asks the engine to re-enumerate
-PortAudio (`engine.audio.rescan`). UI thread only.
+PortAudio (`engine.audio.rescan`). When the chosen device vanishes the engine says so
+(`InputLost`: waiting for it, or following the input the system chose); the banner names both
+devices and offers the other choice, which is saved (`AudioOptions.when_input_lost`) and
+applied by the worker off the UI thread; `InputRestored` clears it. UI thread only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,8 +20,11 @@ from PySide6.QtWidgets import QFileDialog
 from app import devices, theme
 from app.main_window import MainWindow
 from app.settings_controller import SettingsController
+from engine.audio.input_watch import describe
 from engine.audio.io import AUDIO_EXTENSIONS
 from engine.audio.rescan import rescan_devices
+from engine.config import InputLostPolicy
+from engine.events import InputLost, InputRestored
 
 AUDIO_FILTER = f"Audio and video ({' '.join('*' + x for x in AUDIO_EXTENSIONS)});;All files (*)"
 
@@ -28,6 +36,7 @@ def is_device(spec: str) -> bool:
 class DeviceController(QObject):
     source_changed = Signal()  # another input was chosen (restart a running engine)
     file_chosen = Signal(str)  # the user picked a file to interpret now
+    input_policy_chosen = Signal(str)  # "wait" | "follow", while the chosen input is away
 
     def __init__(
         self,
@@ -41,7 +50,10 @@ class DeviceController(QObject):
         self._window = window
         self._engine_idle = engine_idle
         self._inputs = 0
+        self._lost: InputLost | None = None  # the chosen input is away
+        self._label_before_loss: tuple[str, str] | None = None  # (spec, picker label)
         window.rescan_requested.connect(self.rescan)
+        window.input_banner.choice_clicked.connect(self._on_input_choice)
         window.input_chosen.connect(self._on_input_chosen)
         window.open_file_requested.connect(self.choose_file)
 
@@ -92,6 +104,59 @@ class DeviceController(QObject):
         if value and value != self.source:
             self.set_source(value)
             self.source_changed.emit()
+
+    # ------------------------------------------------------------------ the input went away
+    @property
+    def input_lost(self) -> InputLost | None:
+        return self._lost
+
+    def on_input_lost(self, event: InputLost) -> None:
+        """Say which device vanished and what is heard instead (nothing, or which input);
+        offer the other choice; mark the picker's entry."""
+        self._lost = event
+        spec = f"pulse:{event.device}"
+        if self._label_before_loss is None:
+            label = self._window.input_label(spec)
+            if label is not None:
+                self._label_before_loss = (spec, label)
+        other = f"“{event.moved_to_label or event.moved_to}”" if event.moved_to else None
+        kind = "System audio" if event.device.endswith(".monitor") else "Microphone"
+        if event.following:
+            title = f"{kind} disconnected — listening to {other or 'another input'}"
+            note = f"disconnected — listening to {other or 'another input'}"
+            choice = f"Stop listening to {other}" if other else "Stop listening"
+        else:
+            title = f"{kind} disconnected"
+            note = "disconnected — waiting for it"
+            choice = f"Listen to {other} meanwhile" if other else "Listen to another input"
+        message = f"{describe(event)} It reconnects by itself when it is back."
+        self._window.input_banner.show_message(title, message, choice)
+        if self._label_before_loss is not None:
+            spec, label = self._label_before_loss
+            self._window.set_input_label(spec, f"{label} ({note})")
+
+    def on_input_restored(self, event: InputRestored) -> None:
+        self._window.notify(describe(event), 8000)
+        self.clear_input_lost()
+
+    def clear_input_lost(self) -> None:
+        """The device is back, or nothing listens any more: no banner, the usual label."""
+        self._lost = None
+        self._window.input_banner.hide()
+        if self._label_before_loss is not None:
+            self._window.set_input_label(*self._label_before_loss)
+            self._label_before_loss = None
+
+    def _on_input_choice(self) -> None:
+        """The banner's button: the other choice, saved and applied now."""
+        if self._lost is None:
+            return
+        policy: InputLostPolicy = "wait" if self._lost.following else "follow"
+        settings = self._settings.settings
+        audio = dataclasses.replace(settings.engine.audio, when_input_lost=policy)
+        settings.engine = dataclasses.replace(settings.engine, audio=audio)
+        self._settings.schedule_save()
+        self.input_policy_chosen.emit(policy)  # the engine's next InputLost updates the banner
 
     def choose_file(self) -> None:
         name, _ = QFileDialog.getOpenFileName(

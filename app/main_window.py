@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from app import theme
 from app.devices import FILE_CHOICE, Choice
+from app.input_banner import InputBanner
 from app.subtitle_view import SubtitleView
 from engine.events import Stage, Stats
 from engine.latency import UtteranceLatency
@@ -245,6 +246,7 @@ class MainWindow(QMainWindow):
         self._build_toolbars()
         self.banner = ErrorBanner()
         self.offer_banner = OfferBanner()
+        self.input_banner = InputBanner()  # the chosen input vanished (app.device_controller)
         self.subtitles = SubtitleView(colors)
         central = QWidget()
         lay = QVBoxLayout(central)
@@ -252,6 +254,7 @@ class MainWindow(QMainWindow):
         lay.setSpacing(8)
         lay.addWidget(self.banner)
         lay.addWidget(self.offer_banner)
+        lay.addWidget(self.input_banner)
         self.find_box = QLineEdit()
         self.find_box.setPlaceholderText("Find in transcript (Enter: next, Esc: close)")
         self.find_box.setAccessibleName("Find in transcript")
@@ -628,6 +631,17 @@ class MainWindow(QMainWindow):
     def set_input(self, spec: str) -> None:
         """Show `spec` as the chosen input (without emitting `input_chosen`)."""
         _select(self.input_combo, spec)
+
+    def set_input_label(self, spec: str, label: str) -> None:
+        """Rename the input picker's entry of `spec` (e.g. "… (disconnected)")."""
+        index = self.input_combo.findData(spec)
+        if index >= 0:
+            self.input_combo.setItemText(index, label)
+            self.update_device_tooltips()
+
+    def input_label(self, spec: str) -> str | None:
+        index = self.input_combo.findData(spec)
+        return self.input_combo.itemText(index) if index >= 0 else None
 
     def set_languages(self, spoken: str | None, target: str | None) -> None:
         _select(self.source_lang, spoken)

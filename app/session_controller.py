@@ -115,8 +115,13 @@ class SessionController(QObject):
         return offered
 
     def _continue_offered(self) -> None:
+        """Open: the user chose to continue it, so Start adds to it without asking again."""
         offered, self.offered = self.offered, None
-        if offered is not None and not self.open_session(offered.path):
+        if offered is None:
+            return
+        if self.open_session(offered.path):
+            self._reopened = False
+        else:
             self.offered = offered  # still running, or unreadable: keep the offer
             if self._running():
                 self._window.hide_offer()

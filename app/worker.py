@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -19,13 +20,15 @@ from engine import stage_cache
 from engine.api import EnginePipeline, PipelineFactory, SourceFactory, make_pipeline, open_source
 from engine.audio.silence import SilenceWatch, is_microphone
 from engine.audio.sources import FrameSource
-from engine.config import EngineConfig
+from engine.config import EngineConfig, InputLostPolicy
 from engine.errors import DragomanError
 from engine.events import (
     Event,
     Final,
     FinalRevised,
     Finished,
+    InputLost,
+    InputRestored,
     Partial,
     SegmentDiscarded,
     SpeakerChanged,
@@ -57,6 +60,8 @@ class EngineWorker(QObject):
     stats = Signal(Stats)
     error = Signal(StageFailure)
     finished = Signal(Finished)
+    input_lost = Signal(InputLost)  # the chosen device vanished (waiting, or following)
+    input_restored = Signal(InputRestored)
 
     preloaded = Signal(bool)  # models of the current settings are loaded (or failed)
 
@@ -78,6 +83,7 @@ class EngineWorker(QObject):
         self._state = IDLE
         self._stop_requested = False
         self._reported_error = False
+        self._source: FrameSource | None = None  # the running capture
         self._run_requested.connect(self._run)
         self._preload_requested.connect(self._preload)
 
@@ -115,6 +121,20 @@ class EngineWorker(QObject):
             self._stopped = pipeline
             threading.Thread(
                 target=_stop_pipeline, args=(pipeline,), name="dragoman-stop", daemon=True
+            ).start()
+
+    def set_input_policy(self, policy: InputLostPolicy) -> None:
+        """While the chosen device is away: follow the server's choice of input now, or stop
+        listening to it ("follow" / "wait"). Non-blocking: the device is opened or closed on a
+        short-lived thread, never on the caller's."""
+        source = self._source
+        set_when_lost = getattr(source, "set_when_lost", None)
+        if set_when_lost is not None:
+            threading.Thread(
+                target=_call_logged,
+                args=(set_when_lost, policy),
+                name="dragoman-input",
+                daemon=True,
             ).start()
 
     def rename_speaker(self, old: str, new: str) -> None:
@@ -221,6 +241,7 @@ class EngineWorker(QObject):
                 return
             pipeline.reset_stop()  # a stop that hit the previous run after it ended is not ours
             self._set_state(RUNNING)
+        self._source = source
         try:
             pipeline.run(source)
         except DragomanError as exc:
@@ -234,6 +255,7 @@ class EngineWorker(QObject):
             self._pipeline_config = None  # a pipeline that crashed is not reused
             stage_cache.shared.clear()
         finally:
+            self._source = None
             _close(source)
 
     def _no_signal(self, message: str) -> None:
@@ -266,6 +288,8 @@ class EngineWorker(QObject):
             (StageFailure, self.error),
             (Finished, self.finished),
             (SegmentDiscarded, self.discarded),
+            (InputLost, self.input_lost),
+            (InputRestored, self.input_restored),
         ):
             if isinstance(event, kind):
                 signal.emit(event)
@@ -278,6 +302,13 @@ def _stop_pipeline(pipeline: EnginePipeline) -> None:
         pipeline.stop()
     except Exception:  # the engine must not take the UI down with it
         log.exception("stopping the pipeline failed")
+
+
+def _call_logged(function: Callable[..., object], *args: object) -> None:
+    try:
+        function(*args)
+    except Exception:  # the engine must not take the UI down with it
+        log.exception("%s failed", getattr(function, "__name__", function))
 
 
 def _close(source: FrameSource) -> None:

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import logging
 import re
+import select
 import shutil
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import IO, Literal, Protocol
 
 from engine.audio import pulse
 from engine.config import InputLostPolicy
@@ -113,8 +114,9 @@ class Capture(Protocol):
         """Drop the held blocks and close the stream: capture nothing until `resume`."""
         raise NotImplementedError
 
-    def resume(self) -> bool:
-        """Open a new stream on the chosen device (new `tag`); False when that failed."""
+    def resume(self, *, chosen: bool = True) -> bool:
+        """Open a new stream (new `tag`) on the chosen device, or on the server's default
+        source when not `chosen`; False when that failed."""
         raise NotImplementedError
 
     def emit(self, event: InputLost | InputRestored) -> None:
@@ -127,7 +129,8 @@ State = Literal["connected", "waiting", "following"]
 class InputGuard:
     """Keeps a capture stream on the chosen PulseAudio source (see the module docstring).
 
-    Every method runs on one thread (the subscription's reader), so the state needs no lock.
+    Server events arrive on the subscription's reader thread; `set_policy` may come from any
+    thread (not the UI's: it opens and closes streams). One lock keeps them in turn.
     """
 
     def __init__(
@@ -137,6 +140,7 @@ class InputGuard:
         capture: Capture,
         server: Server | None = None,
         clock: Callable[[], float] = time.monotonic,
+        label: str | None = None,
     ) -> None:
         self.chosen = chosen
         self.policy = policy
@@ -144,16 +148,39 @@ class InputGuard:
         self.server: Server = server or PactlServer()
         self.clock = clock
         self.state: State = "connected"
-        self.label = chosen  # the chosen source's description, once seen
+        self.label = label or chosen  # the chosen source's description
         self._output: int | None = None  # our source-output index
         self._chosen_index: int | None = None
+        self._last_moved: pulse.PulseDevice | None = None  # where the server put our stream
+        self._lock = threading.RLock()
 
     def start(self) -> None:
         """Learn where our stream is (call once the subscription runs: an event that came
         before it would otherwise be missed)."""
-        self._check(hold=False)
+        with self._lock:
+            self._check(hold=False)
+
+    def set_policy(self, policy: InputLostPolicy) -> None:
+        """The user's choice while the device is away: "follow" starts capturing from the
+        server's default source now, "wait" stops capturing from it now."""
+        with self._lock:
+            self.policy = policy
+            if self.state == "waiting" and policy == "follow":
+                if self.capture.resume(chosen=False):
+                    self.state = "following"
+                    ours, sources = self._locate()
+                    self._report_lost(sources.get(ours.source) if ours else None)
+            elif self.state == "following" and policy == "wait":
+                self.capture.hold()
+                self.state = "waiting"
+                self._report_lost(self._last_moved)
+                self.capture.pause()
 
     def on_event(self, event: ServerEvent) -> None:
+        with self._lock:
+            self._on_event(event)
+
+    def _on_event(self, event: ServerEvent) -> None:
         if self.state == "connected":
             ours = event.facility == "source-output" and event.index == self._output
             chosen_gone = (
@@ -200,25 +227,29 @@ class InputGuard:
                 self.state = "connected"
                 self.capture.emit(InputRestored(self.chosen, self.label, self.clock()))
             return
-        moved_to = now.name if now else None
-        moved_label = (now.description or now.name) if now else None
         following = self.policy == "follow"
         if following and hold:
             self.capture.release()
         elif not following and not hold:
             self.capture.hold()  # from now on nothing passes; `pause` below drops it all
         self.state = "following" if following else "waiting"
+        self._report_lost(now)
+        if not following:
+            self.capture.pause()  # closing the stream takes a while: said first
+
+    def _report_lost(self, moved_to: pulse.PulseDevice | None) -> None:
+        """InputLost for the current state; `moved_to`: where the server put our stream."""
+        self._last_moved = moved_to
+        following = self.state == "following"
         log.warning(
             "input %s vanished; the sound server moved the stream to %s; %s",
             self.chosen,
-            moved_to,
+            moved_to.name if moved_to else None,
             "following it" if following else "waiting for the device",
         )
-        self.capture.emit(
-            InputLost(self.chosen, self.label, moved_to, moved_label, following, self.clock())
-        )
-        if not following:
-            self.capture.pause()  # closing the stream takes a while: said first
+        name = moved_to.name if moved_to else None
+        label = (moved_to.description or moved_to.name) if moved_to else None
+        self.capture.emit(InputLost(self.chosen, self.label, name, label, following, self.clock()))
 
     def _chosen_back(self) -> None:
         present = next((d for d in self.server.sources() if d.name == self.chosen), None)
@@ -264,10 +295,24 @@ class PulseSubscription:
     def available() -> bool:
         return shutil.which("pactl") is not None
 
+    def _subscribed(self, stdout: IO[str], timeout: float = 5.0) -> bool:
+        """Wait until `pactl subscribe` reports events: each `pactl` run is a client of the
+        server, whose arrival it reports once subscribed (until then a change would be missed).
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._proc.poll() is None:
+            pulse.server_info()  # a client comes and goes: an event once subscribed
+            ready, _, _ = select.select([stdout], [], [], 0.2)
+            if ready:
+                return True
+        return False
+
     def _read(self) -> None:
         stdout = self._proc.stdout
         assert stdout is not None
         try:
+            if not self._subscribed(stdout):
+                log.warning("the sound server reports no events; input changes go unnoticed")
             if self._on_ready is not None:
                 self._on_ready()
             for line in stdout:
@@ -280,7 +325,8 @@ class PulseSubscription:
             stdout.close()
 
     def close(self) -> None:
-        """Idempotent: end `pactl subscribe`; its reader thread ends at the end of its output."""
+        """Idempotent: end `pactl subscribe`. Its reader thread ends at the end of its output,
+        after the query it may be running (not waited for: stopping capture stays quick)."""
         if self._proc.poll() is None:
             self._proc.terminate()
             try:
@@ -288,5 +334,3 @@ class PulseSubscription:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait(timeout=2)
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout=2)

@@ -140,6 +140,11 @@ def list_sinks() -> list[PulseDevice]:
     return _list("sink")
 
 
+def server_info() -> str | None:
+    """`pactl info` (None without pactl or a server)."""
+    return _pactl("info")
+
+
 def default_source() -> str | None:
     text = _pactl("get-default-source")
     return text.strip() or None if text else None

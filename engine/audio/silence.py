@@ -106,5 +106,10 @@ class SilenceWatch:
         if attach is not None:
             attach(emit)
 
+    def set_when_lost(self, policy: Any) -> None:
+        set_when_lost = getattr(self.source, "set_when_lost", None)
+        if set_when_lost is not None:
+            set_when_lost(policy)
+
     def close(self) -> None:
         self.source.close()

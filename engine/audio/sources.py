@@ -23,7 +23,7 @@ import numpy as np
 from engine.audio import SAMPLE_RATE, pulse
 from engine.audio.input_watch import InputGuard, PulseSubscription
 from engine.audio.io import open_audio, stream_audio
-from engine.config import AudioOptions
+from engine.config import AudioOptions, InputLostPolicy
 from engine.errors import DeviceError, InputError
 from engine.events import InputLost, InputRestored
 
@@ -269,24 +269,31 @@ class MicrophoneSource:
         info = sd.query_devices(self.device)
         self.name = pulse_source or str(info["name"])
         self.rate = int(info["default_samplerate"]) or 48_000
-        self._stream = self._open_stream()
+        self._stream = self._open_stream(pulse_source)
         self._subscription: PulseSubscription | None = None
         self.guard: InputGuard | None = None
         if pulse_source and PulseSubscription.available():
-            self.guard = InputGuard(pulse_source, self.options.when_input_lost, self)
+            described = [d for d in pulse.list_sources() if d.name == pulse_source]
+            self.guard = InputGuard(
+                pulse_source,
+                self.options.when_input_lost,
+                self,
+                label=described[0].description if described else None,
+            )
             try:
                 self._subscription = PulseSubscription(self.guard.on_event, self.guard.start)
             except OSError:
                 log.warning("cannot watch the sound server; input changes go unnoticed")
 
-    def _open_stream(self) -> Any:
-        """Open and start a stream. The ALSA "pulse" plugin reads PULSE_SOURCE (and our tag in
+    def _open_stream(self, pulse_source: str | None) -> Any:
+        """Open and start a stream (on `pulse_source`, else the server's default source, when
+        the device is `pulse`). The ALSA "pulse" plugin reads PULSE_SOURCE (and our tag in
         PULSE_PROP) when the stream opens: they are set only for that moment, so later
         captures on the default device are not redirected."""
         env: dict[str, str] = {}
         if self._pulse_source:
             self.tag = uuid.uuid4().hex
-            env = pulse.tagged_environment(self._pulse_source, self.tag)
+            env = pulse.tagged_environment(pulse_source, self.tag)
         saved = {key: os.environ.get(key) for key in env}
         os.environ.update(env)
         stream = None
@@ -349,6 +356,8 @@ class MicrophoneSource:
             emit(event)
 
     def emit(self, event: InputLost | InputRestored) -> None:
+        if self._closed:
+            return  # the run is over: nothing to say about its device any more
         with self._events_lock:
             sink = self._event_sink
             if sink is None:
@@ -375,18 +384,24 @@ class MicrophoneSource:
         self._queue.discard_held()
         self._queue.put(np.zeros(int(self.rate * self.gap_s), np.float32), time.monotonic())
 
-    def resume(self) -> bool:
+    def resume(self, *, chosen: bool = True) -> bool:
         with self._close_lock:
             if self._closed:
                 return False
             try:
-                stream = self._open_stream()
+                stream = self._open_stream(self._pulse_source if chosen else None)
             except DeviceError as exc:
                 log.warning("reopening %s failed: %s", self.name, exc)
                 return False
             self._stream = stream
             self._paused = False
             return True
+
+    def set_when_lost(self, policy: InputLostPolicy) -> None:
+        """Change `AudioOptions.when_input_lost` of this capture now (blocks while a stream is
+        opened or closed: not for the UI thread)."""
+        if self.guard is not None:
+            self.guard.set_policy(policy)
 
     def _close_stream(self) -> None:
         try:

@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from gui_helpers import clip, wait_until
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.settings import Settings
+from app.worker import IDLE
 from engine.events import Final, StageTimes
 from engine.session import Session, last_session
 
@@ -55,6 +57,11 @@ def test_the_last_session_is_offered_in_a_banner_and_opens(make_controller, monk
     assert c.session.path == saved.path
     assert c.window.subtitles.row_count() == 4 and not banner.isVisible()
     assert not modal
+    # "Continue" was the answer: Start adds to it without asking again
+    c.devices.set_source(str(clip("goforward.wav")))
+    assert c.start() and not modal
+    wait_until(lambda: c.state == IDLE and len(c.session) > 4, 120, "the clip's line")
+    assert c.session.path == saved.path and not modal
 
 
 def test_a_dismissed_or_left_session_is_not_offered_again(make_controller) -> None:  # noqa: ANN001

@@ -63,10 +63,10 @@ class FakeCapture:
         self.calls.append("pause")
         self.server.streams = []
 
-    def resume(self) -> bool:
-        self.calls.append("resume")
+    def resume(self, *, chosen: bool = True) -> bool:
+        self.calls.append("resume" if chosen else "resume-default")
         self.tag = "tag-2"
-        self.server.streams = [pulse.SourceOutput(9, 5, "tag-2")]
+        self.server.streams = [pulse.SourceOutput(9, 5 if chosen else 0, "tag-2")]
         return True
 
     def emit(self, event: InputLost | InputRestored) -> None:
@@ -134,6 +134,27 @@ def test_follow_keeps_listening_and_moves_back() -> None:
     server.replug()
     guard.on_event(ServerEvent("new", "source", 5))
     assert server.moves == [(7, "usb_mic")] and guard.state == "connected"
+    assert isinstance(capture.events[-1], InputRestored)
+
+
+def test_the_choice_changes_while_the_device_is_away() -> None:
+    guard, server, capture = _guard("wait")
+    server.unplug()
+    guard.on_event(ServerEvent("change", "source-output", 7))
+    guard.set_policy("follow")  # "listen to the speakers meanwhile"
+    assert capture.calls[-1] == "resume-default" and guard.state == "following"
+    assert capture.events[-1] == InputLost(
+        "usb_mic", "USB microphone", "speakers.monitor", "Monitor of Speakers", True, 1.0
+    )
+    guard.set_policy("wait")  # "stop listening to it"
+    assert capture.calls[-2:] == ["hold", "pause"] and guard.state == "waiting"
+    assert capture.events[-1] == InputLost(
+        "usb_mic", "USB microphone", "speakers.monitor", "Monitor of Speakers", False, 1.0
+    )
+    guard.set_policy("follow")
+    server.replug()
+    guard.on_event(ServerEvent("new", "source", 5))
+    assert server.moves == [(9, "usb_mic")] and guard.state == "connected"
     assert isinstance(capture.events[-1], InputRestored)
 
 

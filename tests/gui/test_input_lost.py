@@ -1,0 +1,121 @@
+"""The chosen microphone is unplugged while the app listens (issue 12, defect 5), on a real
+PulseAudio server: the microphone is a `module-remap-source` of a "room" null sink, and the
+default source, where PulseAudio moves the stream, is the monitor of the "speakers" sink.
+
+Before the fix the app went on "listening to test_mic" while it captured the speakers' monitor:
+no banner, the picker unchanged. Now the banner names both devices, capture waits for the
+microphone (the session goes on), the button switches to listening to the speakers meanwhile
+(saved in the settings), and plugging the microphone back clears the banner and captions flow.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import wave
+
+import numpy as np
+import pytest
+from gui_helpers import clip, wait_until, words
+
+from app import settings as settings_mod
+from app.settings import Settings
+from app.worker import RUNNING
+
+pytestmark = [pytest.mark.slow, pytest.mark.audio]
+
+MIC = "test_mic"
+
+
+@pytest.fixture(scope="module")
+def pulse(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    from tests.audio_env import pulse_available, pulse_server
+
+    if not pulse_available():
+        pytest.skip("needs pulseaudio, pactl, pacat and PortAudio (libportaudio2)")
+    with pulse_server(tmp_path_factory.mktemp("pulse"), sink="room") as server:
+        server.pactl(
+            "load-module",
+            "module-null-sink",
+            "sink_name=speakers",
+            "rate=48000",
+            "sink_properties=device.description=Speakers",
+        )
+        server.pactl("set-default-source", "speakers.monitor")
+        # a microphone's noise floor (exact zeros would rightly be reported as "no signal")
+        noise = tmp_path_factory.mktemp("noise") / "noise.wav"
+        rng = np.random.default_rng(0)
+        samples = (rng.normal(0, 0.001, 600 * server.rate) * 32767).astype("<i2")
+        with wave.open(str(noise), "wb") as fh:
+            fh.setnchannels(1)
+            fh.setsampwidth(2)
+            fh.setframerate(server.rate)
+            fh.writeframes(samples.tobytes())
+        floor = subprocess.Popen(
+            ["paplay", "-d", "room", str(noise)], env=server.env, stderr=subprocess.DEVNULL
+        )
+        try:
+            yield server
+        finally:
+            floor.terminate()
+            floor.wait(5)
+
+
+def _plug(pulse) -> str:  # noqa: ANN001
+    return pulse.pactl(
+        "load-module",
+        "module-remap-source",
+        f"source_name={MIC}",
+        "master=room.monitor",
+        "source_properties=device.description=Test_microphone",
+    ).strip()
+
+
+def test_unplugged_microphone_banner_choice_and_reconnect(pulse, make_controller) -> None:  # noqa: ANN001
+    module = _plug(pulse)
+    settings = Settings()
+    settings.ui.preload_models = False
+    settings.ui.source = f"pulse:{MIC}"
+    c = make_controller(settings)
+    c.show()
+    label = c.window.input_label(f"pulse:{MIC}")
+    assert label == "Microphone: Test_microphone"
+    assert c.start()
+    wait_until(lambda: c.state == RUNNING, 120, "capture to start")
+
+    pulse.pactl("unload-module", module)
+    banner = c.window.input_banner
+    wait_until(banner.isVisible, 10, "the input banner")
+    print("\nbanner:", banner.text(), "|", banner.choice.text())
+    assert "Test_microphone" in banner.text() and "Monitor of Speakers" in banner.text()
+    assert "waiting" in banner.text()
+    assert banner.choice.text() == "Listen to “Monitor of Speakers” meanwhile"
+    assert c.window.input_label(f"pulse:{MIC}") == f"{label} (disconnected — waiting for it)"
+    assert c.state == RUNNING  # the session goes on
+    assert not c.window.banner.isVisible()  # no error
+
+    banner.choice.click()  # the other choice: listen to the speakers meanwhile
+    wait_until(lambda: "listening to" in banner.title.text(), 10, "the engine to follow")
+    assert c.settings.engine.audio.when_input_lost == "follow"
+    assert banner.choice.text() == "Stop listening to “Monitor of Speakers”"
+    c.save_settings()
+    assert settings_mod.load().engine.audio.when_input_lost == "follow"  # the choice is kept
+
+    module = _plug(pulse)
+    wait_until(lambda: not banner.isVisible(), 10, "the banner to clear on reconnect")
+    assert c.window.input_label(f"pulse:{MIC}") == label
+    assert c.state == RUNNING
+    player = subprocess.Popen(
+        ["paplay", "-d", "room", str(clip("goforward.wav"))],
+        env=pulse.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until(
+            lambda: "forward" in words(" ".join(ln.text for ln in c.session.lines() if ln.final)),
+            40,
+            "a caption from the reconnected microphone",
+        )
+    finally:
+        player.wait(30)
+    pulse.pactl("unload-module", module)
