@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import caption_page, theme
 from app import settings as settings_mod
+from app.caption_bar import CaptionsController
 from app.device_controller import DeviceController, is_device
 from app.icons import app_icon
 from app.main_window import STAGE_NAMES, MainWindow, app_version
@@ -94,6 +95,10 @@ class AppController(QObject):
         )
         self.tray = TrayController(self.icon, self)
         self.prefs = SettingsController(settings, self.window, self.overlay, self.tray)
+        # docked caption bar, global show/hide shortcut, overlay stepping aside (caption_bar.py)
+        self.captions = CaptionsController(
+            self.overlay, self.window, self.prefs, self.set_overlay_visible
+        )
         self.devices = DeviceController(
             self.prefs, self.window, engine_idle=lambda: self.state == IDLE
         )
@@ -195,6 +200,7 @@ class AppController(QObject):
     # ------------------------------------------------------------------ showing
     def show(self) -> None:
         """Show the main window (normal start) or the tray icon and overlay (`--tray`)."""
+        self.captions.start()
         if self.tray_mode:
             shown = self.tray.show()
             self.window.allow_close = not shown
@@ -254,9 +260,11 @@ class AppController(QObject):
     def set_overlay_visible(self, on: bool) -> None:
         if on:
             self.overlay.set_lines(self.session.lines()[-2:])
+            self.captions.before_show()
             self.overlay.show()
             self.overlay.raise_()
         else:
+            self.overlay.aside = False  # hidden for good, not only stepping aside
             self.overlay.hide()
         self.prefs.set_overlay_enabled(on)
 
@@ -508,6 +516,7 @@ class AppController(QObject):
         self.caption_page.close()
         self.prefs.close()
         self.window.allow_close = True
+        self.captions.close()
         self.overlay.hide()
         self.overlay.close()
         self.tray.hide()

@@ -223,6 +223,8 @@ class MainWindow(QMainWindow):
     shortcuts_requested = Signal()
     rescan_requested = Signal()
     overlay_toggled = Signal(bool)
+    dock_chosen = Signal(str)  # "top", "bottom" or "" (a floating overlay)
+    caption_shortcut_requested = Signal()  # choose the global show/hide shortcut
     click_through_toggled = Signal(bool)
     zoom_requested = Signal(int)  # +1 larger, -1 smaller
     input_chosen = Signal(str)  # an input spec, or devices.FILE_CHOICE
@@ -299,6 +301,21 @@ class MainWindow(QMainWindow):
         self.act_click_through.setToolTip(
             "Mouse clicks pass through the overlay to the windows below (Ctrl+Shift+T)"
         )
+        self.dock_actions: dict[str, QAction] = {}
+        dock_group = QActionGroup(self)
+        for edge, label in (
+            ("", "&Floating overlay"),
+            ("top", "Caption bar at the &top"),
+            ("bottom", "Caption bar at the &bottom"),
+        ):
+            act = QAction(label, self)
+            act.setCheckable(True)
+            act.triggered.connect(lambda _=False, e=edge: self.dock_chosen.emit(e))
+            dock_group.addAction(act)
+            self.dock_actions[edge] = act
+        self.dock_actions[""].setChecked(True)
+        self.act_caption_shortcut = QAction("Show/hide &shortcut for captions…", self)
+        self.act_caption_shortcut.triggered.connect(self.caption_shortcut_requested.emit)
         self.act_caption_page = QAction("Caption &page for streaming…", self)
         self.act_caption_page.setToolTip("Live captions on a web page for OBS, vMix or a browser")
         self.act_zoom_in = QAction("&Larger text", self)
@@ -352,6 +369,10 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(self.act_overlay)
         view.addAction(self.act_click_through)
+        self.dock_menu = view.addMenu("Caption &position")
+        for act in self.dock_actions.values():
+            self.dock_menu.addAction(act)
+        view.addAction(self.act_caption_shortcut)
         view.addAction(self.act_caption_page)
         tools = bar.addMenu("&Tools")
         tools.addAction(self.act_settings)
@@ -659,6 +680,13 @@ class MainWindow(QMainWindow):
 
     def set_overlay_checked(self, on: bool) -> None:
         _set_checked(self.act_overlay, on)
+
+    def set_dock_checked(self, edge: str, note: str = "") -> None:
+        """Which caption position is in use; `note` says why a bar floats (shown as a tip)."""
+        _set_checked(self.dock_actions.get(edge, self.dock_actions[""]), True)
+        for key in ("top", "bottom"):
+            self.dock_actions[key].setToolTip(note or "Reserves its strip of the screen")
+        self.dock_menu.setToolTipsVisible(True)
 
     def set_click_through_checked(self, on: bool) -> None:
         _set_checked(self.act_click_through, on)

@@ -3,6 +3,10 @@
 Drag anywhere to move, the grip in the corner resizes; right-click for text size, click-through
 and hide. With click-through on, mouse clicks pass to the windows below (turn it off from the
 tray menu or the main window, Ctrl+Shift+T).
+
+The same window becomes the caption bar docked to a screen edge (`set_docked`; the space is
+reserved by app/caption_bar.py), and steps aside (`set_aside`) while a Dragoman window it covers
+is in use.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from app import theme
 from engine.session import SessionLine
 
 DEFAULT_SIZE = (760, 150)
+DOCK_EDGES = ("top", "bottom")
 
 
 class CaptionOverlay(QWidget):
@@ -32,6 +37,7 @@ class CaptionOverlay(QWidget):
     font_size_changed = Signal(int)
     click_through_changed = Signal(bool)
     visibility_changed = Signal(bool)
+    dock_requested = Signal(str)  # "top", "bottom" or "" (float), from the context menu
 
     def __init__(
         self,
@@ -59,6 +65,9 @@ class CaptionOverlay(QWidget):
         self.opacity = opacity
         self.click_through = False
         self.listening = False
+        self.docked: str | None = None  # the edge of the docked bar, None when floating
+        self.aside = False  # hidden for a moment: a Dragoman window it covered is in use
+        self._float_geometry: QRect | None = None
         self._drag_from: QPoint | None = None
         self._lines: list[SessionLine] = []
         self._shown: dict[int, str] = {}  # label index -> the text that fits on screen
@@ -126,11 +135,47 @@ class CaptionOverlay(QWidget):
         self.click_through = on
         visible = self.isVisible()
         self.setWindowFlag(Qt.WindowType.WindowTransparentForInput, on)
-        self.grip.setVisible(not on)
+        self.grip.setVisible(not on and self.docked is None)
         self.through_badge.setVisible(on)
         if visible:  # changing window flags hides the window
             self.show()
         self.click_through_changed.emit(on)
+
+    def set_docked(self, edge: str | None, rect: QRect | None) -> None:
+        """Become the bar at `edge` with geometry `rect` (square corners, no grip, does not move
+        with the mouse), or float again (edge None) where it floated before."""
+        if edge is not None and self.docked is None:
+            self._float_geometry = self.geometry()
+        was = self.docked
+        self.docked = edge
+        self.grip.setVisible(edge is None and not self.click_through)
+        if rect is not None:
+            self.setGeometry(rect)
+        elif edge is None and was is not None and self._float_geometry is not None:
+            self.setGeometry(self._float_geometry)
+        self.update()
+
+    def bar_height(self) -> int:
+        """The docked bar's height: two caption lines at the current text size."""
+        margins = self._layout.contentsMargins()
+        line = round(self.font_size * 1.45)
+        return margins.top() + margins.bottom() + 2 * line + self._layout.spacing()
+
+    def set_aside(self, on: bool) -> None:
+        """Hide (on) or come back, without changing whether the captions are switched on."""
+        if on == self.aside:
+            return
+        self.aside = on
+        if on:
+            self.hide()
+        else:
+            self.show()
+
+    def floating_geometry(self) -> QRect:
+        """Where the overlay floats (also while it is docked: where it floated before)."""
+        if self.docked is not None and self._float_geometry is not None:
+            return QRect(self._float_geometry)
+        return self.geometry()
 
     def restore_geometry(self, geometry: list[int] | None) -> None:
         if not geometry or len(geometry) != 4:
@@ -251,31 +296,37 @@ class CaptionOverlay(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(12, 14, 18, round(255 * self.opacity)))
-        painter.drawRoundedRect(self.rect().adjusted(1, 1, -1, -1), 12, 12)
+        if self.docked is not None:
+            painter.drawRect(self.rect())
+        else:
+            painter.drawRoundedRect(self.rect().adjusted(1, 1, -1, -1), 12, 12)
         painter.end()
 
     def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 (Qt API)
         super().resizeEvent(event)
         self.grip.move(self.width() - self.grip.width() - 4, self.height() - self.grip.height() - 4)
         self._render()  # what fits depends on the size
-        self._save_timer.start()
+        if self.docked is None:
+            self._save_timer.start()
 
     def moveEvent(self, event) -> None:  # noqa: N802, ANN001 (Qt API)
         super().moveEvent(event)
-        self._save_timer.start()
+        if self.docked is None:
+            self._save_timer.start()
 
     def showEvent(self, event) -> None:  # noqa: N802, ANN001 (Qt API)
         super().showEvent(event)
+        self.aside = False
         self.visibility_changed.emit(True)
 
     def hideEvent(self, event) -> None:  # noqa: N802, ANN001 (Qt API)
         super().hideEvent(event)
-        if not self.isVisible():
+        if not self.isVisible() and not self.aside:
             self.visibility_changed.emit(False)
 
     # ------------------------------------------------------------------ mouse
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
-        if event.button() == Qt.MouseButton.LeftButton:
+        if event.button() == Qt.MouseButton.LeftButton and self.docked is None:
             handle = self.windowHandle()
             if handle is not None and handle.startSystemMove():
                 return
@@ -305,6 +356,14 @@ class CaptionOverlay(QWidget):
         hide.triggered.connect(self.hide)
         for action in (bigger, smaller, through):
             menu.addAction(action)
+        menu.addSeparator()
+        places = (("", "Float"), ("top", "Dock at the top"), ("bottom", "Dock at the bottom"))
+        for edge, label in places:
+            place = QAction(label, menu)
+            place.setCheckable(True)
+            place.setChecked((self.docked or "") == edge)
+            place.triggered.connect(lambda _=False, e=edge: self.dock_requested.emit(e))
+            menu.addAction(place)
         menu.addSeparator()
         menu.addAction(hide)
         menu.exec(event.globalPos())

@@ -40,6 +40,8 @@ class UiSettings:
     overlay_font_size: int = 22
     overlay_opacity: float = 0.8
     overlay_click_through: bool = False
+    overlay_dock: str = ""  # "top" or "bottom": a caption bar docked to that edge; "" floats
+    caption_shortcut: str = "Ctrl+Alt+C"  # global show/hide of the captions; "" = none
     export_dir: str | None = None
     export_content: str = "both"
     realtime_files: bool = True  # play files at real-time pace (like a live source)
@@ -58,6 +60,8 @@ class UiSettings:
             ui.view_mode = "both"
         ui.overlay_font_size = int(min(max(ui.overlay_font_size, 10), 72))
         ui.overlay_opacity = float(min(max(ui.overlay_opacity, 0.3), 1.0))
+        if ui.overlay_dock not in ("", "top", "bottom"):
+            ui.overlay_dock = ""
         ui.caption_page_port = int(min(max(ui.caption_page_port, 0), 65535))
         return ui
 

@@ -58,11 +58,28 @@ def _stop(proc: subprocess.Popen | None) -> None:
         proc.wait(5)
 
 
+def _wait_for_wm(env: dict[str, str], timeout: float = 10.0) -> None:
+    """Until the window manager announces itself (_NET_SUPPORTING_WM_CHECK on the root)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = subprocess.run(
+            ["xprop", "-root", "_NET_SUPPORTING_WM_CHECK"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if "window id" in done.stdout:
+            return
+        time.sleep(0.05)
+    raise RuntimeError("the window manager did not start")
+
+
 @contextlib.contextmanager
 def xvfb_session(
-    *, tray: bool = True, compositor: bool = True, size: str = "1280x800x24"
+    *, tray: bool = True, compositor: bool = True, size: str = "1280x800x24", wm: bool = False
 ) -> Iterator[dict[str, str]]:
-    """Xvfb (+ trayer, + xcompmgr); yields an environment for child processes."""
+    """Xvfb (+ trayer, + xcompmgr, + the openbox window manager when `wm`); yields an
+    environment for child processes."""
     if not shutil.which("Xvfb"):
         raise RuntimeError("Xvfb is not installed (apt-get install xvfb)")
     read_fd, write_fd = os.pipe()
@@ -79,6 +96,18 @@ def xvfb_session(
         env = {**os.environ, "DISPLAY": display}
         env.pop("QT_QPA_PLATFORM", None)
         env.pop("WAYLAND_DISPLAY", None)
+        if wm:
+            if not shutil.which("openbox"):
+                raise RuntimeError("openbox is not installed (apt-get install openbox)")
+            helpers.append(
+                subprocess.Popen(
+                    ["openbox", "--sm-disable"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+            _wait_for_wm(env)
         if compositor and shutil.which("xcompmgr"):
             helpers.append(
                 subprocess.Popen(
