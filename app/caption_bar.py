@@ -259,7 +259,9 @@ class CaptionsController(QObject):
         ui = self._prefs.settings.ui
         if ui.overlay_dock:
             self.set_dock(ui.overlay_dock, announce=False)
-        self.apply_shortcut(ui.caption_shortcut, announce=True)
+        # a key another app holds is said at once; a desktop without global shortcuts is said
+        # in the View menu and the shortcut dialog, not at every start
+        self.apply_shortcut(ui.caption_shortcut, announce=self.desktop.has_global_shortcut)
 
     def before_show(self) -> None:
         """A floating overlay shown for the first time (no saved place) keeps off the window."""
