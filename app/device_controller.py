@@ -114,7 +114,7 @@ class DeviceController(QObject):
         """Say which device vanished and what is heard instead (nothing, or which input);
         offer the other choice; mark the picker's entry."""
         self._lost = event
-        spec = f"pulse:{event.device}"
+        spec = self.source  # the picker's entry of what the engine listens to
         if self._label_before_loss is None:
             label = self._window.input_label(spec)
             if label is not None:

@@ -114,20 +114,26 @@ class Capture(Protocol):
         """Drop the held blocks and close the stream: capture nothing until `resume`."""
         raise NotImplementedError
 
-    def resume(self, *, chosen: bool = True) -> bool:
-        """Open a new stream (new `tag`) on the chosen device, or on the server's default
-        source when not `chosen`; False when that failed."""
+    def resume(self, source: str | None) -> bool:
+        """Open a new stream (new `tag`) on `source`, or on the server's default source when
+        None; False when that failed."""
         raise NotImplementedError
 
     def emit(self, event: InputLost | InputRestored) -> None:
         raise NotImplementedError
 
 
-State = Literal["connected", "waiting", "following"]
+State = Literal["connected", "waiting", "following", "off"]
 
 
 class InputGuard:
     """Keeps a capture stream on the chosen PulseAudio source (see the module docstring).
+
+    chosen: a source name, or None for "the default microphone": any source that is not a
+    monitor will do (the server following its default from one microphone to another is
+    right), but a move onto a monitor — the speakers — counts as losing the microphone. A
+    default input that starts on a monitor (system audio as the default) or not through
+    PulseAudio at all is left alone (state "off").
 
     Server events arrive on the subscription's reader thread; `set_policy` may come from any
     thread (not the UI's: it opens and closes streams). One lock keeps them in turn.
@@ -135,7 +141,7 @@ class InputGuard:
 
     def __init__(
         self,
-        chosen: str,
+        chosen: str | None,
         policy: InputLostPolicy,
         capture: Capture,
         server: Server | None = None,
@@ -148,9 +154,10 @@ class InputGuard:
         self.server: Server = server or PactlServer()
         self.clock = clock
         self.state: State = "connected"
-        self.label = label or chosen  # the chosen source's description
+        self.device = chosen or ""  # the source we capture (or wait for)
+        self.label = label or self.device  # its description
         self._output: int | None = None  # our source-output index
-        self._chosen_index: int | None = None
+        self._device_index: int | None = None
         self._last_moved: pulse.PulseDevice | None = None  # where the server put our stream
         self._lock = threading.RLock()
 
@@ -158,6 +165,13 @@ class InputGuard:
         """Learn where our stream is (call once the subscription runs: an event that came
         before it would otherwise be missed)."""
         with self._lock:
+            if self.chosen is None:
+                ours, sources = self._locate()
+                now = sources.get(ours.source) if ours else None
+                if now is None or now.is_monitor:
+                    self.state = "off"  # not through PulseAudio, or deliberately a monitor
+                    return
+                self._adopt(now)
             self._check(hold=False)
 
     def set_policy(self, policy: InputLostPolicy) -> None:
@@ -166,7 +180,7 @@ class InputGuard:
         with self._lock:
             self.policy = policy
             if self.state == "waiting" and policy == "follow":
-                if self.capture.resume(chosen=False):
+                if self.capture.resume(None):
                     self.state = "following"
                     ours, sources = self._locate()
                     self._report_lost(sources.get(ours.source) if ours else None)
@@ -183,15 +197,17 @@ class InputGuard:
     def _on_event(self, event: ServerEvent) -> None:
         if self.state == "connected":
             ours = event.facility == "source-output" and event.index == self._output
-            chosen_gone = (
+            device_gone = (
                 event.facility == "source"
                 and event.action == "remove"
-                and event.index == self._chosen_index
+                and event.index == self._device_index
             )
-            if ours or chosen_gone or self._output is None:
-                self._check(hold=ours or chosen_gone)
+            if ours or device_gone or self._output is None:
+                self._check(hold=ours or device_gone)
+        elif self.state == "off":
+            return
         elif event.facility == "source" and event.action in ("new", "change"):
-            self._chosen_back()
+            self._device_back()
         elif self.state == "following" and (event.facility, event.index) == (
             "source-output",
             self._output,
@@ -199,12 +215,23 @@ class InputGuard:
             self._check(hold=False)
 
     # ------------------------------------------------------------------ internals
+    def _acceptable(self, device: pulse.PulseDevice | None) -> bool:
+        if device is None:
+            return False
+        return device.name == self.chosen if self.chosen else not device.is_monitor
+
+    def _adopt(self, device: pulse.PulseDevice) -> None:
+        """`device` is what we capture (or wait for) now."""
+        self.device = device.name
+        self.label = device.description or device.name
+        self._device_index = device.index
+
     def _locate(self) -> tuple[pulse.SourceOutput | None, dict[int, pulse.PulseDevice]]:
         sources = {d.index: d for d in self.server.sources() if d.index is not None}
-        for device in sources.values():
-            if device.name == self.chosen:
-                self._chosen_index = device.index
-                self.label = device.description or device.name
+        if self.chosen is not None:
+            for device in sources.values():
+                if device.name == self.chosen:
+                    self._adopt(device)
         ours = next((o for o in self.server.outputs() if o.tag == self.capture.tag), None)
         self._output = ours.index if ours else None
         return ours, sources
@@ -220,12 +247,14 @@ class InputGuard:
                 self.capture.release()
             return
         now = sources.get(ours.source)
-        if now is not None and now.name == self.chosen:
+        if now is not None and self._acceptable(now):
             if hold:
                 self.capture.release()
+            if self.chosen is None:
+                self._adopt(now)  # the default moved from one microphone to another
             if self.state != "connected":
                 self.state = "connected"
-                self.capture.emit(InputRestored(self.chosen, self.label, self.clock()))
+                self.capture.emit(InputRestored(self.device, self.label, self.clock()))
             return
         following = self.policy == "follow"
         if following and hold:
@@ -243,31 +272,40 @@ class InputGuard:
         following = self.state == "following"
         log.warning(
             "input %s vanished; the sound server moved the stream to %s; %s",
-            self.chosen,
+            self.device,
             moved_to.name if moved_to else None,
             "following it" if following else "waiting for the device",
         )
         name = moved_to.name if moved_to else None
         label = (moved_to.description or moved_to.name) if moved_to else None
-        self.capture.emit(InputLost(self.chosen, self.label, name, label, following, self.clock()))
+        self.capture.emit(InputLost(self.device, self.label, name, label, following, self.clock()))
 
-    def _chosen_back(self) -> None:
-        present = next((d for d in self.server.sources() if d.name == self.chosen), None)
+    def _wanted(self) -> pulse.PulseDevice | None:
+        """The source to capture again, when present: the chosen one; for the default
+        microphone, the one we had, else any microphone."""
+        sources = self.server.sources()
+        if self.chosen is not None:
+            return next((d for d in sources if d.name == self.chosen), None)
+        mics = [d for d in sources if not d.is_monitor]
+        return next((d for d in mics if d.name == self.device), mics[0] if mics else None)
+
+    def _device_back(self) -> None:
+        present = self._wanted()
         if present is None:
             return
-        self._chosen_index = present.index
-        self.label = present.description or present.name
         if self.state == "waiting":
-            if not self.capture.resume():
+            if not self.capture.resume(present.name):
                 return  # stays waiting; the next event of the server tries again
-            log.info("input %s is back: capturing from it again", self.chosen)
+            self._adopt(present)
+            log.info("input %s is back: capturing from it again", self.device)
             self.state = "connected"
             self._locate()
-            self.capture.emit(InputRestored(self.chosen, self.label, self.clock()))
-        elif self._output is not None and self.server.move(self._output, self.chosen):
-            log.info("input %s is back: moved the stream back to it", self.chosen)
+            self.capture.emit(InputRestored(self.device, self.label, self.clock()))
+        elif self._output is not None and self.server.move(self._output, present.name):
+            self._adopt(present)
+            log.info("input %s is back: moved the stream back to it", self.device)
             self.state = "connected"
-            self.capture.emit(InputRestored(self.chosen, self.label, self.clock()))
+            self.capture.emit(InputRestored(self.device, self.label, self.clock()))
 
 
 class PulseSubscription:

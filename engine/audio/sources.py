@@ -227,15 +227,20 @@ class CaptureQueue:
                 consumed += out.size
 
 
+# ALSA devices that are PulseAudio (or PipeWire's pulse server) on a desktop Linux
+PULSE_ROUTED = frozenset({"pulse", "default", "pipewire"})
+
+
 class MicrophoneSource:
     """A capture device through sounddevice (PortAudio).
 
     device: None/"" = default input; a name (substring) or index; "pulse:SOURCE" opens the
     PulseAudio source SOURCE (e.g. a sink's ".monitor" for system audio) through the `pulse`
-    PortAudio device. A PulseAudio source is guarded (`engine.audio.input_watch`): when it
-    vanishes and the server moves the stream elsewhere, capture waits for it or follows the
-    move (`AudioOptions.when_input_lost`), and `InputLost` / `InputRestored` events say so
-    through the sink given to `set_event_sink`.
+    PortAudio device. A PulseAudio source, and the default input when it goes through
+    PulseAudio, is guarded (`engine.audio.input_watch`): when it vanishes and the server moves
+    the stream elsewhere (for the default input: onto a monitor), capture waits for it or
+    follows the move (`AudioOptions.when_input_lost`), and `InputLost` / `InputRestored` events
+    say so through the sink given to `set_event_sink`.
     """
 
     hears_room = True  # it may capture our own speech from the loudspeaker (echo guard)
@@ -269,10 +274,13 @@ class MicrophoneSource:
         info = sd.query_devices(self.device)
         self.name = pulse_source or str(info["name"])
         self.rate = int(info["default_samplerate"]) or 48_000
+        default_via_pulse = device in (None, "") and self.name in PULSE_ROUTED
+        guarded = bool(pulse_source or default_via_pulse) and PulseSubscription.available()
+        self._tagged = guarded
         self._stream = self._open_stream(pulse_source)
         self._subscription: PulseSubscription | None = None
         self.guard: InputGuard | None = None
-        if pulse_source and PulseSubscription.available():
+        if guarded:
             described = [d for d in pulse.list_sources() if d.name == pulse_source]
             self.guard = InputGuard(
                 pulse_source,
@@ -291,7 +299,7 @@ class MicrophoneSource:
         PULSE_PROP) when the stream opens: they are set only for that moment, so later
         captures on the default device are not redirected."""
         env: dict[str, str] = {}
-        if self._pulse_source:
+        if self._tagged:
             self.tag = uuid.uuid4().hex
             env = pulse.tagged_environment(pulse_source, self.tag)
         saved = {key: os.environ.get(key) for key in env}
@@ -384,12 +392,12 @@ class MicrophoneSource:
         self._queue.discard_held()
         self._queue.put(np.zeros(int(self.rate * self.gap_s), np.float32), time.monotonic())
 
-    def resume(self, *, chosen: bool = True) -> bool:
+    def resume(self, source: str | None) -> bool:
         with self._close_lock:
             if self._closed:
                 return False
             try:
-                stream = self._open_stream(self._pulse_source if chosen else None)
+                stream = self._open_stream(source)
             except DeviceError as exc:
                 log.warning("reopening %s failed: %s", self.name, exc)
                 return False

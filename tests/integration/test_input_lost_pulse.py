@@ -253,3 +253,48 @@ def test_choosing_to_follow_while_waiting_listens_to_the_new_source_at_once(serv
         assert ours is not None and ours.source == _source_index(MIC)
     finally:
         listener.close()
+
+
+def test_the_default_microphone_never_moves_onto_a_monitor(server, mic) -> None:  # noqa: ANN001
+    """ "Default microphone": when the last microphone goes, the server's new default is a
+    monitor; capture waits for a microphone instead of recording the speakers."""
+    server.pactl("set-default-source", MIC)
+    try:
+        source = MicrophoneSource(None, AudioOptions(when_input_lost="wait"))
+        assert source.guard is not None, f"the default input {source.name!r} is not guarded"
+        listener = Listener(source)
+        try:
+            t0 = listener.wait_audio(1.0)
+            room, speakers = _bands(listener.audio_between(t0, time.monotonic()))
+            assert room > HEARD and speakers < HEARD, (room, speakers)
+            mic.unplug()
+            lost = listener.wait_event(InputLost)
+            assert lost.device == MIC and lost.label == "Test_microphone"
+            assert lost.moved_to is not None and lost.moved_to.endswith(".monitor")
+            time.sleep(1.0)
+            assert listener.source.waiting and _our_output(server, listener.source) is None
+
+            mic.plug()  # a microphone again: capture comes back to it
+            listener.wait_event(InputRestored)
+            ours = _our_output(server, listener.source)
+            assert ours is not None and ours.source == _source_index(MIC)
+            t1 = listener.wait_audio(1.0)
+            room, speakers = _bands(listener.audio_between(t1, time.monotonic()))
+            assert room > HEARD and speakers < HEARD, (room, speakers)
+        finally:
+            listener.close()
+    finally:
+        server.pactl("set-default-source", "speakers.monitor")
+
+
+def test_a_default_input_on_a_monitor_is_left_alone(server) -> None:  # noqa: ANN001
+    """System audio as the default source is a deliberate choice: nothing to guard."""
+    source = MicrophoneSource(None, AudioOptions(when_input_lost="wait"))
+    try:
+        assert source.guard is not None
+        deadline = time.monotonic() + 10
+        while source.guard.state != "off" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert source.guard.state == "off"
+    finally:
+        source.close()

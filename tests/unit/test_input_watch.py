@@ -63,20 +63,23 @@ class FakeCapture:
         self.calls.append("pause")
         self.server.streams = []
 
-    def resume(self, *, chosen: bool = True) -> bool:
-        self.calls.append("resume" if chosen else "resume-default")
+    def resume(self, source: str | None) -> bool:
+        self.calls.append(f"resume {source}" if source else "resume-default")
         self.tag = "tag-2"
-        self.server.streams = [pulse.SourceOutput(9, 5 if chosen else 0, "tag-2")]
+        index = next((d.index for d in self.server.devices if d.name == source), 0)
+        self.server.streams = [pulse.SourceOutput(9, index or 0, "tag-2")]
         return True
 
     def emit(self, event: InputLost | InputRestored) -> None:
         self.events.append(event)
 
 
-def _guard(policy: str) -> tuple[InputGuard, FakeServer, FakeCapture]:
+def _guard(
+    policy: str, chosen: str | None = "usb_mic"
+) -> tuple[InputGuard, FakeServer, FakeCapture]:
     server = FakeServer()
     capture = FakeCapture(server)
-    guard = InputGuard("usb_mic", policy, capture, server, clock=lambda: 1.0)  # type: ignore[arg-type]
+    guard = InputGuard(chosen, policy, capture, server, clock=lambda: 1.0)  # type: ignore[arg-type]
     guard.start()
     return guard, server, capture
 
@@ -118,7 +121,7 @@ def test_wait_pauses_and_reconnects_when_the_device_returns() -> None:
     assert guard.state == "waiting" and len(capture.events) == 1
     server.replug()
     guard.on_event(ServerEvent("new", "source", 5))
-    assert capture.calls[-1] == "resume" and guard.state == "connected"
+    assert capture.calls[-1] == "resume usb_mic" and guard.state == "connected"
     assert capture.events[-1] == InputRestored("usb_mic", "USB microphone", 1.0)
     server.unplug()  # the new stream is watched too
     guard.on_event(ServerEvent("change", "source-output", 9))
@@ -193,3 +196,42 @@ def test_the_cli_says_it_in_one_line_on_stderr(capsys) -> None:  # noqa: ANN001
         "(not listening to “Monitor of Speakers” meanwhile).",
         "dragoman: Microphone “USB microphone” is back — listening to it again.",
     ]
+
+
+def test_the_default_microphone_may_move_to_another_microphone_but_not_to_a_monitor() -> None:
+    guard, server, capture = _guard("wait", chosen=None)
+    assert guard.state == "connected" and guard.device == "usb_mic"
+    headset = _dev(4, "headset_mic", "Headset microphone")
+    server.devices.append(headset)
+    server.streams = [pulse.SourceOutput(7, 4, "tag-1")]  # the server's new default
+    guard.on_event(ServerEvent("change", "source-output", 7))
+    assert capture.events == [] and guard.device == "headset_mic"  # followed, as a default does
+    server.devices = [MONITOR]
+    server.streams = [pulse.SourceOutput(7, 0, "tag-1")]  # no microphone left: the speakers
+    guard.on_event(ServerEvent("change", "source-output", 7))
+    assert capture.events == [
+        InputLost(
+            "headset_mic",
+            "Headset microphone",
+            "speakers.monitor",
+            "Monitor of Speakers",
+            False,
+            1.0,
+        )
+    ]
+    server.replug()  # any microphone will do
+    guard.on_event(ServerEvent("new", "source", 5))
+    assert capture.calls[-1] == "resume usb_mic" and guard.state == "connected"
+    assert capture.events[-1] == InputRestored("usb_mic", "USB microphone", 1.0)
+
+
+def test_a_default_input_that_is_a_monitor_is_left_alone() -> None:
+    server = FakeServer()
+    server.streams = [pulse.SourceOutput(7, 0, "tag-1")]
+    capture = FakeCapture(server)
+    guard = InputGuard(None, "wait", capture, server)
+    guard.start()
+    server.devices = [MONITOR]
+    guard.on_event(ServerEvent("remove", "source", 2))
+    guard.on_event(ServerEvent("change", "source-output", 7))
+    assert guard.state == "off" and capture.calls == [] and capture.events == []
