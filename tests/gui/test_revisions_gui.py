@@ -10,14 +10,20 @@ GUI contract: worker signal, controller, session, transcript view and overlay.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
+from pathlib import Path
 
+import pytest
+import soundfile as sf
 from gui_helpers import wait_until
 from PySide6.QtWidgets import QApplication
 
 from app.settings import Settings
+from app.worker import IDLE
+from bench import corpus
 from engine.events import Final, FinalRevised, StageTimes, Translation
 
 T = StageTimes()
@@ -123,3 +129,45 @@ def test_the_overlay_shows_a_revision_of_a_line_it_shows(make_controller) -> Non
     _from_engine_thread(c.worker, [_revised(1, "Fail better!", "Fail better.")])
     wait_until(lambda: c.window.subtitles.row_state(1).original == "Fail better!", 10, "it")
     assert c.overlay.text_lines() == []
+
+
+@pytest.mark.slow
+def test_a_real_revision_replaces_its_row(make_controller, tmp_path: Path) -> None:  # noqa: ANN001
+    """The real engine on Piper commands 1.5 s apart: "Try again." alone comes back wrong and
+    is revised with "Fail better." as context (tests/integration/test_revisions.py); in the
+    window its row changes in place and no row is added."""
+    timeline = corpus.build_timeline("commands", corpus.piper(corpus.COMMANDS, "cmd"), 1.5)
+    wav = tmp_path / "commands.wav"
+    sf.write(wav, timeline.audio, 16000)
+    settings = _settings()
+    settings.ui.source = str(wav)
+    settings.ui.realtime_files = False
+    settings.engine = dataclasses.replace(
+        settings.engine,
+        asr=dataclasses.replace(settings.engine.asr, language="en"),
+    )
+    c = make_controller(settings)
+    c.show()
+    revised: list[FinalRevised] = []
+    finals: list[Final] = []
+    c.worker.revised.connect(revised.append)
+    c.worker.final.connect(finals.append)
+    assert c.start()
+    wait_until(lambda: c.state != IDLE, 30, "the run to start")
+    wait_until(lambda: c.state == IDLE, 180, "the run to end")
+    _settle()
+    view = c.window.subtitles
+    assert len(finals) == len(corpus.COMMANDS) and revised, [f.text for f in finals]
+    assert view.row_count() == len(finals)  # revisions replaced rows, added none
+    for rev in revised:
+        state = view.row_state(rev.segment_id)
+        assert state is not None and state.original == rev.text and state.revised
+        first = next(f for f in finals if f.segment_id == rev.segment_id)
+        assert first.text != rev.text and view.model_.line_at(
+            view.model_.row_of(rev.segment_id)
+        ).start == pytest.approx(first.start)
+    assert "Try again." in [r.text for r in revised]
+    assert c.session.flush()
+    saved = json.loads(c.session.path.read_text())
+    texts = [ln["text"] for ln in saved["lines"]]
+    assert texts == [view.model_.line_at(i).text for i in range(view.row_count())]
