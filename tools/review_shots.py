@@ -4,9 +4,11 @@
 
 Runs the real app on one clip with Whisper base and the tiny M2M100 test fixture into French
 (nonsense words, real layout), adds a few long multi-speaker lines, then saves into DIR
-(default: ./review-shots): the main window empty, with translations, at its minimum size, with
-the error banner, with the rename editor; every settings tab; the model manager; and the caption
-overlay at three text sizes and empty. Look at every picture.
+(default: ./review-shots): the offer to continue the last session, the main window empty, with
+translations, with a line before and after a revision, at its minimum size, with the error
+banner, with the rename editor; every settings tab; the model manager; the caption overlay at
+three text sizes and empty; and the tray icon (under trayer) idle and listening. Runs under the
+openbox window manager. Look at every picture.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import dataclasses
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -49,7 +52,8 @@ def inner(out: Path) -> int:
     from app.settings_dialog import SettingsDialog
     from app.theme import apply_theme
     from app.worker import IDLE
-    from engine.session import SessionLine
+    from engine.events import Final, FinalRevised, StageTimes, Translation
+    from engine.session import Session, SessionLine
 
     app = QApplication(["dragoman"])
     app.setApplicationName("Dragoman")
@@ -80,15 +84,49 @@ def inner(out: Path) -> int:
             cfg.translation, target_lang="fr", backend="m2m100", model=str(FIXTURE)
         ),
     )
+    # yesterday's meeting, left open at quit: offered on launch
+    last = Session.new_autosaved()
+    for i, (speaker, text, translation) in enumerate(LINES):
+        last.apply(Final(i, 5.0 * i, 5.0 * i + 4, text, "en", StageTimes(), speaker))
+        last.apply(
+            Translation(
+                i,
+                5.0 * i,
+                5.0 * i + 4,
+                text,
+                "en",
+                translation,
+                "fr",
+                speaker,
+                "m",
+                {},
+                StageTimes(),
+            )
+        )
+    last.close()
     c = AppController(settings)
     win = c.window
     win.setGeometry(30, 30, 1100, 650)
     c.show()
     pump(1.0)
+    win.grab().save(str(out / "00-last-session-offer.png"))
+    screen = app.primaryScreen()
+
+    def grab_tray(name: str) -> None:
+        """The top-right corner where trayer docks the icons, three times as large."""
+        pump(0.5)
+        width = screen.geometry().width()
+        shot = screen.grabWindow(0, width - 96, 0, 96, 28)
+        shot.scaled(shot.width() * 3, shot.height() * 3).save(str(out / name))
+
+    grab_tray("10-tray-idle.png")
+    win.offer_banner.dismiss.click()
+    pump(0.3)
     win.grab().save(str(out / "01-main-empty.png"))
     c.start()
     pump(0.3)
     win.grab().save(str(out / "01b-main-listening.png"))  # the empty transcript while starting
+    grab_tray("10-tray-listening.png")
     wait(lambda: c.state == IDLE and len(c.session) > 0, 180)
     pump(0.5)
     for i, (speaker, text, translation) in enumerate(LINES):
@@ -98,6 +136,49 @@ def inner(out: Path) -> int:
         )
     pump(0.5)
     win.grab().save(str(out / "02-main-translation.png"))
+
+    def from_engine(*events: object) -> None:
+        """Events enter the worker as the engine hands them over (from a thread of its own)."""
+        thread = threading.Thread(target=lambda: [c.worker._on_event(e) for e in events])
+        thread.start()
+        thread.join()
+        pump(0.5)
+
+    heard, better = "Fail again. Fail again.", "Fail again. Fail better."
+    from_engine(
+        Final(900, 30.0, 32.5, heard, "en", StageTimes(), "S1"),
+        Translation(
+            900,
+            30.0,
+            32.5,
+            heard,
+            "en",
+            "Échoue encore. Échoue encore.",
+            "fr",
+            "S1",
+            "m",
+            {},
+            StageTimes(),
+        ),
+    )
+    win.grab().save(str(out / "02b-before-revision.png"))
+    from_engine(
+        FinalRevised(900, 30.0, 32.5, better, heard, "en", StageTimes(), "S1", 1),
+        Translation(
+            900,
+            30.0,
+            32.5,
+            better,
+            "en",
+            "Échoue encore. Échoue mieux.",
+            "fr",
+            "S1",
+            "m",
+            {},
+            StageTimes(),
+        ),
+    )
+    win.grab().save(str(out / "02c-revised-line.png"))
     win.resize(win.minimumSize())
     pump(0.5)
     win.grab().save(str(out / "03-main-minimum.png"))
@@ -182,7 +263,6 @@ def inner(out: Path) -> int:
             for i, (speaker, text, translation) in enumerate(LINES[:2])
         ]
     )
-    screen = app.primaryScreen()
 
     def grab_overlay(name: str) -> None:
         pump(0.5)
@@ -211,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(REPO / "tools"))
     from screenshots import xvfb_session
 
-    with tempfile.TemporaryDirectory() as tmp, xvfb_session() as env:
+    with tempfile.TemporaryDirectory() as tmp, xvfb_session(wm=True) as env:
         env = {**env, "PYTHONPATH": str(REPO), "DRAGOMAN_HOME": str(Path(tmp) / "home")}
         cmd = [sys.executable, str(Path(__file__).resolve()), "--inner", "--out"]
         done = subprocess.run([*cmd, str(args.out.resolve())], env=env, cwd=REPO, timeout=600)
