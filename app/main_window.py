@@ -588,6 +588,9 @@ class MainWindow(QMainWindow):
             "<li>Press <b>Start</b>. Each speaker gets a colour; click a name to rename it.</li>"
             "<li><b>Speak</b> reads the translation aloud; the <b>Overlay</b> shows captions "
             "over other windows.</li></ol>"
+            "<p>After a pause, Dragoman hears the last sentences again together; a line it "
+            "corrects is replaced where it stands and marked ✎. Each line shows the language "
+            "it was heard in.</p>"
             "<h3>Keyboard shortcuts</h3><table cellspacing='6'>"
             + "".join(sorted(rows))
             + "</table>"

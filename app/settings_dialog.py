@@ -214,6 +214,14 @@ class SettingsDialog(QDialog):
             "Show words while a sentence is still being spoken", cfg.asr.partials
         )
         form.addRow("", self.partials)
+        self.revisions = _check(
+            "Correct a line once the whole sentence has been heard", cfg.asr.revisions
+        )
+        self.revisions.setToolTip(
+            "After a pause, the last sentences are heard again together and a line that comes out"
+            " better is replaced (marked ✎) and translated again; it is not spoken twice"
+        )
+        form.addRow("", self.revisions)
         self.partial_interval = _spin(
             cfg.asr.partial_interval_s, 0.2, 5.0, 0.1, "Partial update interval", suffix=" s"
         )
@@ -404,6 +412,7 @@ class SettingsDialog(QDialog):
                 cpu_threads=self.threads.value(),
                 beam_size=self.beam.value(),
                 partials=self.partials.isChecked(),
+                revisions=self.revisions.isChecked(),
                 partial_interval_s=self.partial_interval.value(),
             ),
             vad=rep(

@@ -90,6 +90,8 @@ def test_settings_dialog_edits_persist(home: Path, make_controller) -> None:  # 
     dialog.threads.setValue(3)
     dialog.vad_threshold.setValue(0.6)
     dialog.min_silence.setValue(700)
+    assert dialog.revisions.isChecked()  # revisions are on by default
+    dialog.revisions.setChecked(False)
     dialog.tr_url.setText("http://10.0.0.5:5008")
     dialog.tr_token.setText(" s3cret-token ")
     dialog.speed.setValue(1.25)
@@ -103,6 +105,7 @@ def test_settings_dialog_edits_persist(home: Path, make_controller) -> None:  # 
     assert loaded.engine.asr.cpu_threads == 3
     assert loaded.engine.vad.threshold == pytest.approx(0.6)
     assert loaded.engine.vad.min_silence_ms == 700
+    assert loaded.engine.asr.revisions is False
     assert loaded.engine.translation.remote_url == "http://10.0.0.5:5008"
     assert loaded.engine.translation.remote_token == "s3cret-token"  # sent as a bearer token
     assert dialog.tr_token.echoMode() == dialog.tr_token.EchoMode.Password
