@@ -181,6 +181,15 @@ class SettingsDialog(QDialog):
             inputs.append((devices.describe_input(ui.source), ui.source))
         self.input = _combo(inputs, ui.source, "Audio input")
         form.addRow("Audio input", self.input)
+        self.input_lost = _combo(
+            [
+                ("Wait for it, listening to nothing else", "wait"),
+                ("Listen to the input the system switches to", "follow"),
+            ],
+            cfg.audio.when_input_lost,
+            "When the audio input disconnects",
+        )
+        form.addRow("If it disconnects", self.input_lost)
         spoken = [(x.name, x.code) for x in spoken_languages()]
         targets = [(x.name, x.code) for x in target_languages()]
         self.source_lang = _combo(
@@ -405,6 +414,7 @@ class SettingsDialog(QDialog):
         speech_on = self.speech_on.isChecked()
         s.engine = rep(
             cfg,
+            audio=rep(cfg.audio, when_input_lost=self.input_lost.currentData()),
             asr=rep(
                 cfg.asr,
                 language=self.source_lang.currentData(),

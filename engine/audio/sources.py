@@ -319,6 +319,11 @@ class MicrophoneSource:
             if stream is not None:
                 with contextlib.suppress(Exception):
                     stream.close()
+            if pulse_source and _pulse_source_missing(pulse_source):
+                raise DeviceError(
+                    f"The input {pulse_source!r} is not connected (the sound server has no "
+                    "source of that name now)"
+                ) from exc
             raise DeviceError(f"Cannot open input device {self.name!r}: {exc}") from exc
         finally:
             for key, value in saved.items():
@@ -431,6 +436,12 @@ class MicrophoneSource:
                 self._close_stream()
         if self._subscription is not None:
             self._subscription.close()
+
+
+def _pulse_source_missing(name: str) -> bool:
+    """True when the server lists its sources and `name` is not one of them."""
+    sources = pulse.list_sources()
+    return bool(sources) and all(d.name != name for d in sources)
 
 
 def _find_input_device(sd: Any, device: str | int | None) -> int:

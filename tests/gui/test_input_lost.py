@@ -119,3 +119,15 @@ def test_unplugged_microphone_banner_choice_and_reconnect(pulse, make_controller
     finally:
         player.wait(30)
     pulse.pactl("unload-module", module)
+
+
+def test_the_choice_is_in_the_settings_dialog(themed_app) -> None:  # noqa: ANN001
+    from app.settings_dialog import SettingsDialog
+
+    settings = Settings()
+    dialog = SettingsDialog(settings)
+    combo = dialog.input_lost
+    assert combo.currentData() == "wait"  # the safe default: never the speakers by surprise
+    combo.setCurrentIndex(combo.findData("follow"))
+    assert dialog.result_settings().engine.audio.when_input_lost == "follow"
+    dialog.deleteLater()

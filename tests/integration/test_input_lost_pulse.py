@@ -298,3 +298,10 @@ def test_a_default_input_on_a_monitor_is_left_alone(server) -> None:  # noqa: AN
         assert source.guard.state == "off"
     finally:
         source.close()
+
+
+def test_a_chosen_input_that_is_not_connected_is_said_plainly(server) -> None:  # noqa: ANN001
+    from engine.errors import DeviceError
+
+    with pytest.raises(DeviceError, match="The input 'test_mic' is not connected"):
+        MicrophoneSource(f"pulse:{MIC}")
