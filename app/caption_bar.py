@@ -43,7 +43,7 @@ FLOATS_INSTEAD = "This desktop does not let apps reserve screen space; the capti
 NO_GLOBAL_SHORTCUT = (
     "This desktop does not let apps have a global shortcut; use the tray icon or the window."
 )
-DEFAULT_SHORTCUT = "Ctrl+Alt+C"
+BADGE_FLOATS = "floats: this desktop cannot reserve screen space"
 
 
 def default_overlay_rect(area: QRect, avoid: QRect | None, size: QSize) -> QRect:
@@ -96,6 +96,7 @@ class DesktopCaptions(QObject):
         self._grab: int | None = None
         self.shortcut: str | None = None
         self.reserved = False  # the docked bar reserves its space (the WM was told)
+        self._bar: QRect | None = None  # the strip it reserves
         self._dock_type: list[int] | None = None  # the window types Qt gave the overlay
         self._watched: QWindow | None = None
         app = QGuiApplication.instance()
@@ -131,6 +132,7 @@ class DesktopCaptions(QObject):
                     x11.set_atom_ids(wid, "_NET_WM_WINDOW_TYPE", self._dock_type)
                 x11.flush()
             self.reserved = False
+            self._bar = None
             ov.set_docked(None, None)
             if visible and x11 is not None:
                 ov.show()
@@ -138,10 +140,14 @@ class DesktopCaptions(QObject):
         screen = screen or QGuiApplication.primaryScreen()
         if screen is None:
             return None
-        geometry = screen.geometry()
+        # below a top panel / above a bottom one: the screen less what others reserve (our own
+        # strip, when docked already, counts as free)
+        area = screen.availableGeometry()
+        if self.reserved and self._bar is not None and self._bar.intersects(screen.geometry()):
+            area = area.united(self._bar) & screen.geometry()
         message: str | None = None
         if x11 is not None:
-            rect = bar_rect(geometry, edge, ov.bar_height())
+            rect = bar_rect(area, edge, ov.bar_height())
             if self._dock_type is None:
                 self._dock_type = x11.get_cardinals(wid, "_NET_WM_WINDOW_TYPE")
             root = screen.virtualGeometry()
@@ -151,12 +157,13 @@ class DesktopCaptions(QObject):
                 thickness = root.bottom() + 1 - rect.top()
             x11.reserve_edge(wid, edge, thickness, rect.left(), rect.right())
             self.reserved = True
+            self._bar = QRect(rect)
         else:
             # the bar floats over the available area's edge (above a panel, say)
-            rect = bar_rect(screen.availableGeometry(), edge, ov.bar_height())
+            rect = bar_rect(area, edge, ov.bar_height())
             self.reserved = False
             message = FLOATS_INSTEAD
-        ov.set_docked(edge, rect)
+        ov.set_docked(edge, rect, BADGE_FLOATS if message else "")
         if visible:
             ov.show()
             ov.setGeometry(rect)  # a window mapped again may be placed anew
@@ -257,6 +264,10 @@ class CaptionsController(QObject):
     def start(self) -> None:
         """Apply the saved position and shortcut (once the main window has its place)."""
         ui = self._prefs.settings.ui
+        self._window.winId()  # its native window: to follow it from screen to screen
+        handle = self._window.windowHandle()
+        if handle is not None:
+            handle.screenChanged.connect(self._on_window_screen)
         if ui.overlay_dock:
             self.set_dock(ui.overlay_dock, announce=False)
         # a key another app holds is said at once; a desktop without global shortcuts is said
@@ -276,6 +287,11 @@ class CaptionsController(QObject):
         avoid = self._window.frameGeometry() if self._window.isVisible() else None
         rect = default_overlay_rect(screen.availableGeometry(), avoid, self._overlay.size())
         self._overlay.setGeometry(rect)
+
+    def _on_window_screen(self, _screen: QScreen) -> None:
+        """The bar goes along to the screen the main window is on now."""
+        if self._overlay.docked is not None:
+            self.set_dock(self._overlay.docked, announce=False)
 
     def toggle(self) -> None:
         """The global shortcut: show or hide the captions."""

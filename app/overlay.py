@@ -12,6 +12,7 @@ is in use.
 from __future__ import annotations
 
 import html
+import time
 
 from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -68,6 +69,11 @@ class CaptionOverlay(QWidget):
         self.docked: str | None = None  # the edge of the docked bar, None when floating
         self.aside = False  # hidden for a moment: a Dragoman window it covered is in use
         self._float_geometry: QRect | None = None
+        # the place set by set_docked, kept for a moment against a window manager that places
+        # the window anew when it is mapped again (openbox does, now and then)
+        self._pin: QRect | None = None
+        self._pin_until = 0.0
+        self._corrections = 0
         self._drag_from: QPoint | None = None
         self._lines: list[SessionLine] = []
         self._shown: dict[int, str] = {}  # label index -> the text that fits on screen
@@ -91,6 +97,13 @@ class CaptionOverlay(QWidget):
         self.through_badge.move(14, 4)
         self.through_badge.adjustSize()
         self.through_badge.hide()
+        # a bar that could not reserve its space says so on itself (it floats over windows)
+        self.float_badge = QLabel("", self)
+        self.float_badge.setStyleSheet(
+            f"color: {theme.TEXT_DIM}; font-size: 11px; background: transparent;"
+        )
+        self.float_badge.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.float_badge.hide()
         self.grip = QSizeGrip(self)
         self.grip.setFixedSize(16, 16)
         self.grip.setToolTip("Drag to resize")
@@ -141,18 +154,25 @@ class CaptionOverlay(QWidget):
             self.show()
         self.click_through_changed.emit(on)
 
-    def set_docked(self, edge: str | None, rect: QRect | None) -> None:
+    def set_docked(self, edge: str | None, rect: QRect | None, note: str = "") -> None:
         """Become the bar at `edge` with geometry `rect` (square corners, no grip, does not move
-        with the mouse), or float again (edge None) where it floated before."""
+        with the mouse), or float again (edge None) where it floated before. `note` is shown
+        on the bar (why it floats instead of reserving its space)."""
         if edge is not None and self.docked is None:
             self._float_geometry = self.geometry()
         was = self.docked
         self.docked = edge
         self.grip.setVisible(edge is None and not self.click_through)
-        if rect is not None:
-            self.setGeometry(rect)
-        elif edge is None and was is not None and self._float_geometry is not None:
-            self.setGeometry(self._float_geometry)
+        self.float_badge.setText(note if edge is not None else "")
+        self.float_badge.adjustSize()
+        self.float_badge.setVisible(bool(note) and edge is not None)
+        target = rect
+        if edge is None and was is not None and self._float_geometry is not None:
+            target = self._float_geometry
+        if target is not None:
+            self.setGeometry(target)
+            self._pin, self._pin_until = QRect(target), time.monotonic() + 2.0
+            self._corrections = 0
         self.update()
 
     def bar_height(self) -> int:
@@ -305,14 +325,29 @@ class CaptionOverlay(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 (Qt API)
         super().resizeEvent(event)
         self.grip.move(self.width() - self.grip.width() - 4, self.height() - self.grip.height() - 4)
+        self.float_badge.move(self.width() - self.float_badge.width() - 14, 4)
         self._render()  # what fits depends on the size
+        self._keep_pinned_place()
         if self.docked is None:
             self._save_timer.start()
 
     def moveEvent(self, event) -> None:  # noqa: N802, ANN001 (Qt API)
         super().moveEvent(event)
+        self._keep_pinned_place()
         if self.docked is None:
             self._save_timer.start()
+
+    def _keep_pinned_place(self) -> None:
+        """Just after docking or floating again, the window stays where it was put: a window
+        manager that places it anew when mapped gets it moved back (a few times at most)."""
+        rect = self._pin
+        if rect is None or self.geometry() == rect:
+            return
+        if time.monotonic() > self._pin_until or self._corrections >= 3:
+            self._pin = None
+            return
+        self._corrections += 1
+        QTimer.singleShot(0, lambda: self.setGeometry(rect))
 
     def showEvent(self, event) -> None:  # noqa: N802, ANN001 (Qt API)
         super().showEvent(event)
@@ -326,6 +361,7 @@ class CaptionOverlay(QWidget):
 
     # ------------------------------------------------------------------ mouse
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
+        self._pin = None  # the user moves it now
         if event.button() == Qt.MouseButton.LeftButton and self.docked is None:
             handle = self.windowHandle()
             if handle is not None and handle.startSystemMove():

@@ -72,9 +72,14 @@ def check_dock() -> dict[str, object]:
     x11 = X11.open()
     assert x11 is not None
     out: dict[str, object] = {"before": x11.workarea(), "bar_height": c.overlay.bar_height()}
+    h = c.overlay.bar_height()
+    floated = c.overlay.geometry()
+    out["floated"] = rect(floated)
+    expect = {"top": ((0, h, 1280, 800 - h), 0), "bottom": ((0, 0, 1280, 800 - h), 800 - h)}
     for edge in ("top", "bottom"):
         c.window.dock_actions[edge].trigger()
-        wait(lambda: x11.workarea() != out["before"], 3)
+        area, y = expect[edge]
+        wait(lambda a=area, y=y: x11.workarea() == a and c.overlay.geometry().y() == y, 5)
         pump(0.3)
         out[edge] = {
             "workarea": x11.workarea(),
@@ -91,7 +96,7 @@ def check_dock() -> dict[str, object]:
         out[edge]["maximised"] = rect(other.frameGeometry())  # type: ignore[index]
         other.close()
     c.window.dock_actions[""].trigger()
-    wait(lambda: x11.workarea() == out["before"], 3)
+    wait(lambda: x11.workarea() == out["before"] and c.overlay.geometry() == floated, 5)
     out["after"] = x11.workarea()
     out["after_saved"] = c.settings.ui.overlay_dock
     out["floating"] = rect(c.overlay.geometry())

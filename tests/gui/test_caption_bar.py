@@ -84,7 +84,7 @@ def test_docked_bar_reserves_its_strip_of_the_screen(desktop, tmp_path: Path) ->
     assert mx[1] + mx[3] <= 800 - h  # and ends above it
     # floating again: the space comes back and the overlay returns to where it floated
     assert out["after"] == [0, 0, 1280, 800] and out["after_saved"] == ""
-    assert out["floating"][2] < 1280
+    assert out["floating"] == out["floated"]
 
 
 @needs_desktop
@@ -118,6 +118,33 @@ def test_overlay_keeps_clear_of_the_window_and_dialogs(desktop, tmp_path: Path) 
     assert out["dialog_folder"] == "inner", out
     assert out["visible_while_dialog"] is False
     assert out["visible_after_dialog"]
+
+
+def test_where_space_cannot_be_reserved_the_bar_floats_and_says_so(make_controller) -> None:  # noqa: ANN001
+    """Offscreen stands in for a desktop without struts or layer-shell (Wayland): the bar
+    floats at the chosen edge, and the status bar, the View menu and the bar itself say so."""
+    from app.caption_bar import BADGE_FLOATS, FLOATS_INSTEAD
+    from app.settings import Settings
+
+    settings = Settings()
+    settings.ui.preload_models = False
+    c = make_controller(settings)
+    c.show()
+    assert not c.captions.desktop.can_reserve_space
+    c.window.dock_actions["bottom"].trigger()
+    area = c.window.screen().availableGeometry()
+    ov = c.overlay
+    assert ov.isVisible() and c.settings.ui.overlay_enabled  # choosing a bar shows it
+    assert ov.docked == "bottom" and not c.captions.desktop.reserved
+    assert ov.geometry().bottom() == area.bottom() and ov.width() == area.width()
+    assert c.window.notice_label.text() == FLOATS_INSTEAD  # the full text (its tip when cut)
+    assert c.window.dock_actions["bottom"].toolTip() == FLOATS_INSTEAD
+    assert not ov.float_badge.isHidden() and ov.float_badge.text() == BADGE_FLOATS
+    assert c.settings.ui.overlay_dock == "bottom"
+    # the global shortcut is not offered here, and the dialog says why
+    assert c.captions.shortcut_problem is not None
+    c.window.dock_actions[""].trigger()
+    assert ov.docked is None and ov.float_badge.isHidden() and ov.width() < area.width()
 
 
 # --------------------------------------------------------------------------- pure logic
