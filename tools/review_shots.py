@@ -7,14 +7,17 @@ Runs the real app on one clip with Whisper base and the tiny M2M100 test fixture
 (default: ./review-shots): the offer to continue the last session, the main window empty, with
 translations, with a line before and after a revision, at its minimum size, with the error
 banner, with the rename editor; every settings tab; the model manager; the caption overlay at
-three text sizes and empty; and the tray icon (under trayer) idle and listening. Runs under the
-openbox window manager. Look at every picture.
+three text sizes and empty; the tray icon (under trayer) idle and listening; and German
+sentences (espeak-ng) with the language detected per line. Runs under the openbox window
+manager. Look at every picture.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -276,9 +279,56 @@ def inner(out: Path) -> int:
         grab_overlay(f"08-overlay-{size}px.png")
     overlay.set_lines([])
     grab_overlay("08-overlay-empty.png")
+    overlay.hide()
+
+    # German sentences with pauses (espeak-ng), the language detected: a tag per line
+    german = out / ".german.wav"
+    if shutil.which("espeak-ng"):
+        _german_meeting(german)
+        c.sessions.new_session()
+        auto = copy.deepcopy(c.settings)
+        auto.engine = dataclasses.replace(
+            auto.engine,
+            asr=dataclasses.replace(auto.engine.asr, language=None),
+            translation=dataclasses.replace(auto.engine.translation, target_lang=None),
+        )
+        auto.ui.source = str(german)
+        c.apply_settings(auto)
+        pump(0.3)
+        c.start()
+        wait(lambda: c.state != IDLE, 30)
+        wait(lambda: c.state == IDLE, 240)
+        pump(0.5)
+        win.grab().save(str(out / "11-detected-language.png"))
+        german.unlink()
     c.shutdown()
     app.quit()
     return 0
+
+
+GERMAN = (
+    "Guten Morgen.",
+    "Wir beginnen heute mit dem Bericht über das letzte Quartal.",
+    "Ja.",
+    "Die Zahlen sind besser als erwartet.",
+    "Aber die Kosten steigen weiter.",
+    "Danke schön.",
+)
+
+
+def _german_meeting(path: Path) -> None:
+    """The GERMAN sentences spoken by espeak-ng, 1.2 s apart, as one 16 kHz WAV."""
+    import numpy as np
+    import soundfile as sf
+
+    from engine.audio.io import load_audio
+
+    pause = np.zeros(int(1.2 * 16000), dtype=np.float32)
+    parts = [pause[:8000]]
+    for sentence in GERMAN:
+        subprocess.run(["espeak-ng", "-v", "de", "-w", str(path), sentence], check=True)
+        parts += [load_audio(path), pause]
+    sf.write(path, np.concatenate(parts), 16000)
 
 
 def main(argv: list[str] | None = None) -> int:
