@@ -131,6 +131,7 @@ class DeviceController(QObject):
             choice = f"Listen to {other} meanwhile" if other else "Listen to another input"
         message = f"{describe(event)} It reconnects by itself when it is back."
         self._window.input_banner.show_message(title, message, choice)
+        self._window.set_placeholder(self.placeholder(listening=True))
         if self._label_before_loss is not None:
             spec, label = self._label_before_loss
             self._window.set_input_label(spec, f"{label} ({note})")
@@ -138,6 +139,7 @@ class DeviceController(QObject):
     def on_input_restored(self, event: InputRestored) -> None:
         self._window.notify(describe(event), 8000)
         self.clear_input_lost()
+        self._window.set_placeholder(self.placeholder(listening=True))
 
     def clear_input_lost(self) -> None:
         """The device is back, or nothing listens any more: no banner, the usual label."""
@@ -169,6 +171,15 @@ class DeviceController(QObject):
     def placeholder(self, *, listening: bool) -> str:
         """What the empty transcript says: how to start, or that it is listening."""
         what = devices.describe_input(self.source)
+        lost = self._lost
+        if listening and lost is not None:
+            if lost.following:
+                what = f"“{lost.moved_to_label or lost.moved_to}” while “{lost.label}” is away"
+            else:
+                return (
+                    f"<p style='font-size:18px; color:{theme.TEXT}'>Waiting for "
+                    f"“{lost.label}”…</p><p>Captions go on when it is back.</p>"
+                )
         if listening:
             return (
                 f"<p style='font-size:18px; color:{theme.TEXT}'>Listening to {what}…</p>"

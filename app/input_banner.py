@@ -17,8 +17,8 @@ class InputBanner(QFrame):
         super().__init__(parent)
         self.setObjectName("errorBanner")  # the warning look of the main window's banner
         self.setAccessibleName("Input message")
-        icon = QLabel("🎙", self)
-        icon.setStyleSheet("font-size: 18px;")
+        icon = QLabel("⚠", self)
+        icon.setStyleSheet("font-size: 18px; color: #ff938a;")
         self.title = QLabel(self)
         self.title.setStyleSheet("font-weight: 600;")
         self.message = QLabel(self)

@@ -257,6 +257,10 @@ class InputGuard:
                 self.capture.emit(InputRestored(self.device, self.label, self.clock()))
             return
         following = self.policy == "follow"
+        if following and self.state == "following" and _same(now, self._last_moved):
+            if hold:
+                self.capture.release()
+            return  # our new stream on the source already reported
         if following and hold:
             self.capture.release()
         elif not following and not hold:
@@ -306,6 +310,10 @@ class InputGuard:
             log.info("input %s is back: moved the stream back to it", self.device)
             self.state = "connected"
             self.capture.emit(InputRestored(self.device, self.label, self.clock()))
+
+
+def _same(a: pulse.PulseDevice | None, b: pulse.PulseDevice | None) -> bool:
+    return (a.name if a else None) == (b.name if b else None)
 
 
 class PulseSubscription:

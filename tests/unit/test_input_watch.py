@@ -149,6 +149,10 @@ def test_the_choice_changes_while_the_device_is_away() -> None:
     assert capture.events[-1] == InputLost(
         "usb_mic", "USB microphone", "speakers.monitor", "Monitor of Speakers", True, 1.0
     )
+    reported = len(capture.events)
+    guard.on_event(ServerEvent("new", "source-output", 9))  # our new stream: said already
+    guard.on_event(ServerEvent("change", "source-output", 9))
+    assert len(capture.events) == reported
     guard.set_policy("wait")  # "stop listening to it"
     assert capture.calls[-2:] == ["hold", "pause"] and guard.state == "waiting"
     assert capture.events[-1] == InputLost(
