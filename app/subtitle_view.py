@@ -428,14 +428,23 @@ class SubtitleView(QListView):
         was_at_end = self._follow
         old_row = self.model_.row_of(line.segment_id)
         old_height = self.delegate.height_of(old_row) if old_row is not None else None
+        # a row above what the reader is looking at (a revision of an earlier line)
+        above = (
+            old_row is not None
+            and not was_at_end
+            and self.visualRect(self.model_.index(old_row)).bottom() < 0
+        )
         rows_before = self.model_.rowCount()
         row = self.model_.upsert(line)
         self.placeholder.setVisible(False)
-        if (
-            self.model_.rowCount() != rows_before
-            or row != old_row
-            or self.delegate.height_of(row) != old_height
-        ):
+        height = self.delegate.height_of(row)
+        if above and row == old_row and old_height is not None and height != old_height:
+            # it changed height: keep the lines in view where they are on screen
+            bar = self.verticalScrollBar()
+            value = bar.value()
+            self.doItemsLayout()
+            bar.setValue(value + height - old_height)
+        elif self.model_.rowCount() != rows_before or row != old_row or height != old_height:
             self._relayout.start()  # a row appeared or changed height
         else:
             self.viewport().update(self.visualRect(self.model_.index(row)))

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 from gui_helpers import wait_until
+from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication
 
 from app.settings import Settings
@@ -112,6 +113,29 @@ def test_a_revision_replaces_the_line_in_place(make_controller) -> None:  # noqa
     assert saved[5]["text"] == revised_text and saved[5]["revision"] == 1
     assert saved[5]["translation"] == "Satz fünf, mit dem ganzen Absatz gehört."
     assert saved[4]["text"] == "Sentence number 4 as first heard."
+
+
+def test_a_longer_revision_above_the_view_does_not_move_what_is_read(make_controller) -> None:  # noqa: ANN001
+    c = make_controller(_settings())
+    c.show()
+    view = c.window.subtitles
+    n = 40
+    _from_engine_thread(c.worker, [_final(sid, f"Line {sid}.") for sid in range(n)])
+    wait_until(lambda: view.row_count() == n, 10, "lines")
+    _settle()
+    bar = view.verticalScrollBar()
+    bar.setValue(bar.maximum() // 2)  # reading in the middle
+    _settle()
+    top = view.indexAt(view.viewport().rect().topLeft() + QPoint(100, 2)).row()
+    offset = view.visualRect(view.model_.index(top)).top()
+    assert top > 3 and not view._follow
+    longer = " ".join(["A much longer revised line that wraps over several rows."] * 6)
+    _from_engine_thread(c.worker, [_revised(1, longer, "Line 1.")])
+    wait_until(lambda: view.row_state(1).original == longer, 10, "the revision")
+    _settle()
+    assert view.indexAt(view.viewport().rect().topLeft() + QPoint(100, 2)).row() == top
+    assert view.visualRect(view.model_.index(top)).top() == offset
+    assert view.row_count() == n
 
 
 def test_the_overlay_shows_a_revision_of_a_line_it_shows(make_controller) -> None:  # noqa: ANN001
