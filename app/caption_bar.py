@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, QSocketNotifier, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QScreen, QWindow
 from PySide6.QtWidgets import (
@@ -203,13 +204,16 @@ class DesktopCaptions(QObject):
     def _on_focus_window(self, window: QWindow | None) -> None:
         if window is not None and window is self._overlay.windowHandle():
             return  # the overlay itself was clicked: nothing to step aside from
-        if self._watched is not None:
-            self._watched.removeEventFilter(self)
-            self._watched = None
+        self._unwatch()
         if window is not None:
             self._watched = window
             window.installEventFilter(self)  # it may move or grow under the overlay
         self.update_aside()
+
+    def _unwatch(self) -> None:
+        window, self._watched = self._watched, None
+        if window is not None and shiboken6.isValid(window):  # a closed dialog's is gone
+            window.removeEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
         if event.type() in (QEvent.Type.Move, QEvent.Type.Resize):
@@ -222,6 +226,8 @@ class DesktopCaptions(QObject):
         if not (ov.isVisible() or ov.aside) or (ov.docked is not None and self.reserved):
             return
         window = self._watched
+        if window is not None and not shiboken6.isValid(window):
+            window = self._watched = None
         covers = window is not None and window.isVisible()
         if covers and window is not None:
             covers = window.frameGeometry().intersects(ov.frameGeometry())
@@ -229,9 +235,7 @@ class DesktopCaptions(QObject):
 
     def close(self) -> None:
         self.set_shortcut(None)
-        if self._watched is not None:
-            self._watched.removeEventFilter(self)
-            self._watched = None
+        self._unwatch()
         if self._notifier is not None:
             self._notifier.setEnabled(False)
         if self._x11 is not None:
@@ -258,6 +262,7 @@ class CaptionsController(QObject):
         self.shortcut_problem: str | None = None
         window.dock_chosen.connect(self.set_dock)
         overlay.dock_requested.connect(self.set_dock)
+        overlay.click_through_changed.connect(self._on_click_through)
         window.caption_shortcut_requested.connect(self.choose_shortcut)
         self.desktop.shortcut_pressed.connect(self.toggle)
 
@@ -287,6 +292,11 @@ class CaptionsController(QObject):
         avoid = self._window.frameGeometry() if self._window.isVisible() else None
         rect = default_overlay_rect(screen.availableGeometry(), avoid, self._overlay.size())
         self._overlay.setGeometry(rect)
+
+    def _on_click_through(self, _on: bool) -> None:
+        """Qt sets the window's type again when its flags change: a docked bar docks again."""
+        if self._overlay.docked is not None and self.desktop.reserved:
+            self.desktop.dock(self._overlay.docked, self._window.screen())
 
     def _on_window_screen(self, _screen: QScreen) -> None:
         """The bar goes along to the screen the main window is on now."""

@@ -13,9 +13,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QRect
-from PySide6.QtWidgets import QApplication, QFileDialog, QListView, QWidget
+from PySide6.QtCore import QRect, QTimer
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QListView, QWidget
 
+from app.caption_bar import ShortcutDialog
 from app.controller import AppController
 from app.settings import Settings
 from app.x11 import X11, parse_shortcut
@@ -95,6 +97,17 @@ def check_dock() -> dict[str, object]:
         pump(0.4)
         out[edge]["maximised"] = rect(other.frameGeometry())  # type: ignore[index]
         other.close()
+    # click-through on the bar (its window flags change): still a dock with its strip
+    c.window.act_click_through.trigger()
+    wait(lambda: x11.workarea() == expect["bottom"][0] and c.overlay.isVisible(), 3)
+    pump(0.5)
+    dock = x11.atom("_NET_WM_WINDOW_TYPE_DOCK")
+    out["through"] = {
+        "workarea": x11.workarea(),
+        "bar": rect(c.overlay.geometry()),
+        "dock_type": x11.get_cardinals(int(c.overlay.winId()), "_NET_WM_WINDOW_TYPE") == [dock],
+    }
+    c.window.act_click_through.trigger()
     c.window.dock_actions[""].trigger()
     wait(lambda: x11.workarea() == out["before"] and c.overlay.geometry() == floated, 5)
     out["after"] = x11.workarea()
@@ -115,6 +128,12 @@ def check_shortcut() -> dict[str, object]:
         xdotool("key", "ctrl+alt+c")
         wait(lambda e=expect: c.overlay.isVisible() is e, 3)
         shown.append(c.overlay.isVisible())
+    xdotool("key", "Num_Lock")  # NumLock on: the shortcut still works
+    for expect in (False, True):
+        xdotool("key", "ctrl+alt+c")
+        wait(lambda e=expect: c.overlay.isVisible() is e, 3)
+        shown.append(c.overlay.isVisible())
+    xdotool("key", "Num_Lock")
     out["toggles"] = shown
     out["enabled_setting"] = c.settings.ui.overlay_enabled
     # another application holds Ctrl+Alt+T: the app says so and keeps no dead shortcut
@@ -124,6 +143,28 @@ def check_shortcut() -> dict[str, object]:
     out["taken"] = c.captions.apply_shortcut("Ctrl+Alt+T", announce=True)
     out["notice"] = c.window.notice_label.text()
     out["active_shortcut"] = c.captions.desktop.shortcut
+    # choosing one in the dialog: the taken key is said there (the dialog stays), a free one
+    # is kept, saved, and works
+    seen: dict[str, object] = {}
+
+    def in_dialog() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, ShortcutDialog)
+        dialog.edit.setKeySequence(QKeySequence("Ctrl+Alt+T"))
+        dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
+        seen["problem"] = dialog.problem.text()
+        seen["still_open"] = dialog.isVisible()
+        dialog.edit.setKeySequence(QKeySequence("Ctrl+Alt+G"))
+        dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
+
+    QTimer.singleShot(300, in_dialog)
+    c.window.act_caption_shortcut.trigger()
+    out["dialog"] = seen
+    out["saved_shortcut"] = c.settings.ui.caption_shortcut
+    activate_other()
+    xdotool("key", "ctrl+alt+g")
+    wait(lambda: not c.overlay.isVisible(), 3)
+    out["new_key_hides"] = not c.overlay.isVisible()
     other.close()
     c.shutdown()
     return out

@@ -82,6 +82,12 @@ def test_docked_bar_reserves_its_strip_of_the_screen(desktop, tmp_path: Path) ->
     assert bottom["workarea"] == [0, 0, 1280, 800 - h]
     mx = bottom["maximised"]
     assert mx[1] + mx[3] <= 800 - h  # and ends above it
+    # click-through changes the window's flags (Qt resets its type): it stays a docked bar
+    assert out["through"] == {
+        "workarea": [0, 0, 1280, 800 - h],
+        "bar": [0, 800 - h, 1280, h],
+        "dock_type": True,
+    }
     # floating again: the space comes back and the overlay returns to where it floated
     assert out["after"] == [0, 0, 1280, 800] and out["after_saved"] == ""
     assert out["floating"] == out["floated"]
@@ -92,7 +98,7 @@ def test_global_shortcut_toggles_captions_from_another_app(desktop, tmp_path: Pa
     out = run_child(desktop, tmp_path, "shortcut")
     assert out["problem"] is None
     assert out["focus_is_other"]  # the keys went to another application's window
-    assert out["toggles"] == [False, True]  # hidden, then shown again
+    assert out["toggles"] == [False, True] * 2  # hidden, shown again; the same with NumLock
     assert out["enabled_setting"] is True
     # a shortcut another application holds is said, not silently dead
     assert out["taken"] == (
@@ -100,6 +106,8 @@ def test_global_shortcut_toggles_captions_from_another_app(desktop, tmp_path: Pa
     )
     assert out["notice"] == out["taken"]
     assert out["active_shortcut"] is None
+    assert out["dialog"] == {"problem": out["taken"], "still_open": True}
+    assert out["saved_shortcut"] == "Ctrl+Alt+G" and out["new_key_hides"]
 
 
 @needs_desktop
