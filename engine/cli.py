@@ -166,7 +166,9 @@ class CliSink:
             if self.transcript_json is not None and not (
                 revised and event.segment_id not in self._transcript
             ):
+                # a revision keeps the line's translation until its new one arrives
                 self._transcript[event.segment_id] = {
+                    **self._transcript.get(event.segment_id, {}),
                     "id": event.segment_id,
                     "start": round(event.start, 3),
                     "end": round(event.end, 3),

@@ -141,10 +141,6 @@ class Recogniser(threading.Thread):
         with self._cond:
             return not self._busy and not self._queue and self._latest is None
 
-    def revisions_pending(self) -> int:
-        with self._cond:
-            return len(self._revisions)
-
     def backlog_seconds(self) -> float:
         with self._cond:
             return sum(len(j.audio) for j in self._queue) / SAMPLE_RATE

@@ -136,7 +136,11 @@ def _revised(seg: int, text: str, previous: str) -> FinalRevised:
 
 def test_a_revision_rewrites_the_subtitles_and_is_folded_into_its_jsonl_final(tmp_path, capsys):
     srt, vtt, tr, log = (tmp_path / n for n in ("o.srt", "o.vtt", "t.srt", "log.jsonl"))
-    sink = CliSink(subtitles=[srt, vtt], translated_subtitles=tr, jsonl=log, translating=True)
+    doc = tmp_path / "t.json"
+    sink = CliSink(
+        subtitles=[srt, vtt], translated_subtitles=tr, jsonl=log, translating=True,
+        transcript_json=doc,
+    )  # fmt: skip
     for seg, text in ((1, "bore da"), (2, "pray again")):
         sink(_final(seg, text))
         sink(_translation(seg, text.upper()))
@@ -154,3 +158,9 @@ def test_a_revision_rewrites_the_subtitles_and_is_folded_into_its_jsonl_final(tm
     ]
     assert [f["translation"] for f in finals] == ["BORE DA", "TRY AGAIN"]
     assert sink.finals == 2 and "✎" in capsys.readouterr().out
+    sink.close()
+    segments = json.loads(doc.read_text())["segments"]
+    assert [(g["text"], g["translation"]) for g in segments] == [
+        ("bore da", "BORE DA"),
+        ("try again", "TRY AGAIN"),
+    ]
