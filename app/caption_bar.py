@@ -19,10 +19,11 @@ UI thread only.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QRect, QSize, QSocketNotifier, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, QSocketNotifier, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QScreen, QWindow
 from PySide6.QtWidgets import (
     QDialog,
@@ -44,6 +45,7 @@ FLOATS_INSTEAD = "This desktop does not let apps reserve screen space; the capti
 NO_GLOBAL_SHORTCUT = (
     "This desktop does not let apps have a global shortcut; use the tray icon or the window."
 )
+VERIFY_MS = 1000  # how long a window manager may take to shrink the work area
 BADGE_FLOATS = "floats: this desktop cannot reserve screen space"
 
 
@@ -84,6 +86,7 @@ class DesktopCaptions(QObject):
     """Docks the overlay, runs the global shortcut, and steps the overlay aside."""
 
     shortcut_pressed = Signal()
+    space_refused = Signal(str)  # the window manager did not reserve the bar's strip: why
 
     def __init__(self, overlay: CaptionOverlay) -> None:
         super().__init__()
@@ -98,6 +101,17 @@ class DesktopCaptions(QObject):
         self.shortcut: str | None = None
         self.reserved = False  # the docked bar reserves its space (the WM was told)
         self._bar: QRect | None = None  # the strip it reserves
+        # the work area before docking, until it is seen to change (or not): some window
+        # managers, and XWayland compositors, ignore struts
+        self._verify_pending = False
+        self._workarea_before: tuple[int, int, int, int] | None = None
+        self._verify_timer = QTimer(self)
+        self._verify_timer.setSingleShot(True)
+        self._verify_timer.setInterval(VERIFY_MS)
+        self._verify_timer.timeout.connect(self._verify_reserved)
+        overlay.visibility_changed.connect(self._on_overlay_visible)
+        # under Wayland an X11 key grab only sees keys typed into other X11 apps
+        self._wayland_session = bool(os.environ.get("WAYLAND_DISPLAY"))
         self._dock_type: list[int] | None = None  # the window types Qt gave the overlay
         self._watched: QWindow | None = None
         app = QGuiApplication.instance()
@@ -111,7 +125,7 @@ class DesktopCaptions(QObject):
 
     @property
     def has_global_shortcut(self) -> bool:
-        return self._x11 is not None
+        return self._x11 is not None and not self._wayland_session
 
     # ------------------------------------------------------------------ docking
     def dock(self, edge: str | None, screen: QScreen | None) -> str | None:
@@ -134,6 +148,7 @@ class DesktopCaptions(QObject):
                 x11.flush()
             self.reserved = False
             self._bar = None
+            self._verify_pending = False
             ov.set_docked(None, None)
             if visible and x11 is not None:
                 ov.show()
@@ -151,6 +166,9 @@ class DesktopCaptions(QObject):
             rect = bar_rect(area, edge, ov.bar_height())
             if self._dock_type is None:
                 self._dock_type = x11.get_cardinals(wid, "_NET_WM_WINDOW_TYPE")
+            if not self.reserved:  # see that the work area changes once the bar is mapped
+                self._verify_pending = True
+                self._workarea_before = x11.workarea()
             root = screen.virtualGeometry()
             if edge == "top":
                 thickness = rect.bottom() + 1 - root.top()
@@ -170,6 +188,24 @@ class DesktopCaptions(QObject):
             ov.setGeometry(rect)  # a window mapped again may be placed anew
         return message
 
+    def _on_overlay_visible(self, visible: bool) -> None:
+        if visible and self._verify_pending:
+            self._verify_timer.start()
+
+    def _verify_reserved(self) -> None:
+        """The bar has been mapped a moment: did the window manager take its strip off the
+        work area? If not (no EWMH window manager, or one that ignores struts), say so."""
+        ov = self._overlay
+        if not (self._verify_pending and self.reserved and ov.isVisible()):
+            return
+        self._verify_pending = False
+        after = self._x11.workarea() if self._x11 is not None else None
+        if after is not None and after != self._workarea_before:
+            return
+        self.reserved = False
+        ov.set_docked(ov.docked, None, BADGE_FLOATS)
+        self.space_refused.emit(FLOATS_INSTEAD)
+
     # ------------------------------------------------------------------ global shortcut
     def set_shortcut(self, text: str | None) -> str | None:
         """Grab `text` (e.g. "Ctrl+Alt+C") as the global show/hide shortcut, replacing the old
@@ -180,7 +216,7 @@ class DesktopCaptions(QObject):
         self.shortcut = None
         if not text:
             return None
-        if self._x11 is None:
+        if self._x11 is None or self._wayland_session:
             return NO_GLOBAL_SHORTCUT
         try:
             self._grab = self._x11.grab(parse_shortcut(text))
@@ -265,6 +301,7 @@ class CaptionsController(QObject):
         overlay.click_through_changed.connect(self._on_click_through)
         window.caption_shortcut_requested.connect(self.choose_shortcut)
         self.desktop.shortcut_pressed.connect(self.toggle)
+        self.desktop.space_refused.connect(self._on_space_refused)
 
     def start(self) -> None:
         """Apply the saved position and shortcut (once the main window has its place)."""
@@ -292,6 +329,10 @@ class CaptionsController(QObject):
         avoid = self._window.frameGeometry() if self._window.isVisible() else None
         rect = default_overlay_rect(screen.availableGeometry(), avoid, self._overlay.size())
         self._overlay.setGeometry(rect)
+
+    def _on_space_refused(self, why: str) -> None:
+        self._window.set_dock_checked(self._overlay.docked or "", why)
+        self._window.notify(why, 15000)
 
     def _on_click_through(self, _on: bool) -> None:
         """Qt sets the window's type again when its flags change: a docked bar docks again."""

@@ -1,7 +1,7 @@
 """Runs the real app on an X display with a window manager (openbox) for test_caption_bar.py:
 `python desktop_child.py CHECK` prints one JSON line of what it saw. CHECK is "dock",
-"shortcut" or "aside". Driven from outside the app's own event handling with xdotool, as a
-person would (keys and clicks go through the X server).
+"shortcut", "aside" or "nowm" (no window manager). Driven from outside the app's own event
+handling with xdotool, as a person would (keys and clicks go through the X server).
 """
 
 from __future__ import annotations
@@ -118,6 +118,21 @@ def check_dock() -> dict[str, object]:
     return out
 
 
+def check_no_window_manager() -> dict[str, object]:
+    """A bare X server: nobody reserves space for a dock, and the app must notice."""
+    c = make(overlay_enabled=True)
+    c.window.dock_actions["top"].trigger()
+    out: dict[str, object] = {"reserved_at_first": c.captions.desktop.reserved}
+    wait(lambda: bool(c.window.notice_label.text()), 4)
+    out["notice"] = c.window.notice_label.text()
+    out["badge"] = c.overlay.float_badge.text() if c.overlay.float_badge.isVisible() else ""
+    out["tooltip"] = c.window.dock_actions["top"].toolTip()
+    out["reserved"] = c.captions.desktop.reserved
+    out["bar"] = rect(c.overlay.geometry())
+    c.shutdown()
+    return out
+
+
 def check_shortcut() -> dict[str, object]:
     c = make(overlay_enabled=True, caption_shortcut="Ctrl+Alt+C")
     out: dict[str, object] = {"problem": c.captions.shortcut_problem}
@@ -226,6 +241,8 @@ def main() -> int:
         out = check_dock()
     elif check == "shortcut":
         out = check_shortcut()
+    elif check == "nowm":
+        out = check_no_window_manager()
     else:
         out = check_aside(Path(sys.argv[2]))
     print(json.dumps(out))

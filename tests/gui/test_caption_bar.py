@@ -94,6 +94,22 @@ def test_docked_bar_reserves_its_strip_of_the_screen(desktop, tmp_path: Path) ->
 
 
 @needs_desktop
+def test_without_a_window_manager_the_bar_says_it_floats(tmp_path: Path) -> None:
+    """Struts are a request: with no window manager to honour them the work area never
+    shrinks, and the app sees that and says so instead of claiming the space."""
+    from app.caption_bar import BADGE_FLOATS, FLOATS_INSTEAD
+    from tools.screenshots import xvfb_session
+
+    with xvfb_session(tray=False, compositor=False, wm=False) as env:
+        out = run_child({**env, "PYTHONPATH": str(REPO)}, tmp_path, "nowm")
+    assert out["reserved_at_first"] is True  # asked for...
+    assert out["reserved"] is False  # ...and seen not to be given
+    assert out["notice"] == FLOATS_INSTEAD and out["tooltip"] == FLOATS_INSTEAD
+    assert out["badge"] == BADGE_FLOATS
+    assert out["bar"][:3] == [0, 0, 1280]
+
+
+@needs_desktop
 def test_global_shortcut_toggles_captions_from_another_app(desktop, tmp_path: Path) -> None:  # noqa: ANN001
     out = run_child(desktop, tmp_path, "shortcut")
     assert out["problem"] is None
