@@ -202,7 +202,11 @@ class CaptionOverlay(QWidget):
             return
         rect = QRect(*geometry)
         screens = [s.availableGeometry() for s in QGuiApplication.screens()]
-        if any(s.intersects(rect) for s in screens):  # never restore off-screen
+        if not any(s.intersects(rect) for s in screens):  # never restore off-screen
+            return
+        if self.docked is not None:  # where it floats once undocked; the bar stays
+            self._float_geometry = rect
+        else:
             self.setGeometry(rect)
 
     def text_lines(self) -> list[str]:

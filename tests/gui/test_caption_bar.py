@@ -9,6 +9,7 @@ placement and shortcut parsing are tested here directly.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -152,6 +153,7 @@ def test_where_space_cannot_be_reserved_the_bar_floats_and_says_so(make_controll
 
     settings = Settings()
     settings.ui.preload_models = False
+    settings.ui.overlay_geometry = [100, 100, 500, 120]  # where it floated last time
     c = make_controller(settings)
     c.show()
     assert not c.captions.desktop.can_reserve_space
@@ -165,10 +167,15 @@ def test_where_space_cannot_be_reserved_the_bar_floats_and_says_so(make_controll
     assert c.window.dock_actions["bottom"].toolTip() == FLOATS_INSTEAD
     assert not ov.float_badge.isHidden() and ov.float_badge.text() == BADGE_FLOATS
     assert c.settings.ui.overlay_dock == "bottom"
+    # settings applied from the dialog keep the bar where it is
+    bar = ov.geometry()
+    c.apply_settings(copy.deepcopy(c.settings))
+    assert ov.geometry() == bar and ov.docked == "bottom"
     # the global shortcut is not offered here, and the dialog says why
     assert c.captions.shortcut_problem is not None
     c.window.dock_actions[""].trigger()
-    assert ov.docked is None and ov.float_badge.isHidden() and ov.width() < area.width()
+    assert ov.docked is None and ov.float_badge.isHidden()
+    assert ov.geometry().getRect() == (100, 100, 500, 120)
 
 
 # --------------------------------------------------------------------------- pure logic
