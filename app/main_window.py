@@ -688,7 +688,9 @@ class MainWindow(QMainWindow):
 
     def set_dock_checked(self, edge: str, note: str = "") -> None:
         """Which caption position is in use; `note` says why a bar floats (shown as a tip)."""
-        _set_checked(self.dock_actions.get(edge, self.dock_actions[""]), True)
+        # setChecked, not _set_checked: blocked signals would keep the group from unchecking
+        # the others (it emits toggled, never triggered, so nothing is chosen again)
+        self.dock_actions.get(edge, self.dock_actions[""]).setChecked(True)
         for key in ("top", "bottom"):
             self.dock_actions[key].setToolTip(note or "Reserves its strip of the screen")
         self.dock_menu.setToolTipsVisible(True)

@@ -9,8 +9,9 @@ trayer and xcompmgr, and saves whole-screen pictures into DIR (default ./desktop
 bar), `12-bar-float-fallback.png` (as on a desktop that cannot reserve space, e.g. Wayland:
 X11 switched off in the app; the bar floats at the edge and says so on itself and in the status
 bar), `13-overlay-default.png`
-(a floating overlay's first place, off the main window) and `14-overlay-aside.png` (a file
-dialog in use: the overlay that covered it has stepped aside). Look at every picture.
+(a floating overlay's first place, off the main window), `14-overlay-aside.png` (a file
+dialog in use: the overlay that covered it has stepped aside) and `15-view-menu.png` (View →
+Caption position). Look at every picture.
 """
 
 from __future__ import annotations
@@ -94,6 +95,18 @@ def inner(out: Path, fallback: bool) -> int:
             c.window.activateWindow()
             shoot(name)
         c.captions.set_dock("")
+        c.window.showNormal()
+        pump(0.8)
+        view = c.window.dock_menu.menuAction().associatedObjects()[0]  # the View menu
+        bar = c.window.menuBar()
+        view.popup(bar.mapToGlobal(bar.actionGeometry(view.menuAction()).bottomLeft()))
+        pump(0.4)
+        sub = c.window.dock_menu
+        sub.popup(view.mapToGlobal(view.actionGeometry(sub.menuAction()).topRight()))
+        view.setActiveAction(sub.menuAction())
+        shoot("15-view-menu.png")
+        sub.close()
+        view.close()
     c.shutdown()
     qapp.quit()
     return 0

@@ -167,6 +167,12 @@ def test_where_space_cannot_be_reserved_the_bar_floats_and_says_so(make_controll
     assert c.window.dock_actions["bottom"].toolTip() == FLOATS_INSTEAD
     assert not ov.float_badge.isHidden() and ov.float_badge.text() == BADGE_FLOATS
     assert c.settings.ui.overlay_dock == "bottom"
+    checked = lambda: [k for k, act in c.window.dock_actions.items() if act.isChecked()]  # noqa: E731
+    assert checked() == ["bottom"]
+    ov.dock_requested.emit("top")  # from the bar's own menu: the View menu follows
+    assert checked() == ["top"] and ov.geometry().top() == area.top()
+    ov.dock_requested.emit("bottom")
+    assert checked() == ["bottom"]
     # settings applied from the dialog keep the bar where it is
     bar = ov.geometry()
     c.apply_settings(copy.deepcopy(c.settings))
@@ -175,6 +181,7 @@ def test_where_space_cannot_be_reserved_the_bar_floats_and_says_so(make_controll
     assert c.captions.shortcut_problem is not None
     c.window.dock_actions[""].trigger()
     assert ov.docked is None and ov.float_badge.isHidden()
+    assert checked() == [""]
     assert ov.geometry().getRect() == (100, 100, 500, 120)
 
 
