@@ -45,7 +45,7 @@ FLOATS_INSTEAD = "This desktop does not let apps reserve screen space; the capti
 NO_GLOBAL_SHORTCUT = (
     "This desktop does not let apps have a global shortcut; use the tray icon or the window."
 )
-VERIFY_MS = 1000  # how long a window manager may take to shrink the work area
+VERIFY_MS = 3000  # how long a window manager may take to shrink the work area
 BADGE_FLOATS = "floats: this desktop cannot reserve screen space"
 
 
@@ -110,6 +110,8 @@ class DesktopCaptions(QObject):
         self._verify_timer.setInterval(VERIFY_MS)
         self._verify_timer.timeout.connect(self._verify_reserved)
         overlay.visibility_changed.connect(self._on_overlay_visible)
+        for screen in QGuiApplication.screens():  # Qt follows _NET_WORKAREA: seen at once
+            screen.availableGeometryChanged.connect(self._on_workarea_changed)
         # under Wayland an X11 key grab only sees keys typed into other X11 apps
         self._wayland_session = bool(os.environ.get("WAYLAND_DISPLAY"))
         self._dock_type: list[int] | None = None  # the window types Qt gave the overlay
@@ -191,6 +193,13 @@ class DesktopCaptions(QObject):
     def _on_overlay_visible(self, visible: bool) -> None:
         if visible and self._verify_pending:
             self._verify_timer.start()
+
+    def _on_workarea_changed(self, _area: QRect) -> None:
+        if self._verify_pending and self.reserved and self._x11 is not None:
+            after = self._x11.workarea()
+            if after is not None and after != self._workarea_before:
+                self._verify_pending = False  # the window manager took the strip off
+                self._verify_timer.stop()
 
     def _verify_reserved(self) -> None:
         """The bar has been mapped a moment: did the window manager take its strip off the

@@ -79,6 +79,7 @@ def test_docked_bar_reserves_its_strip_of_the_screen(desktop, tmp_path: Path) ->
     assert top["bar"] == [0, 0, 1280, h] and top["visible"] and top["saved"] == "top"
     assert top["workarea"] == [0, h, 1280, 800 - h]  # the work area lost the bar's height
     assert top["maximised"][1] >= h  # a maximised window starts below the bar
+    assert out["reserved"] and out["confirmed_in_s"] < 2.0  # seen, not timed out
     assert bottom["bar"] == [0, 800 - h, 1280, h] and bottom["saved"] == "bottom"
     assert bottom["workarea"] == [0, 0, 1280, 800 - h]
     mx = bottom["maximised"]
