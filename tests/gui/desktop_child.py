@@ -54,7 +54,7 @@ def activate_other() -> None:
     """Focus the other application's window (another process)."""
     wid = xdotool("search", "--sync", "--name", "^Other app$")
     xdotool("windowactivate", "--sync", wid.split()[0])
-    wait(lambda: QApplication.focusWindow() is None, 3)  # this app has heard of it
+    wait(lambda: QApplication.focusWindow() is None, 10)  # this app has heard of it
 
 
 def make(**ui: object) -> AppController:
@@ -81,10 +81,10 @@ def check_dock() -> dict[str, object]:
     for edge in ("top", "bottom"):
         c.window.dock_actions[edge].trigger()
         area, y = expect[edge]
-        wait(lambda a=area, y=y: x11.workarea() == a and c.overlay.geometry().y() == y, 5)
+        wait(lambda a=area, y=y: x11.workarea() == a and c.overlay.geometry().y() == y, 10)
         if edge == "top":  # Qt heard the work area change: confirmed before the 3 s timeout
             began = time.monotonic()
-            wait(lambda: not c.captions.desktop._verify_pending, 5)
+            wait(lambda: not c.captions.desktop._verify_pending, 10)
             out["confirmed_in_s"] = round(time.monotonic() - began, 2)
             out["reserved"] = c.captions.desktop.reserved
         pump(0.3)
@@ -98,13 +98,13 @@ def check_dock() -> dict[str, object]:
         other = QWidget()
         other.setWindowTitle(f"maximised {edge}")
         other.showMaximized()
-        wait(lambda w=other: w.frameGeometry().height() > 400, 3)
+        wait(lambda w=other: w.frameGeometry().height() > 400, 10)
         pump(0.4)
         out[edge]["maximised"] = rect(other.frameGeometry())  # type: ignore[index]
         other.close()
     # click-through on the bar (its window flags change): still a dock with its strip
     c.window.act_click_through.trigger()
-    wait(lambda: x11.workarea() == expect["bottom"][0] and c.overlay.isVisible(), 3)
+    wait(lambda: x11.workarea() == expect["bottom"][0] and c.overlay.isVisible(), 10)
     pump(0.5)
     dock = x11.atom("_NET_WM_WINDOW_TYPE_DOCK")
     out["through"] = {
@@ -114,7 +114,7 @@ def check_dock() -> dict[str, object]:
     }
     c.window.act_click_through.trigger()
     c.window.dock_actions[""].trigger()
-    wait(lambda: x11.workarea() == out["before"] and c.overlay.geometry() == floated, 5)
+    wait(lambda: x11.workarea() == out["before"] and c.overlay.geometry() == floated, 10)
     out["after"] = x11.workarea()
     out["after_saved"] = c.settings.ui.overlay_dock
     out["floating"] = rect(c.overlay.geometry())
@@ -146,12 +146,12 @@ def check_shortcut() -> dict[str, object]:
     shown = []
     for expect in (False, True):
         xdotool("key", "ctrl+alt+c")
-        wait(lambda e=expect: c.overlay.isVisible() is e, 3)
+        wait(lambda e=expect: c.overlay.isVisible() is e, 10)
         shown.append(c.overlay.isVisible())
     xdotool("key", "Num_Lock")  # NumLock on: the shortcut still works
     for expect in (False, True):
         xdotool("key", "ctrl+alt+c")
-        wait(lambda e=expect: c.overlay.isVisible() is e, 3)
+        wait(lambda e=expect: c.overlay.isVisible() is e, 10)
         shown.append(c.overlay.isVisible())
     xdotool("key", "Num_Lock")
     out["toggles"] = shown
@@ -183,7 +183,7 @@ def check_shortcut() -> dict[str, object]:
     out["saved_shortcut"] = c.settings.ui.caption_shortcut
     activate_other()
     xdotool("key", "ctrl+alt+g")
-    wait(lambda: not c.overlay.isVisible(), 3)
+    wait(lambda: not c.overlay.isVisible(), 10)
     out["new_key_hides"] = not c.overlay.isVisible()
     other.close()
     c.shutdown()
@@ -201,14 +201,14 @@ def check_aside(folder: Path) -> dict[str, object]:
     c.window.show_error("Audio input problem", "The microphone went away.")
     c.overlay.setGeometry(QRect(frame.x() + 60, frame.y() + 80, 860, 400))
     activate_other()
-    wait(lambda: c.overlay.isVisible(), 3)
+    wait(lambda: c.overlay.isVisible(), 10)
     out["visible_over_other_app"] = c.overlay.isVisible()
     xdotool("windowactivate", "--sync", str(int(c.window.winId())))
-    wait(lambda: not c.overlay.isVisible(), 3)
+    wait(lambda: not c.overlay.isVisible(), 10)
     out["visible_while_window_active"] = c.overlay.isVisible()
     out["enabled_while_aside"] = c.settings.ui.overlay_enabled
     activate_other()
-    wait(lambda: c.overlay.isVisible(), 3)
+    wait(lambda: c.overlay.isVisible(), 10)
     out["visible_after_leaving"] = c.overlay.isVisible()
     # a file dialog opens under the overlay: a double-click on a folder must open the folder
     (folder / "inner").mkdir()
@@ -219,7 +219,7 @@ def check_aside(folder: Path) -> dict[str, object]:
     dialog.open()
     view = dialog.findChild(QListView, "listView")
     assert view is not None
-    wait(lambda: view.model().rowCount(view.rootIndex()) > 0, 5)
+    wait(lambda: view.model().rowCount(view.rootIndex()) > 0, 10)
     pump(0.4)
     index = view.model().index(0, 0, view.rootIndex())
     point = view.viewport().mapToGlobal(view.visualRect(index).center())
@@ -227,12 +227,12 @@ def check_aside(folder: Path) -> dict[str, object]:
     out["row_under_overlay"] = c.overlay.floating_geometry().contains(point)
     xdotool("mousemove", "--sync", str(point.x()), str(point.y()))
     xdotool("click", "--repeat", "2", "--delay", "80", "1")
-    wait(lambda: Path(dialog.directory().absolutePath()).name == "inner", 3)
+    wait(lambda: Path(dialog.directory().absolutePath()).name == "inner", 10)
     out["dialog_folder"] = Path(dialog.directory().absolutePath()).name
     out["visible_while_dialog"] = c.overlay.isVisible()
     dialog.reject()
     activate_other()
-    wait(lambda: c.overlay.isVisible(), 3)
+    wait(lambda: c.overlay.isVisible(), 10)
     out["visible_after_dialog"] = c.overlay.isVisible()
     c.shutdown()
     return out
