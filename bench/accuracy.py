@@ -16,6 +16,7 @@ words was available.
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ class RunResult:
     revised_text: str | None = None  # the finals after revisions (None: no revision pass)
     revisions: tuple[tuple[str, str], ...] = ()  # (previous text, revised text) per revision
     revision_delays: tuple[float, ...] = ()  # acoustic end of a revised span -> its revision
+    revision_waits: tuple[float, ...] = ()  # per final that waited for a revision: how long
+    revision_passes: int = 0  # revision decodes run (changed text or not)
 
     @property
     def median_latency(self) -> float | None:
@@ -104,6 +107,48 @@ def _latencies(timeline: Timeline, pieces: Sequence[Piece], t0: float) -> list[f
     return out
 
 
+class _RevisionClock:
+    """The real transcriber, noting when the recogniser's revision pass (`Recogniser._revise`)
+    keeps it busy, so a bench can tell whether a final had to wait for a revision."""
+
+    def __init__(self, inner: WhisperTranscriber) -> None:
+        self.inner = inner
+        self.busy: list[tuple[float, float]] = []  # (start, end) of each revision call
+        self.passes = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def _timed(self, method: str, *args: object, **kwargs: object) -> object:
+        revising = sys._getframe(2).f_code.co_name == "_revise"
+        start = time.monotonic()
+        try:
+            return getattr(self.inner, method)(*args, **kwargs)
+        finally:
+            if revising:
+                self.busy.append((start, time.monotonic()))
+                self.passes += method == "transcribe"
+
+    def transcribe(self, *args: object, **kwargs: object) -> object:
+        return self._timed("transcribe", *args, **kwargs)
+
+    def align(self, *args: object, **kwargs: object) -> object:
+        return self._timed("align", *args, **kwargs)
+
+
+def _waits(finals: Sequence[Final], busy: Sequence[tuple[float, float]]) -> list[float]:
+    """Per final whose decode was queued while a revision ran: how long it waited for it."""
+    out = []
+    for f in finals:
+        queued, started = f.times.vad_end_at, f.times.asr_start_at
+        if queued is None or started is None or started < queued:
+            continue  # it reused the decode made at the pause: nothing to wait for
+        ends = [end for start, end in busy if start <= queued < end]
+        if ends:
+            out.append(max(ends) - queued)
+    return out
+
+
 def run_dragoman(
     transcriber: WhisperTranscriber,
     timeline: Timeline,
@@ -120,8 +165,11 @@ def run_dragoman(
         speakers=SpeakerOptions(mode="off"),
     )
     events: list[tuple[float, object]] = []
+    clock = _RevisionClock(transcriber)
     pipeline = Pipeline(
-        config, lambda e: events.append((time.monotonic(), e)), transcriber=transcriber
+        config,
+        lambda e: events.append((time.monotonic(), e)),
+        transcriber=clock,  # type: ignore[arg-type]
     )
     source = _TimedSource(timeline.audio, name=timeline.name, realtime=realtime)
     cpu0, wall0 = time.process_time(), time.monotonic()
@@ -148,6 +196,8 @@ def run_dragoman(
         " ".join(texts[k] for k in sorted(texts)) if revisions else None,
         tuple((r.previous_text, r.text) for r in revised),
         tuple(_revision_delays(timeline, revised, source.t0)),
+        tuple(_waits(finals, clock.busy)),
+        clock.passes,
     )
 
 

@@ -35,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
 from bench import accuracy, corpus  # noqa: E402
 from engine.asr.whisper import WhisperTranscriber  # noqa: E402
 from engine.config import AsrOptions  # noqa: E402
@@ -78,6 +80,13 @@ def main() -> None:
         "--strategies", default="dragoman,naive,chunks", help="also: dragoman-norev"
     )
     parser.add_argument("--smoke", action="store_true", help="tiny audio, one run (CI)")
+    parser.add_argument(
+        "--idle",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="also: CPU cores while listening to S seconds of silence (paced)",
+    )
     args = parser.parse_args()
     language = args.language or None
     t = time.monotonic()
@@ -86,6 +95,11 @@ def main() -> None:
     )
     print(f"model {args.model} loaded in {time.monotonic() - t:.1f} s")
     print(f"{os.cpu_count()} CPU cores, {args.threads} recogniser threads, {_load()}")
+    if args.idle:
+        quiet = np.zeros(int(args.idle * corpus.SAMPLE_RATE), np.float32)
+        silence = corpus.Timeline("silence", quiet, ())
+        idle = accuracy.run_dragoman(transcriber, silence, language=language)
+        print(f"listening to {args.idle:g} s of silence: {idle.cpu_cores:.2f} CPU cores")
     recordings = timelines(args.sets.split(","), args.smoke)
     runners = {
         "dragoman": accuracy.run_dragoman,
@@ -139,10 +153,18 @@ def main() -> None:
                     revised.delays += list(result.revision_delays)
                     doubled = accuracy.repeated_phrases(result.revised_text)
                     print(
-                        f"  after {len(result.revisions)} revision(s): WER {e / max(n, 1):.3f}"
+                        f"  after {result.revision_passes} revision pass(es) changing "
+                        f"{len(result.revisions)} line(s): WER {e / max(n, 1):.3f}"
                         f", revision delay {fmt(_median(result.revision_delays))}"
                         f"{', DOUBLED: ' + '; '.join(doubled) if doubled else ''}"
                     )
+                    waits = result.revision_waits
+                    print(
+                        f"  finals that waited for a revision: {len(waits)} of "
+                        f"{len(result.pieces)}"
+                        + (f" (by {', '.join(f'{w:.2f}' for w in waits)} s)" if waits else "")
+                    )
+                    revised.waits += [len(waits), len(result.pieces)]
                     for old, new in result.revisions:
                         print(f"    {old!r} -> {new!r}")
                     print(f"  revised: {result.revised_text}")
@@ -175,6 +197,11 @@ def main() -> None:
         cpu = f"{statistics.median(cpus):.2f}" if cpus else "—"
         delay = fmt(_median(delays)) if strategy.endswith("revised") else "—"
         print(f"| {strategy} | {lat} | {fp} | {w:.3f} | {ratio} | {cpu} | {delay} |")
+    for strategy, reps in runs.items():
+        waited = sum(w for r in reps for w in r.waits[0::2])
+        finals = sum(w for r in reps for w in r.waits[1::2])
+        if finals:
+            print(f"{strategy}: {waited} of {finals} finals waited for a revision decode")
     print(_load(), "at the end")
 
 
@@ -188,6 +215,7 @@ class Run:
     partials: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
     delays: list[float] = field(default_factory=list)  # revision delays
+    waits: list[int] = field(default_factory=list)  # (finals that waited, finals) pairs
 
 
 def _median(values: Sequence[float]) -> float | None:
