@@ -326,45 +326,58 @@ class Recogniser(threading.Thread):
         if hyp.rejected or not hyp.text or hyp.avg_logprob < self._log_prob_threshold():
             log.debug("revision up to segment %d refused: %s", job.segment_id, hyp.rejected)
             return
-        offset = job.start_sample / SAMPLE_RATE
         old_text = " ".join(self._finals[s.segment_id].text for s in known)
-        try:  # the new words timed, and the old ones scored, on the same window
+        if revision.normalized(hyp.text, hyp.lang) == revision.normalized(old_text, hyp.lang):
+            log.debug("revision up to segment %d: no word changed", job.segment_id)
+            return  # the common case: no alignment needed
+        offset = job.start_sample / SAMPLE_RATE
+        spans = [
+            revision.Span(s.segment_id, s.start_sample / SAMPLE_RATE, s.end_sample / SAMPLE_RATE)
+            for s in known
+        ]
+        context = {s.segment_id for s in known if s.context}
+        options = getattr(self.transcriber, "options", None)
+
+        def judged(old_words: dict[int, list[Word]]) -> dict[int, revision.Judgement]:
+            return {
+                segment_id: revision.judge(
+                    self._finals[segment_id].text,
+                    seg_words,
+                    hyp.lang,
+                    avg_logprob=hyp.avg_logprob,
+                    no_speech_prob=hyp.no_speech_prob,
+                    options=options,
+                    old_words=old_words.get(segment_id, ()),
+                )
+                for segment_id, seg_words in new_words.items()
+                if segment_id not in context  # decoded for context only
+            }
+
+        try:  # the new words timed; the old ones scored on the same window when it matters
             aligned = self.transcriber.align(job.audio, hyp.text, hyp.lang)
-            old_aligned = self.transcriber.align(job.audio, old_text, hyp.lang)
+            words = [
+                replace(w, start=round(offset + w.start, 3), end=round(offset + w.end, 3))
+                for w in aligned
+            ]
+            new_words = revision.assign_words(words, spans)
+            verdicts = judged({})
+            if any(v.changed for v in verdicts.values()):
+                old_aligned = self.transcriber.align(job.audio, old_text, hyp.lang)
+                scored = [
+                    replace(w, start=offset + w.start, end=offset + w.end) for w in old_aligned
+                ]
+                verdicts = judged(revision.assign_words(scored, spans))
         except Exception:
             log.exception("word alignment failed for the revision up to %d", job.segment_id)
             return
         done = time.monotonic()
         log.debug("revision of segments %s: %r", [s.segment_id for s in known], hyp.text)
-        spans = [
-            revision.Span(s.segment_id, s.start_sample / SAMPLE_RATE, s.end_sample / SAMPLE_RATE)
-            for s in known
-        ]
-        words = [
-            replace(w, start=round(offset + w.start, 3), end=round(offset + w.end, 3))
-            for w in aligned
-        ]
-        old_words = revision.assign_words(
-            [replace(w, start=offset + w.start, end=offset + w.end) for w in old_aligned], spans
-        )
-        context = {s.segment_id for s in known if s.context}
-        options = getattr(self.transcriber, "options", None)
-        for segment_id, seg_words in revision.assign_words(words, spans).items():
-            if segment_id in context:
-                continue  # decoded for context only
+        for segment_id, verdict in verdicts.items():
             old = self._finals[segment_id]
-            verdict = revision.judge(
-                old.text,
-                seg_words,
-                hyp.lang,
-                avg_logprob=hyp.avg_logprob,
-                no_speech_prob=hyp.no_speech_prob,
-                options=options,
-                old_words=old_words[segment_id],
-            )
             if not verdict.changed:
                 log.debug("segment %d not revised: %s", segment_id, verdict.reason)
                 continue
+            seg_words = new_words[segment_id]
             revised = FinalRevised(
                 segment_id=segment_id,
                 start=old.start,

@@ -415,17 +415,20 @@ class SentenceTranscriber:
     """Whisper as issue 8 saw it: "Try again." alone comes back "Pry again.", together with the
     sentence before it comes back right (the revision window: both segments and the pause)."""
 
-    def __init__(self, window: int) -> None:
+    def __init__(self, window: int, window_text: str = "Fail again. Try again.") -> None:
         self.window = window
+        self.window_text = window_text
         self.calls: list[int] = []
+        self.aligned: list[str] = []
 
     def transcribe(self, audio, *, language=None, final=True, session_languages=()):
         n = len(audio)
         self.calls.append(n)
-        text = {self.window: "Fail again. Try again.", 21120: "Fail again."}.get(n, "Pry again.")
+        text = {self.window: self.window_text, 21120: "Fail again."}.get(n, "Pry again.")
         return Hypothesis(text, "en", None, -0.1, 0.0, 1.0, n / SR, 0.0)
 
     def align(self, audio, text, language=None):
+        self.aligned.append(text)
         times = [(0.3, 0.6), (0.7, 1.1), (2.0, 2.3), (2.4, 2.8)]  # the pause is 1.32-1.56 s
         return tuple(Word(t, a, b, 0.9) for t, (a, b) in zip(text.split(), times, strict=False))
 
@@ -461,6 +464,8 @@ def test_a_revised_final_is_translated_again_and_not_spoken_an_unchanged_one_is_
         1,
     )
     assert transcriber.calls[-1] == transcriber.window  # one decode of the whole span
+    # its words timed, and the old text scored on the same window to judge the change
+    assert transcriber.aligned == ["Fail again. Try again.", "Fail again. Pry again."]
     translations = [(e.segment_id, e.text) for e in events if isinstance(e, Translation)]
     assert translations == [(1, "FAIL AGAIN."), (2, "PRY AGAIN."), (2, "TRY AGAIN.")]
     assert events.index(revised) < max(
@@ -486,3 +491,15 @@ def test_a_stop_skips_the_revisions_nobody_waits_for():
     assert [e.text for e in events if isinstance(e, Final)] == ["Fail again.", "Pry again."]
     assert not [e for e in events if isinstance(e, FinalRevised)]
     assert transcriber.window not in transcriber.calls
+
+
+def test_a_revision_that_changes_no_word_costs_no_alignment():
+    probs = [0.0] * 5 + [0.9] * 30 + [0.0] * 20 + [0.9] * 40 + [0.0] * 60
+    # the window decodes to the finals' own words, only recased and repunctuated
+    window = 95 * WINDOW + 3200
+    transcriber = SentenceTranscriber(window, window_text="fail again, pry again")
+    p, events = make_pipeline(transcriber, ScriptedVad(probs), revisions=True)
+    p.run(ArraySource(silence(len(probs))), realtime=False)
+    assert transcriber.calls[-1] == transcriber.window  # the revision decode ran
+    assert not [e for e in events if isinstance(e, FinalRevised)]
+    assert transcriber.aligned == []
