@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 
 from bench import accuracy, corpus  # noqa: E402
 from engine.asr.whisper import WhisperTranscriber  # noqa: E402
-from engine.config import AsrOptions  # noqa: E402
+from engine.config import AsrOptions, VadOptions  # noqa: E402
 
 SETS = ("commands", "passage", "shared", "espeak")
 
@@ -81,6 +81,13 @@ def main() -> None:
     )
     parser.add_argument("--smoke", action="store_true", help="tiny audio, one run (CI)")
     parser.add_argument(
+        "--revise-pause-ms",
+        type=int,
+        default=VadOptions.revise_pause_ms,
+        metavar="MS",
+        help="silence after which the lines since the last revision are revised (tuning)",
+    )
+    parser.add_argument(
         "--idle",
         type=float,
         default=0.0,
@@ -89,6 +96,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     language = args.language or None
+    vad = VadOptions(revise_pause_ms=args.revise_pause_ms)
     t = time.monotonic()
     transcriber = WhisperTranscriber(
         AsrOptions(model=args.model, cpu_threads=args.threads, language=language)
@@ -102,7 +110,7 @@ def main() -> None:
         print(f"listening to {args.idle:g} s of silence: {idle.cpu_cores:.2f} CPU cores")
     recordings = timelines(args.sets.split(","), args.smoke)
     runners = {
-        "dragoman": accuracy.run_dragoman,
+        "dragoman": functools.partial(accuracy.run_dragoman, vad=vad),
         "dragoman-norev": functools.partial(accuracy.run_dragoman, revisions=False),
         "naive": accuracy.run_naive,
         "chunks": accuracy.run_chunks,
