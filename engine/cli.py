@@ -662,7 +662,7 @@ def _add_run_parser(sub: Any) -> None:
     asr.add_argument(
         "--no-revisions",
         action="store_true",
-        help="keep every line as first decoded (by default, a pause of 1 s or more re-decodes "
+        help="keep every line as first decoded (by default, a pause of 0.8 s or more re-decodes "
         "the lines since the previous one together and replaces those it corrects)",
     )
     asr.add_argument(

@@ -36,7 +36,9 @@ class VadOptions:
     max_segment_s: a longer segment is split at the quietest point near this length.
     revise_pause_ms: silence after the last final (from the end of its speech) after which the
         finals since the previous revision are re-decoded together as one window (revisions,
-        see AsrOptions.revisions).
+        see AsrOptions.revisions). On the bench corpus the WER after revisions was 0.043 with 800
+        and 1200 ms, 0.043-0.051 with 1000 ms, and no final waited for a revision; 800 ms
+        revises soonest (median 1.2 s after the acoustic end; 1.4-1.6 s and 1.6 s).
     revise_max_s: at most this much audio per revision: a paragraph without such a pause is
         revised when its finals would reach this length (the encoder cost grows steeply past
         20 s: ~0.36 s for a 20 s window, ~1.1 s for 30 s on 2 cores).
@@ -48,7 +50,7 @@ class VadOptions:
     min_silence_ms: int = 400
     speech_pad_ms: int = 200
     max_segment_s: float = 15.0
-    revise_pause_ms: int = 1000
+    revise_pause_ms: int = 800
     revise_max_s: float = 20.0
 
 
