@@ -191,6 +191,8 @@ class InputLost:
     the server put the stream (None: nowhere). `following`: True when capture goes on from
     `moved_to` (AudioOptions.when_input_lost = "follow"); False when nothing is captured until
     the device returns ("wait"), the session going on. An `InputRestored` follows when it does.
+    `at_start`: the device was already absent when capture started (e.g. a restart while it
+    was away): `moved_to` is then the server's default source when following, else None.
     """
 
     device: str
@@ -199,6 +201,7 @@ class InputLost:
     moved_to_label: str | None
     following: bool
     at: float
+    at_start: bool = False
     type: str = field(default="input_lost", init=False)
 
 

@@ -62,12 +62,15 @@ def describe(event: InputLost | InputRestored) -> str:
     chosen = f"{kind} “{event.label}”"
     if isinstance(event, InputRestored):
         return f"{chosen} is back — listening to it again."
-    elsewhere = f"“{event.moved_to_label or event.moved_to}”" if event.moved_to else "another input"
+    gone = "is not connected" if event.at_start else "was disconnected"
+    elsewhere = f"“{event.moved_to_label or event.moved_to}”" if event.moved_to else None
     if event.following:
-        return f"{chosen} was disconnected — listening to {elsewhere} instead."
+        return f"{chosen} {gone} — listening to {elsewhere or 'another input'} instead."
+    if elsewhere is None and event.at_start:
+        return f"{chosen} {gone} — waiting for it (listening to nothing else meanwhile)."
     return (
-        f"{chosen} was disconnected — waiting for it to come back "
-        f"(not listening to {elsewhere} meanwhile)."
+        f"{chosen} {gone} — waiting for it to come back "
+        f"(not listening to {elsewhere or 'another input'} meanwhile)."
     )
 
 
@@ -159,12 +162,32 @@ class InputGuard:
         self._output: int | None = None  # our source-output index
         self._device_index: int | None = None
         self._last_moved: pulse.PulseDevice | None = None  # where the server put our stream
+        self._at_start = False  # the chosen source was already away when capture started
         self._lock = threading.RLock()
+
+    def start_absent(self) -> None:
+        """The chosen source is not on the server as capture starts (unplugged, or away across
+        a restart of the engine); the capture has no stream. "follow": capture from the
+        server's default source meanwhile; "wait": capture nothing. Either way it is said
+        (`InputLost.at_start`), and capture comes back to the chosen source when it appears."""
+        with self._lock:
+            self._at_start = True
+            self.state = "waiting"
+            moved = None
+            if self.policy == "follow" and self.capture.resume(None):
+                self.state = "following"
+                ours, sources = self._locate()
+                moved = sources.get(ours.source) if ours else None
+            self._report_lost(moved)
 
     def start(self) -> None:
         """Learn where our stream is (call once the subscription runs: an event that came
         before it would otherwise be missed)."""
         with self._lock:
+            if self._at_start and self.state != "connected":
+                self._locate()
+                self._device_back()  # it may have appeared before the subscription ran
+                return
             if self.chosen is None:
                 ours, sources = self._locate()
                 now = sources.get(ours.source) if ours else None
@@ -254,6 +277,7 @@ class InputGuard:
                 self._adopt(now)  # the default moved from one microphone to another
             if self.state != "connected":
                 self.state = "connected"
+                self._at_start = False
                 self.capture.emit(InputRestored(self.device, self.label, self.clock()))
             return
         following = self.policy == "follow"
@@ -282,7 +306,9 @@ class InputGuard:
         )
         name = moved_to.name if moved_to else None
         label = (moved_to.description or moved_to.name) if moved_to else None
-        self.capture.emit(InputLost(self.device, self.label, name, label, following, self.clock()))
+        self.capture.emit(
+            InputLost(self.device, self.label, name, label, following, self.clock(), self._at_start)
+        )
 
     def _wanted(self) -> pulse.PulseDevice | None:
         """The source to capture again, when present: the chosen one; for the default
@@ -303,12 +329,14 @@ class InputGuard:
             self._adopt(present)
             log.info("input %s is back: capturing from it again", self.device)
             self.state = "connected"
+            self._at_start = False
             self._locate()
             self.capture.emit(InputRestored(self.device, self.label, self.clock()))
         elif self._output is not None and self.server.move(self._output, present.name):
             self._adopt(present)
             log.info("input %s is back: moved the stream back to it", self.device)
             self.state = "connected"
+            self._at_start = False
             self.capture.emit(InputRestored(self.device, self.label, self.clock()))
 
 

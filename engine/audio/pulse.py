@@ -131,9 +131,21 @@ def _list(kind: str) -> list[PulseDevice]:
     return _from_short(text, kind) if text else []
 
 
+# the description of every source seen in this process: a source that is away now (unplugged)
+# is still named as people know it ("Test_microphone", not "alsa_input.usb-…")
+_descriptions: dict[str, str] = {}
+
+
 def list_sources(include_monitors: bool = True) -> list[PulseDevice]:
     """Capture sources (microphones, and `.monitor` sources of every sink when asked)."""
-    return [d for d in _list("source") if include_monitors or not d.is_monitor]
+    sources = _list("source")
+    _descriptions.update((d.name, d.description) for d in sources if d.description)
+    return [d for d in sources if include_monitors or not d.is_monitor]
+
+
+def known_description(name: str) -> str | None:
+    """The description source `name` had when last listed (None: never seen)."""
+    return _descriptions.get(name)
 
 
 def list_sinks() -> list[PulseDevice]:

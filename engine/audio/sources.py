@@ -277,17 +277,29 @@ class MicrophoneSource:
         default_via_pulse = device in (None, "") and self.name in PULSE_ROUTED
         guarded = bool(pulse_source or default_via_pulse) and PulseSubscription.available()
         self._tagged = guarded
-        self._stream = self._open_stream(pulse_source)
+        # a chosen PulseAudio source that is away now (unplugged, or across a restart of the
+        # engine) is waited for, or the default source followed meanwhile, as when it vanishes
+        absent = bool(guarded and pulse_source and _pulse_source_missing(pulse_source))
+        self._stream: Any = None
+        if not absent:
+            try:
+                self._stream = self._open_stream(pulse_source)
+            except DeviceError:
+                if not (guarded and pulse_source and _pulse_source_missing(pulse_source)):
+                    raise
+                absent = True  # it vanished in between
         self._subscription: PulseSubscription | None = None
         self.guard: InputGuard | None = None
         if guarded:
-            described = [d for d in pulse.list_sources() if d.name == pulse_source]
             self.guard = InputGuard(
                 pulse_source,
                 self.options.when_input_lost,
                 self,
-                label=described[0].description if described else None,
+                label=pulse.known_description(pulse_source) if pulse_source else None,
             )
+            if absent:
+                self._paused = True  # no stream: the guard opens one when there is a source
+                self.guard.start_absent()
             try:
                 self._subscription = PulseSubscription(self.guard.on_event, self.guard.start)
             except OSError:

@@ -300,8 +300,50 @@ def test_a_default_input_on_a_monitor_is_left_alone(server) -> None:  # noqa: AN
         source.close()
 
 
-def test_a_chosen_input_that_is_not_connected_is_said_plainly(server) -> None:  # noqa: ANN001
-    from engine.errors import DeviceError
+def test_a_chosen_input_absent_at_start_is_waited_for(server, mic) -> None:  # noqa: ANN001
+    """A restart of the engine while the microphone is away (Stop then Start, a changed
+    setting): capture waits for it, named as before, instead of failing "not connected"."""
+    MicrophoneSource(f"pulse:{MIC}").close()  # the run before the restart
+    mic.unplug()
+    listener = Listener(MicrophoneSource(f"pulse:{MIC}", AudioOptions(when_input_lost="wait")))
+    try:
+        lost = listener.wait_event(InputLost)
+        assert lost.at_start and not lost.following and lost.moved_to is None
+        assert lost.device == MIC and lost.label == "Test_microphone"
+        assert listener.source.waiting and _our_output(server, listener.source) is None
+        time.sleep(1.0)
+        assert not listener.blocks  # nothing from the speakers' monitor, the default source
 
-    with pytest.raises(DeviceError, match="The input 'test_mic' is not connected"):
-        MicrophoneSource(f"pulse:{MIC}")
+        mic.plug()
+        restored = listener.wait_event(InputRestored)
+        assert restored.device == MIC and not listener.source.waiting
+        t1 = listener.wait_audio(1.0)
+        room, speakers = _bands(listener.audio_between(t1, time.monotonic()))
+        assert room > HEARD and speakers < HEARD, (room, speakers)
+        ours = _our_output(server, listener.source)
+        assert ours is not None and ours.source == _source_index(MIC)
+    finally:
+        listener.close()
+
+
+def test_follow_an_input_absent_at_start_listens_to_the_default_meanwhile(server, mic) -> None:  # noqa: ANN001
+    mic.unplug()
+    listener = Listener(MicrophoneSource(f"pulse:{MIC}", AudioOptions(when_input_lost="follow")))
+    try:
+        lost = listener.wait_event(InputLost)
+        assert lost.at_start and lost.following
+        assert lost.moved_to == "speakers.monitor" and lost.moved_to_label == "Monitor of Speakers"
+        t0 = listener.wait_audio(1.0)
+        room, speakers = _bands(listener.audio_between(t0, time.monotonic()))
+        assert speakers > HEARD and room < HEARD, (room, speakers)
+
+        mic.plug()
+        listener.wait_event(InputRestored)
+        ours = _our_output(server, listener.source)
+        assert ours is not None and ours.source == _source_index(MIC)  # moved onto it
+        time.sleep(0.3)  # the blocks already queued from the speakers' monitor
+        t1 = listener.wait_audio(1.0)
+        room, speakers = _bands(listener.audio_between(t1, time.monotonic()))
+        assert room > HEARD and speakers < HEARD, (room, speakers)
+    finally:
+        listener.close()
