@@ -40,6 +40,7 @@ from engine.events import (
     Final,
     Finished,
     InputLost,
+    InputRestored,
     SpeechOutput,
     Stage,
     StageFailure,
@@ -168,7 +169,7 @@ class AppController(QObject):
         w.finished.connect(self._on_finished, queued)
         w.preloaded.connect(self._on_preloaded, queued)
         w.input_lost.connect(self._on_input_lost, queued)
-        w.input_restored.connect(self.devices.on_input_restored, queued)
+        w.input_restored.connect(self._on_input_restored, queued)
         # direct: the worker's thread is busy running the engine; this call only starts a thread
         self.devices.input_policy_chosen.connect(
             self.worker.set_input_policy, Qt.ConnectionType.DirectConnection
@@ -356,6 +357,18 @@ class AppController(QObject):
         self.overlay.set_listening(state != IDLE)
         self.window.set_placeholder(self.devices.placeholder(listening=state != IDLE))
         self.tray.set_running(state in (LOADING, RUNNING), busy=state == STOPPING)
+        self._show_input_status()
+
+    def _show_input_status(self) -> None:
+        """While the chosen input is away the status bar says so ("● Waiting for …", or what
+        is heard meanwhile) instead of "● Listening"; "● Listening" again once it is back."""
+        if self.state != RUNNING:
+            return
+        text = self.devices.status_text()
+        if text is None:
+            self.window.set_running(RUNNING)
+        else:
+            self.window.set_status(text, theme.FOCUS)  # amber: not the green of listening
 
     # ------------------------------------------------------------------ engine events
     @Slot(object)
@@ -404,8 +417,14 @@ class AppController(QObject):
     @Slot(object)
     def _on_input_lost(self, event: InputLost) -> None:
         self.devices.on_input_lost(event)
+        self._show_input_status()
         if not self.window.isVisible():
             self.tray.notify("Input disconnected", describe_input_change(event))
+
+    @Slot(object)
+    def _on_input_restored(self, event: InputRestored) -> None:
+        self.devices.on_input_restored(event)
+        self._show_input_status()
 
     @Slot(object)
     def _on_finished(self, event: Finished) -> None:

@@ -121,13 +121,14 @@ class DeviceController(QObject):
                 self._label_before_loss = (spec, label)
         other = f"“{event.moved_to_label or event.moved_to}”" if event.moved_to else None
         kind = "System audio" if event.device.endswith(".monitor") else "Microphone"
+        gone = "not connected" if event.at_start else "disconnected"
         if event.following:
-            title = f"{kind} disconnected — listening to {other or 'another input'}"
-            note = f"disconnected — listening to {other or 'another input'}"
+            title = f"{kind} {gone} — listening to {other or 'another input'}"
+            note = f"{gone} — listening to {other or 'another input'}"
             choice = f"Stop listening to {other}" if other else "Stop listening"
         else:
-            title = f"{kind} disconnected"
-            note = "disconnected — waiting for it"
+            title = f"{kind} {gone}"
+            note = f"{gone} — waiting for it"
             choice = f"Listen to {other} meanwhile" if other else "Listen to another input"
         message = f"{describe(event)} It reconnects by itself when it is back."
         self._window.input_banner.show_message(title, message, choice)
@@ -140,6 +141,16 @@ class DeviceController(QObject):
         self._window.notify(describe(event), 8000)
         self.clear_input_lost()
         self._window.set_placeholder(self.placeholder(listening=True))
+
+    def status_text(self) -> str | None:
+        """The status bar's word while the chosen input is away (None: it is not)."""
+        lost = self._lost
+        if lost is None:
+            return None
+        if lost.following:
+            elsewhere = lost.moved_to_label or lost.moved_to or "another input"
+            return f"● Listening to “{elsewhere}” — “{lost.label}” is away"
+        return f"● Waiting for “{lost.label}”"
 
     def clear_input_lost(self) -> None:
         """The device is back, or nothing listens any more: no banner, the usual label."""

@@ -709,9 +709,11 @@ class MainWindow(QMainWindow):
         g = self.normalGeometry() if self.isVisible() else self.geometry()
         return [g.x(), g.y(), g.width(), g.height()]
 
-    def set_status(self, text: str) -> None:
-        """The engine state text (e.g. "Preparing models…")."""
+    def set_status(self, text: str, color: str | None = None) -> None:
+        """The engine state text (e.g. "Preparing models…"), in `color` when given."""
         self.state_label.setText(text)
+        if color is not None:
+            self.state_label.setStyleSheet(f"color: {color};")
 
     def set_session_info(self, text: str, tooltip: str) -> None:
         self.session_label.setText(text)

@@ -10,6 +10,7 @@ microphone (the session goes on), the button switches to listening to the speake
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import wave
 
@@ -19,7 +20,7 @@ from gui_helpers import clip, wait_until, words
 
 from app import settings as settings_mod
 from app.settings import Settings
-from app.worker import RUNNING
+from app.worker import IDLE, RUNNING
 
 pytestmark = [pytest.mark.slow, pytest.mark.audio]
 
@@ -92,11 +93,14 @@ def test_unplugged_microphone_banner_choice_and_reconnect(pulse, make_controller
     assert c.window.input_label(f"pulse:{MIC}") == f"{label} (disconnected — waiting for it)"
     assert c.state == RUNNING  # the session goes on
     assert not c.window.banner.isVisible()  # no error
+    assert c.window.state_label.text() == "● Waiting for “Test_microphone”"  # not "Listening"
 
     banner.choice.click()  # the other choice: listen to the speakers meanwhile
     wait_until(lambda: "listening to" in banner.title.text(), 10, "the engine to follow")
     assert c.settings.engine.audio.when_input_lost == "follow"
     assert banner.choice.text() == "Stop listening to “Monitor of Speakers”"
+    status = c.window.state_label.text()
+    assert status == "● Listening to “Monitor of Speakers” — “Test_microphone” is away", status
     c.save_settings()
     assert settings_mod.load().engine.audio.when_input_lost == "follow"  # the choice is kept
 
@@ -104,6 +108,7 @@ def test_unplugged_microphone_banner_choice_and_reconnect(pulse, make_controller
     wait_until(lambda: not banner.isVisible(), 10, "the banner to clear on reconnect")
     assert c.window.input_label(f"pulse:{MIC}") == label
     assert c.state == RUNNING
+    assert c.window.state_label.text() == "● Listening"
     player = subprocess.Popen(
         ["paplay", "-d", "room", str(clip("goforward.wav"))],
         env=pulse.env,
@@ -118,6 +123,46 @@ def test_unplugged_microphone_banner_choice_and_reconnect(pulse, make_controller
         )
     finally:
         player.wait(30)
+    pulse.pactl("unload-module", module)
+
+
+def test_stop_and_start_while_the_microphone_is_away_waits_for_it(pulse, make_controller) -> None:  # noqa: ANN001
+    """Before: the new run failed with "The input 'test_mic' is not connected" (the error
+    banner, the engine idle); now it waits for the microphone and says so."""
+    module = _plug(pulse)
+    settings = Settings()
+    settings.ui.preload_models = False
+    settings.ui.source = f"pulse:{MIC}"
+    settings.engine = dataclasses.replace(
+        settings.engine,
+        audio=dataclasses.replace(settings.engine.audio, when_input_lost="wait"),
+    )
+    c = make_controller(settings)
+    c.show()
+    assert c.start()
+    wait_until(lambda: c.state == RUNNING, 120, "capture to start")
+    pulse.pactl("unload-module", module)
+    banner = c.window.input_banner
+    wait_until(banner.isVisible, 10, "the input banner")
+
+    c.stop()  # Stop, then Start while the microphone is away
+    wait_until(lambda: c.state == IDLE, 30, "the engine to stop")
+    assert not banner.isVisible()
+    assert c.start()
+    wait_until(lambda: c.state == RUNNING or c.window.banner.isVisible(), 120, "the new run")
+    wait_until(banner.isVisible, 10, "the input banner of the new run")
+    assert not c.window.banner.isVisible(), c.window.banner.text()  # no "not connected" error
+    assert c.state == RUNNING
+    print("\nbanner:", banner.text(), "| status:", c.window.state_label.text())
+    assert banner.title.text() == "Microphone not connected"
+    assert "“Test_microphone” is not connected — waiting for it" in banner.text()
+    assert c.window.state_label.text() == "● Waiting for “Test_microphone”"
+    assert "not connected — waiting for it" in (c.window.input_label(f"pulse:{MIC}") or "")
+
+    module = _plug(pulse)
+    wait_until(lambda: not banner.isVisible(), 10, "the banner to clear on reconnect")
+    assert c.state == RUNNING
+    assert c.window.state_label.text() == "● Listening"
     pulse.pactl("unload-module", module)
 
 
