@@ -315,7 +315,12 @@ class Recogniser(threading.Thread):
         if len(known) < 2 or all(s.context for s in known):
             return  # fewer than two of them gave a final, or none to revise: nothing to gain
         langs = {self._finals[s.segment_id].lang for s in known}
-        language = langs.pop() if len(langs) == 1 else None  # mixed: detect over the whole span
+        if len(langs) > 1:
+            # one window, one language: decoded as either, the other's lines would be replaced
+            # by nonsense (scored in the wrong language, the old text looks unlikely too)
+            log.debug("revision up to segment %d skipped: languages %s", job.segment_id, langs)
+            return
+        language = langs.pop()  # None: the finals' language was not known, detect it
         started = time.monotonic()
         # greedy, no temperature fallback: about half the time of a beam of 3 on long windows
         # (15 s of speech: 1.1-1.7 s against 1.3-3.1 s on 2 loaded cores) and, on the

@@ -503,3 +503,20 @@ def test_a_revision_that_changes_no_word_costs_no_alignment():
     assert transcriber.calls[-1] == transcriber.window  # the revision decode ran
     assert not [e for e in events if isinstance(e, FinalRevised)]
     assert transcriber.aligned == []
+
+
+def test_lines_in_two_languages_are_not_revised_as_one_window():
+    probs = [0.0] * 5 + [0.9] * 30 + [0.0] * 20 + [0.9] * 40 + [0.0] * 60
+    transcriber = SentenceTranscriber(window=95 * WINDOW + 3200)
+    original = transcriber.transcribe
+
+    def german_second_line(audio, **kwargs):
+        hyp = original(audio, **kwargs)
+        return replace(hyp, lang="de") if len(audio) not in (21120, transcriber.window) else hyp
+
+    transcriber.transcribe = german_second_line
+    p, events = make_pipeline(transcriber, ScriptedVad(probs), revisions=True)
+    p.run(ArraySource(silence(len(probs))), realtime=False)
+    assert [e.lang for e in events if isinstance(e, Final)] == ["en", "de"]
+    assert not [e for e in events if isinstance(e, FinalRevised)]
+    assert transcriber.window not in transcriber.calls
