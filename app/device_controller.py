@@ -125,11 +125,11 @@ class DeviceController(QObject):
         if event.following:
             title = f"{kind} {gone} — listening to {other or 'another input'}"
             note = f"{gone} — listening to {other or 'another input'}"
-            choice = f"Stop listening to {other}" if other else "Stop listening"
+            choice: str | None = f"Stop listening to {other}" if other else "Stop listening"
         else:
             title = f"{kind} {gone}"
             note = f"{gone} — waiting for it"
-            choice = f"Listen to {other} meanwhile" if other else "Listen to another input"
+            choice = f"Listen to {other} meanwhile" if other else None  # nothing else there
         message = f"{describe(event)} It reconnects by itself when it is back."
         self._window.input_banner.show_message(title, message, choice)
         self._window.set_placeholder(self.placeholder(listening=True))

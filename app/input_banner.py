@@ -43,11 +43,13 @@ class InputBanner(QFrame):
         lay.addWidget(self.dismiss, 0, Qt.AlignmentFlag.AlignVCenter)
         self.hide()
 
-    def show_message(self, title: str, message: str, choice: str) -> None:
+    def show_message(self, title: str, message: str, choice: str | None) -> None:
+        """choice: the button's text; None: no other choice (no other input to listen to)."""
         self.title.setText(title)
         self.message.setText(message)
-        self.choice.setText(choice)
-        self.choice.setAccessibleName(choice)
+        self.choice.setText(choice or "")
+        self.choice.setAccessibleName(choice or "")
+        self.choice.setVisible(choice is not None)
         self.setAccessibleDescription(f"{title}. {message}")
         self.show()
 

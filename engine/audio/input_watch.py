@@ -66,12 +66,13 @@ def describe(event: InputLost | InputRestored) -> str:
     elsewhere = f"“{event.moved_to_label or event.moved_to}”" if event.moved_to else None
     if event.following:
         return f"{chosen} {gone} — listening to {elsewhere or 'another input'} instead."
-    if elsewhere is None and event.at_start:
-        return f"{chosen} {gone} — waiting for it (listening to nothing else meanwhile)."
-    return (
-        f"{chosen} {gone} — waiting for it to come back "
-        f"(not listening to {elsewhere or 'another input'} meanwhile)."
+    back = "" if event.at_start else " to come back"
+    meanwhile = (
+        f"not listening to {elsewhere} meanwhile"
+        if elsewhere
+        else "listening to nothing else meanwhile"  # the last source of all went
     )
+    return f"{chosen} {gone} — waiting for it{back} ({meanwhile})."
 
 
 class Server(Protocol):
@@ -86,6 +87,9 @@ class Server(Protocol):
     def move(self, output: int, source: str) -> bool:
         raise NotImplementedError
 
+    def default_source(self) -> str | None:
+        raise NotImplementedError
+
 
 class PactlServer:
     """The real server, through `pactl`."""
@@ -98,6 +102,9 @@ class PactlServer:
 
     def move(self, output: int, source: str) -> bool:
         return pulse.move_source_output(output, source)
+
+    def default_source(self) -> str | None:
+        return pulse.default_source()
 
 
 class Capture(Protocol):
@@ -173,11 +180,13 @@ class InputGuard:
         with self._lock:
             self._at_start = True
             self.state = "waiting"
-            moved = None
             if self.policy == "follow" and self.capture.resume(None):
                 self.state = "following"
                 ours, sources = self._locate()
                 moved = sources.get(ours.source) if ours else None
+            else:  # what "follow" would hear meanwhile: the banner offers it
+                default = self.server.default_source()
+                moved = next((d for d in self.server.sources() if d.name == default), None)
             self._report_lost(moved)
 
     def start(self) -> None:
@@ -265,9 +274,11 @@ class InputGuard:
         if hold:
             self.capture.hold()
         ours, sources = self._locate()
-        if ours is None:  # not on the server (yet, or any more): nothing to decide
+        if ours is None:  # not on the server (yet, or any more)
             if hold:
                 self.capture.release()
+                if self._wanted() is None:
+                    self._ended_with_device()  # the last source went: nowhere to move it
             return
         now = sources.get(ours.source)
         if now is not None and self._acceptable(now):
@@ -293,6 +304,29 @@ class InputGuard:
         self._report_lost(now)
         if not following:
             self.capture.pause()  # closing the stream takes a while: said first
+
+    def stream_ended(self) -> bool:
+        """The capture stream stopped delivering. True when that is because its device
+        vanished and the server had no other source to move it to (the server ends such a
+        stream): capture now waits for the device. False: another failure."""
+        with self._lock:
+            if self.state == "waiting":
+                return True
+            if self.state == "off":
+                return False
+            ours, _ = self._locate()
+            if ours is not None or self._wanted() is not None:
+                return False
+            self._ended_with_device()
+            return True
+
+    def _ended_with_device(self) -> None:
+        """Our stream ended with its device (no source left to move it to): wait for it, under
+        either policy (there is nothing to follow)."""
+        self.capture.hold()
+        self.state = "waiting"
+        self._report_lost(None)
+        self.capture.pause()
 
     def _report_lost(self, moved_to: pulse.PulseDevice | None) -> None:
         """InputLost for the current state; `moved_to`: where the server put our stream."""

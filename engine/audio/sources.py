@@ -366,6 +366,8 @@ class MicrophoneSource:
         if self._paused:
             return  # no stream while waiting for the device: nothing is wrong
         if not self._stream.active:
+            if self.guard is not None and self.guard.stream_ended():
+                return  # its device went with no other source to move to: waiting for it
             raise DeviceError(
                 f"Input device {self.name!r} stopped delivering audio "
                 "(unplugged or taken by another program)"

@@ -1,7 +1,8 @@
 """The real capture path: a private PulseAudio server with a null sink; a clip is played into
 the sink with paplay and the app captures the sink's monitor through sounddevice (PortAudio's
 `pulse` device), exactly as it captures "system audio" on a desktop. Then the capture device
-disappears mid-run: the banner explains it, the transcript stays, and the app still works.
+disappears mid-run: the banner explains it (the run waits for the device), the transcript
+stays, and the app still works.
 """
 
 from __future__ import annotations
@@ -151,16 +152,20 @@ def test_capture_from_monitor_then_device_disappears(pulse, make_controller) -> 
     rows_before = c.window.subtitles.row_count()
     kept = c.session.lines()
 
-    # the capture device disappears (like a pulled USB microphone)
+    # the capture device disappears (like a pulled USB microphone), and with it the server's
+    # last source: nowhere to move the stream. The run waits for the device (issue 12, defect 5)
     pulse.pactl("unload-module", "module-null-sink")
-    wait_until(
-        lambda: c.state == IDLE and c.window.banner.isVisible(), 30, "the device-lost banner"
-    )
-    banner = c.window.banner.text()
+    wait_until(c.window.input_banner.isVisible, 30, "the device-lost banner")
+    banner = c.window.input_banner.text()
     print(f"\nbanner after the device disappeared: {banner}")
-    assert c.last_error is not None and c.last_error.fatal, c.last_error
-    assert "kept" in banner, banner
+    assert "was disconnected — waiting for it to come back" in banner, banner
+    assert c.window.input_banner.choice.isHidden()  # no other input to offer
+    assert c.window.state_label.text().startswith("● Waiting for"), c.window.state_label.text()
+    assert c.state == RUNNING and c.last_error is None, c.last_error
+    assert not c.window.banner.isVisible(), c.window.banner.text()
     assert [ln for ln in c.session.lines() if ln.final] == [ln for ln in kept if ln.final]
+    c.stop()
+    wait_until(lambda: c.state == IDLE, 30, "stop")
     assert c.window.subtitles.row_count() >= rows_before
     assert c.session.flush()
     saved = c.session.path.read_text()

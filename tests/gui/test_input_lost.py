@@ -156,6 +156,7 @@ def test_stop_and_start_while_the_microphone_is_away_waits_for_it(pulse, make_co
     print("\nbanner:", banner.text(), "| status:", c.window.state_label.text())
     assert banner.title.text() == "Microphone not connected"
     assert "“Test_microphone” is not connected — waiting for it" in banner.text()
+    assert banner.choice.text() == "Listen to “Monitor of Speakers” meanwhile"
     assert c.window.state_label.text() == "● Waiting for “Test_microphone”"
     assert "not connected — waiting for it" in (c.window.input_label(f"pulse:{MIC}") or "")
 

@@ -308,7 +308,8 @@ def test_a_chosen_input_absent_at_start_is_waited_for(server, mic) -> None:  # n
     listener = Listener(MicrophoneSource(f"pulse:{MIC}", AudioOptions(when_input_lost="wait")))
     try:
         lost = listener.wait_event(InputLost)
-        assert lost.at_start and not lost.following and lost.moved_to is None
+        assert lost.at_start and not lost.following
+        assert lost.moved_to == "speakers.monitor"  # what it does not listen to (the default)
         assert lost.device == MIC and lost.label == "Test_microphone"
         assert listener.source.waiting and _our_output(server, listener.source) is None
         time.sleep(1.0)

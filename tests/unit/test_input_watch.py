@@ -5,7 +5,7 @@ tests/integration/test_input_lost_pulse.py."""
 from __future__ import annotations
 
 from engine.audio import pulse
-from engine.audio.input_watch import InputGuard, ServerEvent, parse_event
+from engine.audio.input_watch import InputGuard, ServerEvent, describe, parse_event
 from engine.events import InputLost, InputRestored
 
 
@@ -34,6 +34,9 @@ class FakeServer:
         index = next(d.index for d in self.devices if d.name == source)
         self.streams = [pulse.SourceOutput(output, index or 0, s.tag) for s in self.streams]
         return True
+
+    def default_source(self) -> str | None:
+        return MONITOR.name
 
     def unplug(self) -> None:
         """What PulseAudio does: the stream moves to the default source, the mic goes."""
@@ -239,3 +242,45 @@ def test_a_default_input_that_is_a_monitor_is_left_alone() -> None:
     guard.on_event(ServerEvent("remove", "source", 2))
     guard.on_event(ServerEvent("change", "source-output", 7))
     assert guard.state == "off" and capture.calls == [] and capture.events == []
+
+
+def test_the_last_source_going_ends_our_stream_and_capture_waits_for_it() -> None:
+    """No source left to move it to: the server ends our stream. Under either policy capture
+    waits (there is nothing to follow) and comes back when the device does."""
+    for policy in ("wait", "follow"):
+        guard, server, capture = _guard(policy)
+        server.devices, server.streams = [], []
+        guard.on_event(ServerEvent("remove", "source-output", 7))
+        assert guard.state == "waiting" and capture.calls[-2:] == ["hold", "pause"]
+        assert capture.events == [InputLost("usb_mic", "USB microphone", None, None, False, 1.0)]
+        assert guard.stream_ended()  # the consumer's check finds it already waiting
+        server.replug()
+        guard.on_event(ServerEvent("new", "source", 5))
+        assert guard.state == "connected" and capture.calls[-1] == "resume usb_mic"
+
+
+def test_a_stream_that_ends_while_its_device_is_there_is_a_failure() -> None:
+    guard, server, capture = _guard("wait")
+    server.streams = []
+    assert not guard.stream_ended() and guard.state == "connected"
+
+
+def test_a_chosen_source_absent_at_start() -> None:
+    guard, server, capture = _guard("wait")
+    server.unplug()
+    server.streams = []
+    absent = InputGuard("usb_mic", "wait", capture, server, clock=lambda: 1.0)  # type: ignore[arg-type]
+    absent.start_absent()  # waits, naming the default source it does not listen to
+    assert absent.state == "waiting" and "resume-default" not in capture.calls
+    lost = capture.events[-1]
+    assert isinstance(lost, InputLost) and lost.at_start and lost.moved_to == "speakers.monitor"
+    assert describe(lost) == (
+        "Microphone “usb_mic” is not connected — waiting for it "
+        "(not listening to “Monitor of Speakers” meanwhile)."
+    )
+    following = InputGuard("usb_mic", "follow", capture, server, clock=lambda: 1.0)  # type: ignore[arg-type]
+    following.start_absent()  # listens to the default source meanwhile
+    assert following.state == "following" and capture.calls[-1] == "resume-default"
+    server.replug()
+    following.on_event(ServerEvent("new", "source", 5))
+    assert following.state == "connected" and server.moves == [(9, "usb_mic")]
