@@ -114,6 +114,8 @@ class DeviceController(QObject):
         """Say which device vanished and what is heard instead (nothing, or which input);
         offer the other choice; mark the picker's entry."""
         self._lost = event
+        if self._window.notice_label.text().endswith("is back — listening to it again."):
+            self._window.notice_label.setText("")  # away again: that notice is no longer true
         spec = self.source  # the picker's entry of what the engine listens to
         if self._label_before_loss is None:
             label = self._window.input_label(spec)

@@ -6,7 +6,8 @@ under Xvfb with openbox and a private PulseAudio server.
 The microphone is a `module-remap-source` of a "room" null sink; the default source, where
 PulseAudio moves the stream, is the monitor of a "speakers" sink. Saves into DIR (default:
 ./input-lost-shots): listening to the microphone, just after it was unplugged (waiting), after
-"Listen to … meanwhile", the input picker opened while it is away, and after it came back.
+"Listen to … meanwhile", the input picker opened while it is away, after it came back, and
+after Stop and Start while it is away again (the new run waits for it).
 Look at every picture.
 """
 
@@ -33,7 +34,7 @@ def inner(out: Path) -> int:
     from app.controller import AppController
     from app.settings import Settings
     from app.theme import apply_theme
-    from app.worker import RUNNING
+    from app.worker import IDLE, RUNNING
     from tests.audio_env import refresh_portaudio
 
     refresh_portaudio()
@@ -95,6 +96,21 @@ def inner(out: Path) -> int:
     assert wait(lambda: not win.input_banner.isVisible(), 10), "banner stayed after replug"
     wait(lambda: False, 0.5)
     win.grab().save(str(out / "05-back.png"))
+
+    pactl("unload-module", module)  # away again (following, as chosen in 04): wait instead
+    assert wait(win.input_banner.isVisible, 10), "no banner after the second unplug"
+    win.input_banner.choice.click()
+    assert wait(lambda: win.input_banner.title.text() == "Microphone disconnected", 10), (
+        win.input_banner.title.text()
+    )
+    c.stop()  # Stop, then Start while it is away: the new run waits for it
+    assert wait(lambda: c.state == IDLE, 30), "did not stop"
+    assert c.start()
+    assert wait(lambda: c.state == RUNNING and win.input_banner.isVisible(), 180), "no wait"
+    wait(lambda: False, 0.5)
+    win.grab().save(str(out / "06-restarted-while-away.png"))
+    module = plug()
+    assert wait(lambda: not win.input_banner.isVisible(), 10), "banner stayed after replug"
     c.shutdown()
     app.quit()
     return 0
