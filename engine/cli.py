@@ -26,6 +26,7 @@ from typing import Any
 from engine import __version__
 from engine.config import (
     AsrOptions,
+    AudioOptions,
     EngineConfig,
     SpeakerOptions,
     SpeechOptions,
@@ -384,7 +385,14 @@ def build_config(args: argparse.Namespace) -> EngineConfig:
         speech = dataclasses.replace(speech, remote_token=token.strip())
         speakers = dataclasses.replace(speakers, remote_token=token.strip())
     config = dataclasses.replace(
-        EngineConfig(), asr=asr, translation=translation, speech=speech, speakers=speakers
+        EngineConfig(),
+        asr=asr,
+        translation=translation,
+        speech=speech,
+        speakers=speakers,
+        audio=AudioOptions(
+            when_input_lost=args.when_input_lost, wait_for_absent_input=args.wait_for_input
+        ),
     )
     problems = config.problems()  # the one place settings are validated (engine.config)
     if problems:
@@ -669,6 +677,19 @@ def _add_run_parser(sub: Any) -> None:
         "--realtime",
         action="store_true",
         help="pace a file as a microphone would deliver it (partials, latency)",
+    )
+    asr.add_argument(
+        "--when-input-lost",
+        choices=["wait", "follow"],
+        default="wait",
+        help="when the chosen input vanishes and the sound server moves the capture elsewhere: "
+        "capture nothing until it returns, or follow the move (PulseAudio inputs)",
+    )
+    asr.add_argument(
+        "--wait-for-input",
+        action="store_true",
+        help="an input that is not connected at start is waited for (default: an error that "
+        "lists the inputs there are)",
     )
     asr.add_argument(
         "--speakers",

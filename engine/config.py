@@ -191,12 +191,17 @@ class AudioOptions:
         "wait": capture nothing, keep the session, reconnect when the device returns;
         "follow": go on capturing from the source the server chose, and go back to the chosen
         device when it returns.
+    wait_for_absent_input: a chosen input that is not connected when capture starts is waited
+        for as if it had just vanished (the app: the choice was saved while it was connected);
+        False makes it an error that names the inputs there are (the command line, where an
+        unknown name is more likely a typo than a device that is about to come back).
     """
 
     device: str | None = None
     block_ms: int = 32
     queue_blocks: int = 512
     when_input_lost: InputLostPolicy = "wait"
+    wait_for_absent_input: bool = True
 
 
 @dataclass(frozen=True)

@@ -280,12 +280,16 @@ class MicrophoneSource:
         # a chosen PulseAudio source that is away now (unplugged, or across a restart of the
         # engine) is waited for, or the default source followed meanwhile, as when it vanishes
         absent = bool(guarded and pulse_source and _pulse_source_missing(pulse_source))
+        if absent and pulse_source and not self.options.wait_for_absent_input:
+            raise _absent_input_error(pulse_source)
         self._stream: Any = None
         if not absent:
             try:
                 self._stream = self._open_stream(pulse_source)
             except DeviceError:
                 if not (guarded and pulse_source and _pulse_source_missing(pulse_source)):
+                    raise
+                if not self.options.wait_for_absent_input:
                     raise
                 absent = True  # it vanished in between
         self._subscription: PulseSubscription | None = None
@@ -484,6 +488,12 @@ def _find_input_device(sd: Any, device: str | int | None) -> int:
     if not matches:
         raise DeviceError(f"No input device named {device!r} (see `dragoman devices`)")
     return matches[0]
+
+
+def _absent_input_error(name: str) -> DeviceError:
+    """A chosen PulseAudio input that is not connected, with the inputs there are."""
+    inputs = ", ".join(d.name for d in pulse.list_sources()) or "none"
+    return DeviceError(f"The input {name!r} is not connected. Inputs now: {inputs}")
 
 
 def open_source(

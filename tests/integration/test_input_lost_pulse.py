@@ -21,8 +21,10 @@ import pytest
 from engine.audio import SAMPLE_RATE, pulse
 from engine.audio.sources import MicrophoneSource
 from engine.config import AudioOptions
+from engine.errors import DeviceError
 from engine.events import InputLost, InputRestored
 from tests.audio_env import band_energies, pulse_available, pulse_server, tone
+from tests.cli_env import run_cli
 
 pytestmark = pytest.mark.audio
 
@@ -348,3 +350,19 @@ def test_follow_an_input_absent_at_start_listens_to_the_default_meanwhile(server
         assert room > HEARD and speakers < HEARD, (room, speakers)
     finally:
         listener.close()
+
+
+def test_an_input_absent_at_start_is_an_error_naming_the_inputs_when_not_waiting(server) -> None:  # noqa: ANN001
+    """The command line does not wait for a name it has never seen (more likely a typo)."""
+    options = AudioOptions(wait_for_absent_input=False)
+    with pytest.raises(DeviceError) as failed:
+        MicrophoneSource("pulse:no_such_mic", options)
+    message = str(failed.value)
+    assert message.startswith("The input 'no_such_mic' is not connected. Inputs now: ")
+    assert "speakers.monitor" in message and "room.monitor" in message
+
+
+def test_the_command_line_reports_an_absent_input_and_exits_1(server) -> None:  # noqa: ANN001
+    proc = run_cli("run", "pulse:no_such_mic", "--source", "en", timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "The input 'no_such_mic' is not connected. Inputs now: " in proc.stderr
