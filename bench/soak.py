@@ -113,6 +113,9 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=Path("soak.png"))
     parser.add_argument("--model", default="default")
     parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument(
+        "--no-revisions", action="store_true", help="keep the finals as first decoded"
+    )
     args = parser.parse_args()
 
     transcriber = WhisperTranscriber(AsrOptions(model=args.model, language="en"))
@@ -138,7 +141,10 @@ def main() -> None:
 
     if args.tracemalloc:
         tracemalloc.start(10)
-    config = EngineConfig(asr=AsrOptions(language="en"), speakers=SpeakerOptions(mode="off"))
+    config = EngineConfig(
+        asr=AsrOptions(language="en", revisions=not args.no_revisions),
+        speakers=SpeakerOptions(mode="off"),
+    )
     pipeline = Pipeline(config, on_event, transcriber=transcriber)
     sampler = threading.Thread(target=sample_rss, daemon=True)
     sampler.start()
