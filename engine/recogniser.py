@@ -14,6 +14,11 @@ spoken again). Earlier finals leading the window as context are not revised agai
 are optional work: they run only when no final and no partial waits, and are dropped when the
 recogniser is behind live speech or hurried by a Stop.
 
+Language revisions (auto language): a line whose language was an unsure guess made with nothing
+to go by (typically the first line of a session: espeak German "Guten Morgen." comes back as
+Chinese) is decoded again in the language the session has since settled on, at the next revise
+job, and replaced by a `FinalRevised` in that language.
+
 Collaborators are handed in explicitly; nothing here knows the pipeline.
 """
 
@@ -61,6 +66,19 @@ EventCallback = Callable[[Event], None]
 FinalCallback = Callable[[Final, np.ndarray], None]
 RevisedCallback = Callable[[FinalRevised], None]
 KEPT_FINALS = 64  # emitted finals remembered for revisions
+UNSURE_LANGUAGE_PROB = LANGUAGE_LOCK_MIN_PROB  # auto language: a guess below this is unsure ...
+UNSURE_MAX_S = 6.0  # ... and a line this short is kept to be decoded again once the session ...
+SETTLED_WEIGHT = 0.8  # ... gives this share of its evidence to one language ...
+SETTLED_LINES = 2  # ... and the lines since were in that language
+KEPT_UNSURE = 4  # unsure lines kept at most (the oldest is let go)
+
+
+@dataclass
+class _UnsureLine:
+    """A final whose language was an unsure guess, kept for a language revision."""
+
+    audio: np.ndarray
+    later: list[str | None] = field(default_factory=list)  # languages of the finals since
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +133,7 @@ class Recogniser(threading.Thread):
         self._finals: collections.OrderedDict[int, Final | FinalRevised] = (
             collections.OrderedDict()
         )  # the latest text of each emitted final, for revisions
+        self._unsure: collections.OrderedDict[int, _UnsureLine] = collections.OrderedDict()
         self._latest: DecodeJob | None = None  # the pending partial / speculative decode
         self._closing = False
         self._hurry = False
@@ -206,6 +225,8 @@ class Recogniser(threading.Thread):
             return
         if job.kind == "revise":
             self.segments.pop(job.segment_id, None)
+            if not self._hurry:
+                self._revise_languages()
             self._revise(job)
             return
         hyp, started, done = self._decode(job, state, final=job.kind == "speculative")
@@ -300,11 +321,65 @@ class Recogniser(threading.Thread):
             words=timed,
         )
         self.languages.observe(dict(hyp.detected), hyp.audio_s)  # guides later guesses
+        for unsure in self._unsure.values():
+            unsure.later.append(final.lang)
+        if (
+            hyp.lang_probability is not None  # the language was detected, not given
+            and hyp.lang_probability < UNSURE_LANGUAGE_PROB
+            and len(job.audio) <= UNSURE_MAX_S * SAMPLE_RATE
+        ):
+            self._unsure[final.segment_id] = _UnsureLine(job.audio.copy())
+            while len(self._unsure) > KEPT_UNSURE:
+                self._unsure.popitem(last=False)
         self.emit(final)
         self._finals[final.segment_id] = final
         while len(self._finals) > KEPT_FINALS:
             self._finals.popitem(last=False)
         self.on_final(final, job.audio)
+
+    def _revise_languages(self) -> None:
+        """Decode unsure lines again in the language the session settled on since (see the
+        module doc); a line already in that language, or whose new decode is rejected, stays."""
+        weights = self.languages.weights()
+        if not self._unsure or not weights:
+            return
+        settled = max(weights, key=weights.__getitem__)
+        if weights[settled] < SETTLED_WEIGHT:
+            return
+        for segment_id, unsure in list(self._unsure.items()):
+            recent = unsure.later[-SETTLED_LINES:]
+            if len(recent) < SETTLED_LINES or any(lang != settled for lang in recent):
+                continue  # the session has not settled since this line
+            del self._unsure[segment_id]
+            old = self._finals.get(segment_id)
+            if old is None or old.lang == settled:
+                continue
+            started = time.monotonic()
+            hyp = self.transcriber.transcribe(
+                unsure.audio, language=settled, final=True, session_languages=self.languages
+            )
+            text = join_units(split_units(hyp.text, settled), settled).strip()
+            if hyp.rejected or not text:
+                log.debug("segment %d kept in %s: %s", segment_id, old.lang, hyp.rejected)
+                continue
+            log.debug("segment %d: %s %r -> %s %r", segment_id, old.lang, old.text, settled, text)
+            revised = FinalRevised(
+                segment_id=segment_id,
+                start=old.start,
+                end=old.end,
+                text=text,
+                previous_text=old.text,
+                lang=settled,
+                times=StageTimes(
+                    asr_start_at=started, asr_done_at=time.monotonic(), emitted_at=time.monotonic()
+                ),
+                speaker=old.speaker,
+                revision=old.revision + 1 if isinstance(old, FinalRevised) else 1,
+            )
+            self._finals[segment_id] = revised
+            self.emit(revised)
+            if self.on_revised is not None:
+                self.on_revised(revised)
 
     def _revise(self, job: DecodeJob) -> None:
         """Re-decode the finals of a revise job as one window (see the module doc)."""

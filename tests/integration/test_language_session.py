@@ -18,7 +18,7 @@ import pytest
 from engine.audio.io import load_audio
 from engine.audio.sources import ArraySource
 from engine.config import EngineConfig, SpeakerOptions
-from engine.events import Final
+from engine.events import Final, FinalRevised
 from engine.pipeline import Pipeline
 
 pytestmark = pytest.mark.skipif(
@@ -89,3 +89,26 @@ def test_english_clips_stay_english_and_a_clear_switch_is_followed(
     # the first German line, a 3.5 s sentence Whisper hears as German, changes it at once
     first_german = next(f for f in finals if f.start >= switch_at - PAUSE_S)
     assert first_german.lang == "de", first_german
+
+
+def test_an_unsure_first_line_is_revised_into_the_language_the_session_settles_on(
+    tmp_path, whisper_auto
+):
+    """The first line has nothing to go by: Whisper hears espeak's "Guten Morgen." as Chinese.
+    Once the session has settled on German, that line is decoded again in German and replaced."""
+    sentences = ["Guten Morgen.", *GERMAN[:3], GERMAN[4]]
+    audio = with_pauses([espeak("de", s, tmp_path) for s in sentences])
+    events: list = []
+    config = EngineConfig(speakers=SpeakerOptions(mode="off"))
+    Pipeline(config, events.append, transcriber=whisper_auto).run(ArraySource(audio))
+    finals = {e.segment_id: e for e in events if isinstance(e, Final)}
+    first = min(finals)
+    assert finals[first].lang != "de", finals[first]  # the unsure guess this test is about
+    shown = dict(finals)
+    for event in events:
+        if isinstance(event, FinalRevised):
+            shown[event.segment_id] = event
+    for line in shown.values():
+        print(f"{line.start:6.2f} {line.lang} {line.text!r}")
+    assert [line.lang for line in shown.values()] == ["de"] * len(shown)
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in shown[first].text), shown[first]
