@@ -59,6 +59,7 @@ class RunResult:
     revision_delays: tuple[float, ...] = ()  # acoustic end of a revised span -> its revision
     revision_waits: tuple[float, ...] = ()  # per final that waited for a revision: how long
     revision_passes: int = 0  # revision decodes run (changed text or not)
+    revision_busy_s: float = 0.0  # wall seconds the transcriber spent on revision passes
 
     @property
     def median_latency(self) -> float | None:
@@ -198,6 +199,7 @@ def run_dragoman(
         tuple(_revision_delays(timeline, revised, source.t0)),
         tuple(_waits(finals, clock.busy)),
         clock.passes,
+        sum(end - start for start, end in clock.busy),
     )
 
 

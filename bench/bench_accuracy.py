@@ -88,6 +88,13 @@ def main() -> None:
         help="silence after which the lines since the last revision are revised (tuning)",
     )
     parser.add_argument(
+        "--revise-max-s",
+        type=float,
+        default=VadOptions.revise_max_s,
+        metavar="S",
+        help="at most this much audio per revision window (tuning)",
+    )
+    parser.add_argument(
         "--idle",
         type=float,
         default=0.0,
@@ -96,7 +103,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     language = args.language or None
-    vad = VadOptions(revise_pause_ms=args.revise_pause_ms)
+    vad = VadOptions(revise_pause_ms=args.revise_pause_ms, revise_max_s=args.revise_max_s)
     t = time.monotonic()
     transcriber = WhisperTranscriber(
         AsrOptions(model=args.model, cpu_threads=args.threads, language=language)
@@ -162,7 +169,8 @@ def main() -> None:
                     doubled = accuracy.repeated_phrases(result.revised_text)
                     print(
                         f"  after {result.revision_passes} revision pass(es) changing "
-                        f"{len(result.revisions)} line(s): WER {e / max(n, 1):.3f}"
+                        f"{len(result.revisions)} line(s) in {result.revision_busy_s:.1f} s"
+                        f": WER {e / max(n, 1):.3f}"
                         f", revision delay {fmt(_median(result.revision_delays))}"
                         f"{', DOUBLED: ' + '; '.join(doubled) if doubled else ''}"
                     )
