@@ -520,3 +520,40 @@ def test_lines_in_two_languages_are_not_revised_as_one_window():
     assert [e.lang for e in events if isinstance(e, Final)] == ["en", "de"]
     assert not [e for e in events if isinstance(e, FinalRevised)]
     assert transcriber.window not in transcriber.calls
+
+
+class ScoredTranscriber(SentenceTranscriber):
+    """SentenceTranscriber whose live decodes score `logprob` (the window's stays confident)."""
+
+    def __init__(self, window: int, logprob: float) -> None:
+        super().__init__(window)
+        self.logprob = logprob
+
+    def transcribe(self, audio, *, language=None, final=True, session_languages=()):
+        hyp = super().transcribe(audio, language=language, final=final)
+        return hyp if len(audio) == self.window else replace(hyp, avg_logprob=self.logprob)
+
+
+# Two long lines (2.2 s each): decoded confidently, the revision pass is not worth its encoder
+# window and is skipped; decoded doubtfully, the same lines are re-decoded and revised.
+@pytest.mark.parametrize(("logprob", "revised"), [(-0.2, False), (-0.6, True)])
+def test_a_pass_whose_lines_are_all_long_and_confident_is_skipped(logprob, revised):
+    probs = [0.0] * 5 + [0.9] * 70 + [0.0] * 20 + [0.9] * 70 + [0.0] * 60
+    transcriber = ScoredTranscriber(window=165 * WINDOW + 3200, logprob=logprob)
+    p, events = make_pipeline(transcriber, ScriptedVad(probs), revisions=True)
+    p.run(ArraySource(silence(len(probs))), realtime=False)
+    finals = [e for e in events if isinstance(e, Final)]
+    assert len(finals) == 2
+    assert {f.avg_logprob for f in finals} == {logprob}
+    assert (transcriber.window in transcriber.calls) is revised
+    assert bool([e for e in events if isinstance(e, FinalRevised)]) is revised
+
+
+# A lone short line is where a revision wins most: it is revised however confident it was.
+def test_a_short_confident_line_is_still_revised():
+    probs = [0.0] * 5 + [0.9] * 30 + [0.0] * 20 + [0.9] * 40 + [0.0] * 60
+    transcriber = ScoredTranscriber(window=95 * WINDOW + 3200, logprob=-0.05)
+    p, events = make_pipeline(transcriber, ScriptedVad(probs), revisions=True)
+    p.run(ArraySource(silence(len(probs))), realtime=False)
+    (revised,) = [e for e in events if isinstance(e, FinalRevised)]
+    assert (revised.previous_text, revised.text) == ("Pry again.", "Try again.")
