@@ -74,6 +74,10 @@ SETTLED_LINES = 2  # ... and the lines since were in that language
 KEPT_UNSURE = 4  # unsure lines kept at most (the oldest is let go)
 
 
+def _next_revision(line: Final | FinalRevised) -> int:
+    return line.revision + 1 if isinstance(line, FinalRevised) else 1
+
+
 @dataclass
 class _UnsureLine:
     """A final whose language was an unsure guess, kept for a language revision."""
@@ -346,6 +350,13 @@ class Recogniser(threading.Thread):
             self._finals.popitem(last=False)
         self.on_final(final, job.audio)
 
+    def _publish(self, revised: FinalRevised) -> None:
+        """Remember a revision as the line's latest text, emit it, and hand it downstream."""
+        self._finals[revised.segment_id] = revised
+        self.emit(revised)
+        if self.on_revised is not None:
+            self.on_revised(revised)
+
     def _revise_languages(self) -> None:
         """Decode unsure lines again in the language the session settled on since (see the
         module doc); a line already in that language, or whose new decode is rejected, stays."""
@@ -383,12 +394,9 @@ class Recogniser(threading.Thread):
                     asr_start_at=started, asr_done_at=time.monotonic(), emitted_at=time.monotonic()
                 ),
                 speaker=old.speaker,
-                revision=old.revision + 1 if isinstance(old, FinalRevised) else 1,
+                revision=_next_revision(old),
             )
-            self._finals[segment_id] = revised
-            self.emit(revised)
-            if self.on_revised is not None:
-                self.on_revised(revised)
+            self._publish(revised)
 
     def _revise(self, job: DecodeJob) -> None:
         """Re-decode the finals of a revise job as one window (see the module doc)."""
@@ -485,13 +493,10 @@ class Recogniser(threading.Thread):
                     emitted_at=time.monotonic(),
                 ),
                 speaker=old.speaker,
-                revision=old.revision + 1 if isinstance(old, FinalRevised) else 1,
+                revision=_next_revision(old),
                 words=tuple(seg_words) if self.word_timestamps else (),
             )
-            self._finals[segment_id] = revised
-            self.emit(revised)
-            if self.on_revised is not None:
-                self.on_revised(revised)
+            self._publish(revised)
 
     def _sure(self, span: SegmentSpan) -> bool:
         """A line long and confidently decoded enough not to be worth a revision pass."""
