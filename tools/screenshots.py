@@ -58,7 +58,7 @@ def _stop(proc: subprocess.Popen | None) -> None:
         proc.wait(5)
 
 
-def _wait_for_wm(env: dict[str, str], timeout: float = 10.0) -> None:
+def _wait_for_wm(env: dict[str, str], timeout: float = 30.0) -> None:
     """Until the window manager announces itself (_NET_SUPPORTING_WM_CHECK on the root)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
