@@ -2,7 +2,8 @@
 
 Finals are queued FIFO and always run; partial and speculative decodes share one "latest wins"
 slot (a newer one makes an older one stale) and run only when no final waits. Per segment it
-keeps the local agreement (committed words only grow), the speculative decode made at a pause
+keeps the local agreement (committed words only grow while partials are shown; the final is
+its own whole-segment decode), the speculative decode made at a pause
 (reused by the final when the pause ended the segment), and the language once heard clearly.
 A final is identified (speaker), emitted, then handed to `on_final` (the downstream thread).
 

@@ -1,6 +1,6 @@
 """Local agreement (LocalAgreement-2, as in whisper_streaming): a word is committed once two
-successive hypotheses agree on it. Committed words never change or disappear, and the final
-transcript always starts with them."""
+successive partial hypotheses agree on it. Committed words never change or disappear while the
+partials grow; the final is the segment's own whole decode and may correct them."""
 
 from __future__ import annotations
 
@@ -54,5 +54,11 @@ class LocalAgreement:
         return AgreementState(tuple(self.committed), tuple(tail[agreed:]))
 
     def finalize(self, hypothesis: list[str]) -> list[str]:
-        """The final transcript: the committed words, then the rest of the final hypothesis."""
+        """The final transcript: the final hypothesis itself, which decodes the whole segment
+        with the beam and a wider window than the partials (keeping the partials' words instead
+        cost accuracy: first-shown WER 0.080 against 0.065 on the bench corpus). Only a final
+        with fewer words than are committed (a decode that dropped words, or was rejected)
+        keeps the committed words, followed by the rest of it."""
+        if len(hypothesis) >= len(self.committed):
+            return list(hypothesis)
         return self.committed + self._tail(hypothesis)

@@ -17,6 +17,13 @@ translates Spanish better ("música" -> "music", "song" with 8 s). Hence `MIN_CO
 its encoder pass takes ~0.11 s on 2 cores (3 s: ~0.05 s; the encoder cost grows steeply past
 10 s: ~0.4 s at 12 s, ~3 s at 30 s on this loaded machine).
 
+Partials are the exception (`context_for(..., partial=True)`: speech + 2 s, at least 3 s). They
+are most of the decodes (66 of 108 on the bench corpus) and only shown: a final is decoded afresh
+over the whole segment with the 10 s minimum and does not inherit the partials' words
+(`LocalAgreement.finalize`), so a partial's slip can never reach a final. With the short window a
+partial costs 0.26 s of CPU instead of 0.41 s, the first partial shows ~0.1 s sooner, and no
+doubled phrase appeared in any of 95 partials on the corpus (bench/bench_accuracy.py).
+
 Decoding runs with timestamp tokens and stops at the first timestamp past the end of the audio.
 A decode may be conditioned on the text committed before it (`prompt`); the hallucination
 guards (`engine.asr.guards.check`) apply to every decode either way.
@@ -48,6 +55,8 @@ log = logging.getLogger(__name__)
 
 MIN_CONTEXT_S = 10.0  # shorter encoder windows loop on short utterances and cost accuracy
 TAIL_PAD_S = 1.5  # silence after the speech of long segments: with less, Whisper tends to loop
+PARTIAL_MIN_CONTEXT_S = 3.0  # partials: shown only, never kept in a final (module doc)
+PARTIAL_TAIL_PAD_S = 2.0
 PROMPT_MAX_TOKENS = 64  # of earlier text given as context (Whisper allows up to 223)
 TIMESTAMP_SLACK_S = 0.5
 FALLBACK_SEED = 1234
@@ -145,10 +154,14 @@ def _quietest_cut(audio: np.ndarray, search_s: float = 5.0, hop: int = 1600) -> 
     return max((first + quietest) * hop + hop // 2, hop)
 
 
-def context_for(n_samples: int) -> int:
+def context_for(n_samples: int, *, partial: bool = False) -> int:
     """Samples of encoder input for `n_samples` of speech: speech + tail pad, at least
-    `MIN_CONTEXT_S`, rounded up to whole seconds (fewer distinct shapes), at most 30 s."""
-    seconds = max(n_samples / SAMPLE_RATE + TAIL_PAD_S, MIN_CONTEXT_S)
+    `MIN_CONTEXT_S` (a partial: `PARTIAL_TAIL_PAD_S` and `PARTIAL_MIN_CONTEXT_S`), rounded up to
+    whole seconds (fewer distinct shapes), at most 30 s."""
+    if partial:
+        seconds = max(n_samples / SAMPLE_RATE + PARTIAL_TAIL_PAD_S, PARTIAL_MIN_CONTEXT_S)
+    else:
+        seconds = max(n_samples / SAMPLE_RATE + TAIL_PAD_S, MIN_CONTEXT_S)
     return int(min(math.ceil(seconds), MAX_CONTEXT_S) * SAMPLE_RATE)
 
 
@@ -270,7 +283,7 @@ class WhisperTranscriber:
         prompt = prompt or self.options.initial_prompt or ""
         if n > LONGEST_WINDOW:
             return self._transcribe_long(audio, language, final, session_languages, prompt, t0)
-        padded = np.zeros(context_for(n), dtype=np.float32)
+        padded = np.zeros(context_for(n, partial=not final), dtype=np.float32)
         padded[: min(n, len(padded))] = audio[: len(padded)]
         encoder_output = self._encode(padded)
 

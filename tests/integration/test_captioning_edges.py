@@ -82,7 +82,8 @@ def test_speech_cut_off_by_the_end_of_the_file_is_finalised(engine, speech_dir):
 def test_realtime_run_closes_every_segment_in_order(engine, speech_dir):
     """chan3 (11 kHz, several utterances) with partials: every segment that started gets exactly
     one Final or SegmentDiscarded, finals come in segment order without overlapping, and the
-    committed prefix of a segment's partials only grows."""
+    committed prefix of a segment's partials only grows, and no final has fewer words than its
+    partials committed."""
     audio = load_audio(speech_dir / "chan3.wav")
     events = run(engine, ArraySource(audio), realtime=True)
     started = [e.segment_id for e in events if isinstance(e, SpeechStarted)]
@@ -102,7 +103,7 @@ def test_realtime_run_closes_every_segment_in_order(engine, speech_dir):
             assert e.committed.startswith(committed.get(e.segment_id, "")), e
             committed[e.segment_id] = e.committed
         elif isinstance(e, Final) and committed.get(e.segment_id):
-            assert e.text.startswith(committed[e.segment_id].rstrip(".,?!")), e
+            assert len(e.text.split()) >= len(committed[e.segment_id].split()), e
 
 
 # Audio past one Whisper window (30 s) is decoded too: segments may be up to 60 s long

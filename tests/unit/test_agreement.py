@@ -1,4 +1,5 @@
-"""Local agreement: committed words only grow; the final keeps them."""
+"""Local agreement: committed words only grow while partials are shown; the final is its own
+decode unless it holds fewer words than were committed."""
 
 from engine.asr.agreement import LocalAgreement
 from engine.asr.text import join_units, split_units
@@ -30,9 +31,16 @@ def test_committed_words_never_change_when_whisper_changes_its_mind():
     assert la.committed == ["go", "forward", "ten"]
     state = la.update(["Go", "for", "it", "ten", "meters", "now"])
     assert state.committed[:3] == ("go", "forward", "ten")
-    final = la.finalize(["Go", "for", "it", "ten", "meters", "now."])
-    assert final[:3] == ["go", "forward", "ten"]
-    assert final[-2:] == ["meters", "now."]
+
+
+def test_the_final_is_its_own_decode_and_may_correct_committed_words():
+    """The final decodes the whole segment with the beam and a wider window: a partial's slip
+    that two partials agreed on ("Pray again") does not survive into it."""
+    la = LocalAgreement()
+    la.update(["Pray", "again"])
+    la.update(["Pray", "again.", "Fail"])
+    assert la.committed == ["Pray", "again."]
+    assert la.finalize(["Try", "again.", "Fail", "better."]) == ["Try", "again.", "Fail", "better."]
 
 
 def test_successive_partials_only_extend_the_committed_prefix():
@@ -50,14 +58,17 @@ def test_successive_partials_only_extend_the_committed_prefix():
         state = la.update(h.split())
         assert state.committed[: len(previous)] == previous
         previous = state.committed
-    assert la.finalize(hyps[-1].split())[: len(previous)] == list(previous)
+    assert la.finalize(hyps[-1].split()) == hyps[-1].split()
 
 
 def test_final_shorter_than_committed_keeps_committed_words():
+    """A final decode that dropped words (or was rejected: no words) loses nothing the
+    partials agreed on."""
     la = LocalAgreement()
     la.update(["one", "two", "three"])
     la.update(["one", "two", "three", "four"])
     assert la.finalize(["one"]) == ["one", "two", "three"]
+    assert la.finalize([]) == ["one", "two", "three"]
 
 
 def test_characters_are_units_for_chinese():
