@@ -272,7 +272,11 @@ class Recogniser(threading.Thread):
         if final and (behind or self._hurry):
             final = False  # behind live speech: greedy, no fallback, until the backlog is gone
         hyp = self.transcriber.transcribe(
-            job.audio, language=state.lang, final=final, session_languages=self.languages
+            job.audio,
+            language=state.lang,
+            final=final,
+            partial=job.kind == "partial",
+            session_languages=self.languages,
         )
         done = time.monotonic()
         if hyp.audio_s > 0:

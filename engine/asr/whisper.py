@@ -130,6 +130,7 @@ class Transcriber(Protocol):
         *,
         language: str | None = None,
         final: bool = True,
+        partial: bool = False,
         session_languages: LanguagePrior | Sequence[str] = (),
         prompt: str = "",
     ) -> Hypothesis:
@@ -268,11 +269,15 @@ class WhisperTranscriber:
         *,
         language: str | None = None,
         final: bool = True,
+        partial: bool = False,
         session_languages: LanguagePrior | Sequence[str] = (),
         prompt: str = "",
     ) -> Hypothesis:
-        """Decode `audio` (16 kHz mono float32). `final=False` (partials) is greedy and skips
-        the temperature fallback to stay cheap. session_languages: what the session has sounded
+        """Decode `audio` (16 kHz mono float32). `final=False` is greedy and skips the
+        temperature fallback to stay cheap. `partial=True`: a hypothesis only shown while the
+        speaker goes on, decoded over a shorter window (`context_for`, module doc); it is never
+        kept in a final, so it needs no guard against the loops of short windows.
+        session_languages: what the session has sounded
         like (`LanguagePrior`, or the languages heard clearly), weighing a detected language.
         prompt: text said just before this audio (context for names, casing and the first words
         of a sentence); only its last `PROMPT_MAX_TOKENS` tokens are used, and the temperature
@@ -283,7 +288,7 @@ class WhisperTranscriber:
         prompt = prompt or self.options.initial_prompt or ""
         if n > LONGEST_WINDOW:
             return self._transcribe_long(audio, language, final, session_languages, prompt, t0)
-        padded = np.zeros(context_for(n, partial=not final), dtype=np.float32)
+        padded = np.zeros(context_for(n, partial=partial), dtype=np.float32)
         padded[: min(n, len(padded))] = audio[: len(padded)]
         encoder_output = self._encode(padded)
 

@@ -70,7 +70,7 @@ class LengthTranscriber:
         self.speculative_done = threading.Event()
         self.partial_done = threading.Event()
 
-    def transcribe(self, audio, *, language=None, final=True, session_languages=()):
+    def transcribe(self, audio, *, language=None, final=True, partial=False, session_languages=()):
         n = len(audio)
         self.calls.append((n, final))
         if final and self.fail_final:
@@ -421,7 +421,7 @@ class SentenceTranscriber:
         self.calls: list[int] = []
         self.aligned: list[str] = []
 
-    def transcribe(self, audio, *, language=None, final=True, session_languages=()):
+    def transcribe(self, audio, *, language=None, final=True, partial=False, session_languages=()):
         n = len(audio)
         self.calls.append(n)
         text = {self.window: self.window_text, 21120: "Fail again."}.get(n, "Pry again.")
@@ -529,7 +529,7 @@ class ScoredTranscriber(SentenceTranscriber):
         super().__init__(window)
         self.logprob = logprob
 
-    def transcribe(self, audio, *, language=None, final=True, session_languages=()):
+    def transcribe(self, audio, *, language=None, final=True, partial=False, session_languages=()):
         hyp = super().transcribe(audio, language=language, final=final)
         return hyp if len(audio) == self.window else replace(hyp, avg_logprob=self.logprob)
 
