@@ -42,6 +42,7 @@ from engine.asr.whisper import WhisperTranscriber  # noqa: E402
 from engine.config import AsrOptions, VadOptions  # noqa: E402
 
 SETS = ("commands", "passage", "shared", "espeak")
+HELD_OUT = ("meeting", "trains")  # not in the default run: for checking a tuned change
 
 
 def timelines(names: list[str], smoke: bool) -> list[corpus.Timeline]:
@@ -60,8 +61,14 @@ def timelines(names: list[str], smoke: bool) -> list[corpus.Timeline]:
             out.append(corpus.build_timeline("shared", corpus.shared_clips(), 0.7))
         elif name == "espeak":
             out.append(corpus.build_timeline("espeak", corpus.espeak(corpus.ESPEAK_SENTENCES), 0.8))
+        elif name == "meeting":
+            utts = corpus.piper(corpus.MEETING, "meeting")
+            out.append(corpus.build_timeline("meeting", utts, (0.6, 1.0, 0.7, 1.2)))
+        elif name == "trains":
+            utts = corpus.espeak(corpus.TRAIN_ANNOUNCEMENTS, voice="en-gb")
+            out.append(corpus.build_timeline("trains", utts, (0.9, 0.6)))
         else:
-            raise SystemExit(f"unknown set {name!r}: choose from {', '.join(SETS)}")
+            raise SystemExit(f"unknown set {name!r}: choose from {', '.join(SETS + HELD_OUT)}")
     return out
 
 

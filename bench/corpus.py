@@ -52,6 +52,29 @@ ESPEAK_SENTENCES = (
     "Send me the report by Friday.",
 )
 
+# Held out: written after the revision and window rules were tuned on the sets above, to check
+# that a change helps more than the speech it was tuned on. A meeting opening (Piper) and train
+# announcements (espeak-ng, British voice).
+MEETING = (
+    "Good morning, everyone, and thanks for joining on short notice.",
+    "The first item on the agenda is the budget for next quarter.",
+    "Sales grew by twelve percent, but our costs grew even faster.",
+    "Maria will walk us through the numbers after the break.",
+    "Before that, I want to thank the support team for their hard work.",
+    "They answered more than four thousand calls in October alone.",
+    "Second, the office on Baker Street will close at the end of March.",
+    "Nobody will lose their job because of the move.",
+    "If you have questions, send them to me or to Daniel by Thursday.",
+    "Let's take ten minutes, and then we will continue with the plan.",
+)
+TRAIN_ANNOUNCEMENTS = (
+    "The train to Oxford leaves from platform four.",
+    "Please keep your ticket until the end of the journey.",
+    "Coffee and sandwiches are served in the second carriage.",
+    "We expect to arrive twenty minutes late.",
+    "Thank you for travelling with us today.",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Utterance:

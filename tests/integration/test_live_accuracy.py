@@ -53,14 +53,15 @@ def test_short_piper_sentences_come_back_once(whisper_base, short_piper):
 
 def test_a_short_sentence_decodes_once_in_partials_and_finals(whisper_base, short_piper):
     """The decoder itself, on one 1.2 s utterance with the segmenter's 0.2 s padding: neither
-    the greedy partial decode nor the beam final repeats it (partials matter too: two looping
-    partials get the doubled words committed by the local agreement)."""
+    the partial decode (greedy, short window), the greedy decode of a revision or a hurried
+    final (10 s window) nor the beam final repeats it. Partials are only shown, but a doubled
+    phrase flashing on screen is still wrong."""
     pad = np.zeros(3200, np.float32)
     for utt in short_piper:
         audio = np.concatenate([pad, utt.audio, pad])
-        for final in (False, True):
-            hyp = whisper_base.transcribe(audio, language="en", final=final)
-            assert accuracy.repeated_phrases(hyp.text) == [], (utt.text, final, hyp.text)
+        for kind in ({"final": False, "partial": True}, {"final": False}, {"final": True}):
+            hyp = whisper_base.transcribe(audio, language="en", **kind)
+            assert accuracy.repeated_phrases(hyp.text) == [], (utt.text, kind, hyp.text)
 
 
 def test_shared_clips_with_pauses_live_wer_close_to_batch(whisper_base):
@@ -69,8 +70,9 @@ def test_shared_clips_with_pauses_live_wer_close_to_batch(whisper_base):
     live = accuracy.run_dragoman(whisper_base, timeline)
     batch_wer = accuracy.wer(timeline.reference, batch)
     assert batch_wer > 0, batch  # (a ratio to zero would demand perfection)
-    # issue 8 acceptance: 1.3x the batch WER, as first emitted; after revisions, its goal: 1.2x
-    assert accuracy.wer(timeline.reference, live.text) <= 1.3 * batch_wer, (live.text, batch)
+    # issue 8: its goal, 1.2x the batch WER, as first emitted (acceptance asked 1.3x) and after
+    # revisions
+    assert accuracy.wer(timeline.reference, live.text) <= 1.2 * batch_wer, (live.text, batch)
     assert live.revised_text is not None
     revised_wer = accuracy.wer(timeline.reference, live.revised_text)
     assert revised_wer <= 1.2 * batch_wer, (live.revised_text, batch)

@@ -81,3 +81,20 @@ def test_partials_never_fall_back():
     hyp = scripted_transcriber(decoder).transcribe(np.zeros(32_000, np.float32), final=False)
     assert decoder.temperatures == [0.0]
     assert hyp.text == "go forward"
+
+
+def test_only_partials_decode_over_the_short_encoder_window():
+    """2 s of audio: a partial encodes speech + 2 s (4 s); a greedy decode (a revision, a
+    hurried final) and a beam final keep the 10 s minimum that stops short-window loops."""
+    for kind, seconds in (
+        ({"final": False, "partial": True}, 4),
+        ({"final": False}, 10),
+        ({"final": True}, 10),
+    ):
+        frames: list[int] = []
+        t = scripted_transcriber(Decoder([([1, 2], -0.2)]))
+        t.model.encode = lambda features, frames=frames: (
+            frames.append(features.shape[1]) or features
+        )
+        t.transcribe(np.zeros(32_000, np.float32), **kind)
+        assert frames == [seconds * 100], (kind, frames)
