@@ -441,7 +441,7 @@ class Recogniser(threading.Thread):
             for s in known
         ]
         context = {s.segment_id for s in known if s.context}
-        options = getattr(self.transcriber, "options", None)
+        options = self.transcriber.options
 
         def judged(old_words: dict[int, list[Word]]) -> dict[int, revision.Judgement]:
             return {
@@ -511,8 +511,7 @@ class Recogniser(threading.Thread):
         return long and logprob is not None and logprob >= SURE_LINE_LOGPROB
 
     def _log_prob_threshold(self) -> float:
-        options = getattr(self.transcriber, "options", None)
-        return float(getattr(options, "log_prob_threshold", -1.0))
+        return self.transcriber.options.log_prob_threshold
 
     def _time_words(self, job: DecodeJob, text: str, lang: str | None) -> tuple[Word, ...]:
         """The final's words timed in the source (() when alignment fails: the text stays)."""

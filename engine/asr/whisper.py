@@ -124,6 +124,8 @@ def _merge_detected(parts: Sequence[Hypothesis]) -> tuple[tuple[str, float], ...
 
 
 class Transcriber(Protocol):
+    options: AsrOptions  # its thresholds also judge revisions (`engine.asr.revision`)
+
     def transcribe(
         self,
         audio: np.ndarray,

@@ -63,6 +63,8 @@ class ScriptedVad:
 class LengthTranscriber:
     """Text = 'n<samples>' of the audio decoded; records every call."""
 
+    options = AsrOptions()
+
     def __init__(self, fail_final: bool = False, fail_align: bool = False) -> None:
         self.calls: list[tuple[int, bool]] = []
         self.fail_final = fail_final
@@ -414,6 +416,8 @@ def test_word_timings_are_placed_on_the_source_timeline_and_a_failed_alignment_k
 class SentenceTranscriber:
     """Whisper as issue 8 saw it: "Try again." alone comes back "Pry again.", together with the
     sentence before it comes back right (the revision window: both segments and the pause)."""
+
+    options = AsrOptions()
 
     def __init__(self, window: int, window_text: str = "Fail again. Try again.") -> None:
         self.window = window
