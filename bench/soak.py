@@ -34,7 +34,7 @@ from bench.accuracy import wer_counts  # noqa: E402
 from engine.asr.whisper import WhisperTranscriber  # noqa: E402
 from engine.audio.sources import AudioBlock  # noqa: E402
 from engine.config import AsrOptions, EngineConfig, SpeakerOptions  # noqa: E402
-from engine.events import Final  # noqa: E402
+from engine.events import Final, FinalRevised  # noqa: E402
 from engine.pipeline import Pipeline  # noqa: E402
 
 SR = corpus.SAMPLE_RATE
@@ -122,10 +122,15 @@ def main() -> None:
     utterances = corpus.shared_clips() + corpus.piper(corpus.PASSAGE + corpus.COMMANDS, "piper")
     source = LoopSource(utterances, args.minutes * 60)
     finals: list[tuple[float, float, float, str]] = []  # (start, end, emitted_at, text)
+    revised: dict[int, str] = {}  # segment id -> its text after revisions (a few per minute)
+    final_ids: list[int] = []
 
     def on_event(event: object) -> None:
         if isinstance(event, Final):
             finals.append((event.start, event.end, event.times.emitted_at or 0.0, event.text))
+            final_ids.append(event.segment_id)
+        elif isinstance(event, FinalRevised):
+            revised[event.segment_id] = event.text
 
     rss: list[tuple[float, float]] = []  # (source seconds, MB)
     snapshots: dict[str, tracemalloc.Snapshot] = {}
@@ -167,13 +172,16 @@ def main() -> None:
             continue
         last = max(overlapping, key=lambda f: f[1])
         lags.append((s.speech_end, last[2] - (source.t0 + s.speech_end)))
-    hyp = " ".join(f[3] for f in finals)
-    errors, words = wer_counts(" ".join(s.text for s in source.spoken), hyp)
+    reference = " ".join(s.text for s in source.spoken)
+    errors, words = wer_counts(reference, " ".join(f[3] for f in finals))
+    after = " ".join(revised.get(i, f[3]) for i, f in zip(final_ids, finals, strict=True))
+    revised_errors, _ = wer_counts(reference, after)
 
     duration = max((s.end for s in source.spoken), default=0.0)
     print(
         f"{len(source.spoken)} utterances over {duration / 60:.1f} min, {len(finals)} finals, "
-        f"{missing} utterances without a final; WER {errors / max(words, 1):.3f}; "
+        f"{missing} utterances without a final; WER {errors / max(words, 1):.3f} as first "
+        f"shown, {revised_errors / max(words, 1):.3f} after {len(revised)} revised line(s); "
         f"CPU {cpu / max(duration, 1e-6):.2f} cores"
     )
     print("minute | utterances | lag median | lag max | RSS at end of minute")
