@@ -62,7 +62,8 @@ class Partial:
     """A provisional hypothesis for a growing segment.
 
     `committed` is the stable prefix (local agreement): across successive partials of one segment
-    it only ever grows. `tentative` may still change. `text` is both joined.
+    it only ever grows. `tentative` may still change. `text` is both joined. The segment's
+    `Final` is decoded afresh and may correct committed words.
     """
 
     segment_id: int
@@ -93,7 +94,8 @@ class Word:
 
 @dataclass(frozen=True, slots=True)
 class Final:
-    """The committed transcript of one segment; never changes after it is emitted."""
+    """The transcript of one segment, decoded whole (it replaces the segment's partial line).
+    Its text changes afterwards only through a `FinalRevised` with the same `segment_id`."""
 
     segment_id: int
     start: float
