@@ -34,29 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     from engine.audio.sources import MicrophoneSource
     from engine.config import AudioOptions
     from engine.events import InputLost, InputRestored
-    from tests.audio_env import band_energies, pulse_server
-    from tests.integration.test_input_lost_pulse import (
-        MIC,
-        ROOM_AMP,
-        ROOM_HZ,
-        SPEAKERS_AMP,
-        SPEAKERS_HZ,
-        Listener,
-        Mic,
-        _play_forever,
-    )
+    from tests.audio_env import Microphone, band_energies, room_and_speakers
+    from tests.integration.test_input_lost_pulse import MIC, SPEAKERS_HZ, Listener, play_tones
 
     lost_s: list[float] = []
     back_s: list[float] = []
     leaks: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp, pulse_server(Path(tmp), sink="room") as srv:
-        srv.pactl("load-module", "module-null-sink", "sink_name=speakers", "rate=48000")
-        srv.pactl("set-default-source", "speakers.monitor")
-        players = [
-            _play_forever(srv, Path(tmp), "room", ROOM_HZ, ROOM_AMP),
-            _play_forever(srv, Path(tmp), "speakers", SPEAKERS_HZ, SPEAKERS_AMP),
-        ]
-        mic = Mic(srv)
+    with tempfile.TemporaryDirectory() as tmp, room_and_speakers(Path(tmp)) as srv:
+        play_tones(srv)
+        mic = Microphone(srv.env)
         mic.plug()
         listener = Listener(MicrophoneSource(f"pulse:{MIC}", AudioOptions(when_input_lost="wait")))
         try:
@@ -85,9 +71,6 @@ def main(argv: list[str] | None = None) -> int:
             listener.close()
             closed = time.monotonic() - t0
             mic.unplug()
-            for proc in players:
-                proc.terminate()
-                proc.wait(5)
     print(
         f"\n{args.cycles} cycles: InputLost median {statistics.median(lost_s) * 1000:.0f} ms "
         f"(max {max(lost_s) * 1000:.0f}); InputRestored median "

@@ -19,6 +19,8 @@ Usage in a test module::
 While the server runs, this process's environment points at it (PULSE_RUNTIME_PATH etc.), and
 PortAudio is re-initialised so sounddevice sees the `pulse` device. Devices: play to
 `server.sink` (the default sink), capture from `server.monitor` (the default source).
+
+`room_and_speakers` and `Microphone` set up an unplugged microphone (issue 12, defect 5).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+import wave
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,16 +78,24 @@ class PulseServer:
     daemon: subprocess.Popen
     keepalive: subprocess.Popen | None = None
     _recorders: list[subprocess.Popen] = field(default_factory=list)
+    _players: list[subprocess.Popen] = field(default_factory=list)
 
     @property
     def monitor(self) -> str:
         return f"{self.sink}.monitor"
 
     def pactl(self, *args: str) -> str:
-        done = subprocess.run(
-            ["pactl", *args], env=self.env, capture_output=True, text=True, timeout=10, check=True
+        return pactl(*args, env=self.env)
+
+    def play_in_background(self, sink: str, samples: np.ndarray) -> subprocess.Popen:
+        """paplay `samples` (float, at the server's rate) into `sink` without waiting; stopped
+        with the server."""
+        path = write_wav(self.runtime / f"{sink}-{len(self._players)}.wav", samples, self.rate)
+        proc = subprocess.Popen(
+            ["paplay", "-d", sink, str(path)], env=self.env, stderr=subprocess.DEVNULL
         )
-        return done.stdout
+        self._players.append(proc)
+        return proc
 
     def start_recording(self, path: Path, *, source: str | None = None) -> subprocess.Popen:
         """parecord the monitor (or `source`) into a WAV at the sink rate, mono."""
@@ -128,6 +139,61 @@ class PulseServer:
     def play_file(self, path: Path) -> None:
         """paplay a file into the sink (blocks until done)."""
         subprocess.run(["paplay", "-d", self.sink, str(path)], env=self.env, timeout=60, check=True)
+
+
+def pactl(*args: str, env: dict[str, str] | None = None) -> str:
+    """Runs pactl on the server of `env` (default: this process's environment); its output."""
+    done = subprocess.run(
+        ["pactl", *args], env=env, capture_output=True, text=True, timeout=10, check=True
+    )
+    return done.stdout
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
+    """A 16-bit mono WAV of float `samples` (-1..1)."""
+    with wave.open(str(path), "wb") as fh:
+        fh.setnchannels(1)
+        fh.setsampwidth(2)
+        fh.setframerate(rate)
+        fh.writeframes((samples * 32767).astype("<i2").tobytes())
+    return path
+
+
+def noise_floor(seconds: float, rate: int) -> np.ndarray:
+    """A microphone's noise floor (exact zeros would rightly be reported as "no signal")."""
+    return np.random.default_rng(0).normal(0, 0.001, int(seconds * rate))
+
+
+class Microphone:
+    """A microphone that can be unplugged: a `module-remap-source` named `name` of the `master`
+    sink's monitor, on the server of `env` (default: this process's environment)."""
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        name: str = "test_mic",
+        master: str = "room",
+        description: str = "Test_microphone",
+    ) -> None:
+        self.env = env
+        self.name, self.master, self.description = name, master, description
+        self.module: str | None = None
+
+    def plug(self) -> None:
+        self.module = pactl(
+            "load-module",
+            "module-remap-source",
+            f"source_name={self.name}",
+            f"master={self.master}.monitor",
+            f"source_properties=device.description={self.description}",
+            env=self.env,
+        ).strip()
+
+    def unplug(self) -> None:
+        if self.module is not None:
+            pactl("unload-module", self.module, env=self.env)
+            self.module = None
 
 
 def _terminate(proc: subprocess.Popen, timeout: float = 5.0) -> None:
@@ -218,7 +284,7 @@ def pulse_server(
         refresh_portaudio()
         yield server
     finally:
-        for proc in list(server._recorders):
+        for proc in [*server._players, *server._recorders]:
             _terminate(proc)
         if server.keepalive is not None:
             _terminate(server.keepalive)
@@ -231,6 +297,23 @@ def pulse_server(
             else:
                 os.environ[key] = value
         refresh_portaudio()
+
+
+@contextlib.contextmanager
+def room_and_speakers(run_dir: Path) -> Iterator[PulseServer]:
+    """A server whose sink "room" is where a microphone hears (see Microphone), and a second null
+    sink "speakers" (as the app's spoken translation would play) whose monitor is the default
+    source: where PulseAudio moves a capture stream whose source vanishes."""
+    with pulse_server(run_dir, sink="room") as server:
+        server.pactl(
+            "load-module",
+            "module-null-sink",
+            "sink_name=speakers",
+            "rate=48000",
+            "sink_properties=device.description=Speakers",
+        )
+        server.pactl("set-default-source", "speakers.monitor")
+        yield server
 
 
 def tone(freq: float, seconds: float, rate: int, amplitude: float = 0.5) -> np.ndarray:

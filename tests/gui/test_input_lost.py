@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import subprocess
-import wave
 
-import numpy as np
 import pytest
 from gui_helpers import clip, wait_until, words
 
@@ -29,50 +27,27 @@ MIC = "test_mic"
 
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    from tests.audio_env import pulse_available, pulse_server
+    from tests.audio_env import noise_floor, pulse_available, room_and_speakers
 
     if not pulse_available():
         pytest.skip("needs pulseaudio, pactl, pacat and PortAudio (libportaudio2)")
-    with pulse_server(tmp_path_factory.mktemp("pulse"), sink="room") as server:
-        server.pactl(
-            "load-module",
-            "module-null-sink",
-            "sink_name=speakers",
-            "rate=48000",
-            "sink_properties=device.description=Speakers",
-        )
-        server.pactl("set-default-source", "speakers.monitor")
-        # a microphone's noise floor (exact zeros would rightly be reported as "no signal")
-        noise = tmp_path_factory.mktemp("noise") / "noise.wav"
-        rng = np.random.default_rng(0)
-        samples = (rng.normal(0, 0.001, 600 * server.rate) * 32767).astype("<i2")
-        with wave.open(str(noise), "wb") as fh:
-            fh.setnchannels(1)
-            fh.setsampwidth(2)
-            fh.setframerate(server.rate)
-            fh.writeframes(samples.tobytes())
-        floor = subprocess.Popen(
-            ["paplay", "-d", "room", str(noise)], env=server.env, stderr=subprocess.DEVNULL
-        )
-        try:
-            yield server
-        finally:
-            floor.terminate()
-            floor.wait(5)
+    with room_and_speakers(tmp_path_factory.mktemp("pulse")) as server:
+        server.play_in_background("room", noise_floor(600, server.rate))
+        yield server
 
 
-def _plug(pulse) -> str:  # noqa: ANN001
-    return pulse.pactl(
-        "load-module",
-        "module-remap-source",
-        f"source_name={MIC}",
-        "master=room.monitor",
-        "source_properties=device.description=Test_microphone",
-    ).strip()
+@pytest.fixture
+def mic(pulse):  # noqa: ANN001, ANN201
+    """The microphone, plugged in."""
+    from tests.audio_env import Microphone
+
+    plugged = Microphone(pulse.env, name=MIC)
+    plugged.plug()
+    yield plugged
+    plugged.unplug()
 
 
-def test_unplugged_microphone_banner_choice_and_reconnect(pulse, make_controller) -> None:  # noqa: ANN001
-    module = _plug(pulse)
+def test_unplugged_microphone_banner_choice_and_reconnect(pulse, mic, make_controller) -> None:  # noqa: ANN001
     settings = Settings()
     settings.ui.preload_models = False
     settings.ui.source = f"pulse:{MIC}"
@@ -83,7 +58,7 @@ def test_unplugged_microphone_banner_choice_and_reconnect(pulse, make_controller
     assert c.start()
     wait_until(lambda: c.state == RUNNING, 120, "capture to start")
 
-    pulse.pactl("unload-module", module)
+    mic.unplug()
     banner = c.window.input_banner
     wait_until(banner.isVisible, 10, "the input banner")
     print("\nbanner:", banner.text(), "|", banner.choice.text())
@@ -104,7 +79,7 @@ def test_unplugged_microphone_banner_choice_and_reconnect(pulse, make_controller
     c.save_settings()
     assert settings_mod.load().engine.audio.when_input_lost == "follow"  # the choice is kept
 
-    module = _plug(pulse)
+    mic.plug()
     wait_until(lambda: not banner.isVisible(), 10, "the banner to clear on reconnect")
     assert c.window.input_label(f"pulse:{MIC}") == label
     assert c.state == RUNNING
@@ -123,13 +98,11 @@ def test_unplugged_microphone_banner_choice_and_reconnect(pulse, make_controller
         )
     finally:
         player.wait(30)
-    pulse.pactl("unload-module", module)
 
 
-def test_stop_and_start_while_the_microphone_is_away_waits_for_it(pulse, make_controller) -> None:  # noqa: ANN001
+def test_stop_and_start_while_the_microphone_is_away_waits_for_it(mic, make_controller) -> None:  # noqa: ANN001
     """Before: the new run failed with "The input 'test_mic' is not connected" (the error
     banner, the engine idle); now it waits for the microphone and says so."""
-    module = _plug(pulse)
     settings = Settings()
     settings.ui.preload_models = False
     settings.ui.source = f"pulse:{MIC}"
@@ -141,7 +114,7 @@ def test_stop_and_start_while_the_microphone_is_away_waits_for_it(pulse, make_co
     c.show()
     assert c.start()
     wait_until(lambda: c.state == RUNNING, 120, "capture to start")
-    pulse.pactl("unload-module", module)
+    mic.unplug()
     banner = c.window.input_banner
     wait_until(banner.isVisible, 10, "the input banner")
 
@@ -160,11 +133,10 @@ def test_stop_and_start_while_the_microphone_is_away_waits_for_it(pulse, make_co
     assert c.window.state_label.text() == "● Waiting for “Test_microphone”"
     assert "not connected — waiting for it" in (c.window.input_label(f"pulse:{MIC}") or "")
 
-    module = _plug(pulse)
+    mic.plug()
     wait_until(lambda: not banner.isVisible(), 10, "the banner to clear on reconnect")
     assert c.state == RUNNING
     assert c.window.state_label.text() == "● Listening"
-    pulse.pactl("unload-module", module)
 
 
 def test_the_choice_is_in_the_settings_dialog(themed_app) -> None:  # noqa: ANN001

@@ -7,9 +7,7 @@ to it when it returns, the run going on.
 
 from __future__ import annotations
 
-import subprocess
 import time
-import wave
 
 import pytest
 
@@ -35,7 +33,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 
 @pytest.mark.parametrize("policy", ["wait", "follow"])
-def test_the_last_source_vanishing_waits_for_it(server, tmp_path, policy) -> None:  # noqa: ANN001
+def test_the_last_source_vanishing_waits_for_it(server, policy) -> None:  # noqa: ANN001
     source = MicrophoneSource(f"pulse:{SINK}.monitor", AudioOptions(when_input_lost=policy))
     listener = Listener(source)
     try:
@@ -52,15 +50,7 @@ def test_the_last_source_vanishing_waits_for_it(server, tmp_path, policy) -> Non
         server.pactl("load-module", *NULL_SINK)
         listener.wait_event(InputRestored)
         assert not source.waiting
-        path = tmp_path / "tone.wav"
-        with wave.open(str(path), "wb") as fh:
-            fh.setnchannels(1)
-            fh.setsampwidth(2)
-            fh.setframerate(server.rate)
-            fh.writeframes((tone(HZ, 3.0, server.rate, 0.5) * 32767).astype("<i2").tobytes())
-        player = subprocess.Popen(
-            ["paplay", "-d", SINK, str(path)], env=server.env, stderr=subprocess.DEVNULL
-        )
+        player = server.play_in_background(SINK, tone(HZ, 3.0, server.rate, 0.5))
         try:
             t0 = listener.wait_audio(1.5)
             heard = band_energies(listener.audio_between(t0, time.monotonic()), SAMPLE_RATE, [HZ])

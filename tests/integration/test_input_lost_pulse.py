@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import threading
 import time
-import wave
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +21,14 @@ from engine.audio.sources import MicrophoneSource
 from engine.config import AudioOptions
 from engine.errors import DeviceError
 from engine.events import InputLost, InputRestored
-from tests.audio_env import band_energies, pulse_available, pulse_server, tone
+from tests.audio_env import (
+    Microphone,
+    PulseServer,
+    band_energies,
+    pulse_available,
+    room_and_speakers,
+    tone,
+)
 from tests.cli_env import run_cli
 
 pytestmark = pytest.mark.audio
@@ -41,63 +46,15 @@ HEARD = 1.0
 def server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     if not pulse_available():  # installed by installers/setup.sh: missing means a broken setup
         pytest.fail("needs pulseaudio, pactl, pacat, parecord and libportaudio2 (see .ci/run)")
-    run = tmp_path_factory.mktemp("pulse")
-    with pulse_server(run, sink="room") as srv:
-        srv.pactl(
-            "load-module",
-            "module-null-sink",
-            "sink_name=speakers",
-            "rate=48000",
-            "sink_properties=device.description=Speakers",
-        )
-        srv.pactl("set-default-source", "speakers.monitor")  # where PulseAudio moves the stream
-        players = [
-            _play_forever(srv, run, "room", ROOM_HZ, ROOM_AMP),
-            _play_forever(srv, run, "speakers", SPEAKERS_HZ, SPEAKERS_AMP),
-        ]
-        try:
-            yield srv
-        finally:
-            for proc in players:
-                proc.terminate()
-                proc.wait(5)
+    with room_and_speakers(tmp_path_factory.mktemp("pulse")) as srv:
+        play_tones(srv)
+        yield srv
 
 
-def _play_forever(srv, run: Path, sink: str, hz: float, amplitude: float):  # noqa: ANN001, ANN202
-    import subprocess
-
-    path = run / f"{sink}.wav"
-    samples = (tone(hz, 120.0, srv.rate, amplitude) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as fh:
-        fh.setnchannels(1)
-        fh.setsampwidth(2)
-        fh.setframerate(srv.rate)
-        fh.writeframes(samples.tobytes())
-    return subprocess.Popen(
-        ["paplay", "-d", sink, str(path)], env=srv.env, stderr=subprocess.DEVNULL
-    )
-
-
-class Mic:
-    """The microphone: a remap source of the room sink's monitor, plugged in and out."""
-
-    def __init__(self, srv) -> None:  # noqa: ANN001
-        self.srv = srv
-        self.module: str | None = None
-
-    def plug(self) -> None:
-        self.module = self.srv.pactl(
-            "load-module",
-            "module-remap-source",
-            f"source_name={MIC}",
-            "master=room.monitor",
-            "source_properties=device.description=Test_microphone",
-        ).strip()
-
-    def unplug(self) -> None:
-        if self.module is not None:
-            self.srv.pactl("unload-module", self.module)
-            self.module = None
+def play_tones(srv: PulseServer) -> None:
+    """The room's quiet tone and the speakers' loud one, for two minutes."""
+    srv.play_in_background("room", tone(ROOM_HZ, 120.0, srv.rate, ROOM_AMP))
+    srv.play_in_background("speakers", tone(SPEAKERS_HZ, 120.0, srv.rate, SPEAKERS_AMP))
 
 
 class Listener:
@@ -159,17 +116,28 @@ def _bands(audio: np.ndarray) -> tuple[float, float]:
     return float(np.median(energies[:, 0])), float(np.median(energies[:, 1]))
 
 
-def _our_output(srv, source: MicrophoneSource) -> pulse.SourceOutput | None:  # noqa: ANN001
+def _assert_hears(listener: Listener, sink: str) -> None:
+    """The next second of audio holds the tone of `sink` ("room" or "speakers"), not the other."""
+    t0 = listener.wait_audio(1.0)
+    room, speakers = _bands(listener.audio_between(t0, time.monotonic()))
+    heard, other = (room, speakers) if sink == "room" else (speakers, room)
+    assert heard > HEARD and other < HEARD, (room, speakers)
+
+
+def _our_output(source: MicrophoneSource) -> pulse.SourceOutput | None:
     return next((o for o in pulse.list_source_outputs() if o.tag == source.tag), None)
 
 
-def _source_index(name: str) -> int | None:
-    return next((d.index for d in pulse.list_sources() if d.name == name), None)
+def _assert_records_the_mic(source: MicrophoneSource) -> None:
+    """Our capture stream is on the microphone (moved back onto it after a replug)."""
+    ours = _our_output(source)
+    mic = next((d.index for d in pulse.list_sources() if d.name == MIC), None)
+    assert ours is not None and ours.source == mic, (ours, mic)
 
 
 @pytest.fixture
 def mic(server):  # noqa: ANN001, ANN201
-    plugged = Mic(server)
+    plugged = Microphone(server.env)
     plugged.plug()
     yield plugged
     plugged.unplug()
@@ -178,9 +146,7 @@ def mic(server):  # noqa: ANN001, ANN201
 def test_wait_captures_nothing_from_the_other_source_and_reconnects(server, mic) -> None:  # noqa: ANN001
     listener = Listener(MicrophoneSource(f"pulse:{MIC}", AudioOptions(when_input_lost="wait")))
     try:
-        t0 = listener.wait_audio(1.0)
-        room, speakers = _bands(listener.audio_between(t0, time.monotonic()))
-        assert room > HEARD and speakers < HEARD, (room, speakers)
+        _assert_hears(listener, "room")
 
         unplugged = time.monotonic()
         mic.unplug()
@@ -190,7 +156,7 @@ def test_wait_captures_nothing_from_the_other_source_and_reconnects(server, mic)
         assert lost.moved_to == "speakers.monitor" and not lost.following
         time.sleep(1.5)  # PulseAudio would be delivering the speakers' tone all this time
         assert listener.source.waiting
-        assert _our_output(server, listener.source) is None  # nothing records the speakers
+        assert _our_output(listener.source) is None  # nothing records the speakers
         after = listener.audio_between(unplugged, time.monotonic())
         # what came after the unload: the end of the room tone, then silence; never the speakers
         leaked = band_energies(after, SAMPLE_RATE, [SPEAKERS_HZ])[:, 0].max()
@@ -202,11 +168,8 @@ def test_wait_captures_nothing_from_the_other_source_and_reconnects(server, mic)
         restored = listener.wait_event(InputRestored)
         print(f"InputRestored {restored.at - replugged:.3f} s after the reload")
         assert restored.device == MIC and not listener.source.waiting
-        t1 = listener.wait_audio(1.0)
-        room, speakers = _bands(listener.audio_between(t1, time.monotonic()))
-        assert room > HEARD and speakers < HEARD, (room, speakers)
-        ours = _our_output(server, listener.source)
-        assert ours is not None and ours.source == _source_index(MIC)
+        _assert_hears(listener, "room")
+        _assert_records_the_mic(listener.source)
     finally:
         listener.close()
 
@@ -219,18 +182,13 @@ def test_follow_goes_on_from_the_new_source_and_moves_back(server, mic) -> None:
         lost = listener.wait_event(InputLost)
         assert lost.following and lost.moved_to == "speakers.monitor"
         assert lost.moved_to_label == "Monitor of Speakers"
-        t0 = listener.wait_audio(1.0)
-        room, speakers = _bands(listener.audio_between(t0, time.monotonic()))
-        assert speakers > HEARD and room < HEARD, (room, speakers)  # it follows, as chosen
+        _assert_hears(listener, "speakers")  # it follows, as chosen
 
         mic.plug()
         listener.wait_event(InputRestored)
-        ours = _our_output(server, listener.source)
-        assert ours is not None and ours.source == _source_index(MIC)  # moved back
+        _assert_records_the_mic(listener.source)  # moved back
         time.sleep(0.3)  # the blocks already queued from the speakers' monitor
-        t1 = listener.wait_audio(1.0)
-        room, speakers = _bands(listener.audio_between(t1, time.monotonic()))
-        assert room > HEARD and speakers < HEARD, (room, speakers)
+        _assert_hears(listener, "room")
     finally:
         listener.close()
 
@@ -245,14 +203,11 @@ def test_choosing_to_follow_while_waiting_listens_to_the_new_source_at_once(serv
         listener.source.set_when_lost("follow")  # the banner's "listen to … meanwhile"
         lost = listener.wait_event(InputLost)
         assert lost.following and lost.moved_to == "speakers.monitor"
-        t0 = listener.wait_audio(1.0)
-        room, speakers = _bands(listener.audio_between(t0, time.monotonic()))
-        assert speakers > HEARD and room < HEARD, (room, speakers)
+        _assert_hears(listener, "speakers")
 
         mic.plug()
         listener.wait_event(InputRestored)
-        ours = _our_output(server, listener.source)
-        assert ours is not None and ours.source == _source_index(MIC)
+        _assert_records_the_mic(listener.source)
     finally:
         listener.close()
 
@@ -266,23 +221,18 @@ def test_the_default_microphone_never_moves_onto_a_monitor(server, mic) -> None:
         assert source.guard is not None, f"the default input {source.name!r} is not guarded"
         listener = Listener(source)
         try:
-            t0 = listener.wait_audio(1.0)
-            room, speakers = _bands(listener.audio_between(t0, time.monotonic()))
-            assert room > HEARD and speakers < HEARD, (room, speakers)
+            _assert_hears(listener, "room")
             mic.unplug()
             lost = listener.wait_event(InputLost)
             assert lost.device == MIC and lost.label == "Test_microphone"
             assert lost.moved_to is not None and lost.moved_to.endswith(".monitor")
             time.sleep(1.0)
-            assert listener.source.waiting and _our_output(server, listener.source) is None
+            assert listener.source.waiting and _our_output(listener.source) is None
 
             mic.plug()  # a microphone again: capture comes back to it
             listener.wait_event(InputRestored)
-            ours = _our_output(server, listener.source)
-            assert ours is not None and ours.source == _source_index(MIC)
-            t1 = listener.wait_audio(1.0)
-            room, speakers = _bands(listener.audio_between(t1, time.monotonic()))
-            assert room > HEARD and speakers < HEARD, (room, speakers)
+            _assert_records_the_mic(listener.source)
+            _assert_hears(listener, "room")
         finally:
             listener.close()
     finally:
@@ -313,18 +263,15 @@ def test_a_chosen_input_absent_at_start_is_waited_for(server, mic) -> None:  # n
         assert lost.at_start and not lost.following
         assert lost.moved_to == "speakers.monitor"  # what it does not listen to (the default)
         assert lost.device == MIC and lost.label == "Test_microphone"
-        assert listener.source.waiting and _our_output(server, listener.source) is None
+        assert listener.source.waiting and _our_output(listener.source) is None
         time.sleep(1.0)
         assert not listener.blocks  # nothing from the speakers' monitor, the default source
 
         mic.plug()
         restored = listener.wait_event(InputRestored)
         assert restored.device == MIC and not listener.source.waiting
-        t1 = listener.wait_audio(1.0)
-        room, speakers = _bands(listener.audio_between(t1, time.monotonic()))
-        assert room > HEARD and speakers < HEARD, (room, speakers)
-        ours = _our_output(server, listener.source)
-        assert ours is not None and ours.source == _source_index(MIC)
+        _assert_hears(listener, "room")
+        _assert_records_the_mic(listener.source)
     finally:
         listener.close()
 
@@ -336,18 +283,13 @@ def test_follow_an_input_absent_at_start_listens_to_the_default_meanwhile(server
         lost = listener.wait_event(InputLost)
         assert lost.at_start and lost.following
         assert lost.moved_to == "speakers.monitor" and lost.moved_to_label == "Monitor of Speakers"
-        t0 = listener.wait_audio(1.0)
-        room, speakers = _bands(listener.audio_between(t0, time.monotonic()))
-        assert speakers > HEARD and room < HEARD, (room, speakers)
+        _assert_hears(listener, "speakers")
 
         mic.plug()
         listener.wait_event(InputRestored)
-        ours = _our_output(server, listener.source)
-        assert ours is not None and ours.source == _source_index(MIC)  # moved onto it
+        _assert_records_the_mic(listener.source)  # moved onto it
         time.sleep(0.3)  # the blocks already queued from the speakers' monitor
-        t1 = listener.wait_audio(1.0)
-        room, speakers = _bands(listener.audio_between(t1, time.monotonic()))
-        assert room > HEARD and speakers < HEARD, (room, speakers)
+        _assert_hears(listener, "room")
     finally:
         listener.close()
 
