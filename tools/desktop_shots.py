@@ -20,10 +20,10 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from screenshots import REPO, pump, run_inner, themed_app, xvfb_session
+
 LINES = (
     ("S1", "Good morning everyone, thanks for joining the quarterly review.", "Bonjour à tous."),
     (
@@ -38,26 +38,17 @@ LINES = (
 def inner(out: Path, fallback: bool) -> int:
     """Runs on the Xvfb display."""
     from PySide6.QtCore import QRect
-    from PySide6.QtWidgets import QApplication, QFileDialog
+    from PySide6.QtWidgets import QFileDialog
 
     import app.caption_bar
     from app.controller import AppController
     from app.settings import Settings
-    from app.theme import apply_theme
     from engine.session import SessionLine
 
     if fallback:  # a desktop where no app may reserve space (as on Wayland)
         app.caption_bar.X11.open = staticmethod(lambda display_name=None: None)  # type: ignore[method-assign]
-    qapp = QApplication(["dragoman"])
-    qapp.setApplicationName("Dragoman")
-    apply_theme(qapp)
+    qapp = themed_app()
     out.mkdir(parents=True, exist_ok=True)
-
-    def pump(seconds: float = 0.5) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            qapp.processEvents()
-            time.sleep(0.01)
 
     def shoot(name: str) -> None:
         pump(0.8)
@@ -120,16 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.inner:
         return inner(args.out, args.fallback)
-    sys.path.insert(0, str(REPO / "tools"))
-    from screenshots import xvfb_session
-
-    rc = 0
-    for fallback in (False, True):
+    rc, out = 0, str(args.out.resolve())
+    for fallback in ([], ["--fallback"]):  # the second run only if the first went well
         with tempfile.TemporaryDirectory() as tmp, xvfb_session(wm=True) as env:
-            env = {**env, "PYTHONPATH": str(REPO), "DRAGOMAN_HOME": str(Path(tmp) / "home")}
-            cmd = [sys.executable, str(Path(__file__).resolve()), "--inner", "--out"]
-            cmd += [str(args.out.resolve()), *(["--fallback"] if fallback else [])]
-            rc = rc or subprocess.run(cmd, env=env, cwd=REPO, timeout=300).returncode
+            home = Path(tmp) / "home"
+            rc = rc or run_inner(__file__, env, home, "--out", out, *fallback, timeout=300)
     print(f"desktop pictures in {args.out.resolve()}")
     return rc
 

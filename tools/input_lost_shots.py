@@ -14,57 +14,28 @@ Look at every picture.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
-import time
-import wave
 from pathlib import Path
 
-import numpy as np
+from screenshots import REPO, pump, run_inner, themed_app, wait_for, xvfb_session
 
-REPO = Path(__file__).resolve().parents[1]
 MIC = "test_mic"
 
 
 def inner(out: Path) -> int:
     """Runs on the Xvfb display, with the PulseAudio server of `main` in the environment."""
-    from PySide6.QtWidgets import QApplication
-
     from app.controller import AppController
     from app.settings import Settings
-    from app.theme import apply_theme
     from app.worker import IDLE, RUNNING
-    from tests.audio_env import refresh_portaudio
+    from tests.audio_env import Microphone, refresh_portaudio
 
     refresh_portaudio()
-    app = QApplication(["dragoman"])
-    app.setApplicationName("Dragoman")
-    apply_theme(app)
+    app = themed_app()
     out.mkdir(parents=True, exist_ok=True)
 
-    def wait(predicate, timeout: float) -> bool:  # noqa: ANN001
-        end = time.monotonic() + timeout
-        while not predicate() and time.monotonic() < end:
-            app.processEvents()
-            time.sleep(0.01)
-        return bool(predicate())
-
-    def pactl(*args: str) -> str:
-        return subprocess.run(
-            ["pactl", *args], capture_output=True, text=True, check=True, timeout=10
-        ).stdout.strip()
-
-    def plug() -> str:
-        return pactl(
-            "load-module",
-            "module-remap-source",
-            f"source_name={MIC}",
-            "master=room.monitor",
-            "source_properties=device.description=USB_microphone",
-        )
-
-    module = plug()
+    mic = Microphone(name=MIC, description="USB_microphone")
+    mic.plug()
     settings = Settings()
     settings.ui.preload_models = False
     settings.ui.source = f"pulse:{MIC}"
@@ -73,44 +44,44 @@ def inner(out: Path) -> int:
     win.setGeometry(30, 30, 1100, 560)
     c.show()
     assert c.start()
-    assert wait(lambda: c.state == RUNNING, 180), "the app did not start listening"
-    wait(lambda: False, 1.0)
+    assert wait_for(lambda: c.state == RUNNING, 180), "the app did not start listening"
+    pump(1.0)
     win.grab().save(str(out / "01-listening.png"))
 
-    pactl("unload-module", module)
-    assert wait(win.input_banner.isVisible, 10), "no banner after the unplug"
-    wait(lambda: False, 0.5)
+    mic.unplug()
+    assert wait_for(win.input_banner.isVisible, 10), "no banner after the unplug"
+    pump(0.5)
     win.grab().save(str(out / "02-unplugged-waiting.png"))
 
     win.input_combo.showPopup()
-    wait(lambda: False, 0.5)
+    pump(0.5)
     app.primaryScreen().grabWindow(0).save(str(out / "03-picker-while-away.png"))
     win.input_combo.hidePopup()
 
     win.input_banner.choice.click()
-    assert wait(lambda: "listening to" in win.input_banner.title.text(), 10), "did not follow"
-    wait(lambda: False, 0.5)
+    assert wait_for(lambda: "listening to" in win.input_banner.title.text(), 10), "did not follow"
+    pump(0.5)
     win.grab().save(str(out / "04-listening-to-the-speakers-meanwhile.png"))
 
-    module = plug()
-    assert wait(lambda: not win.input_banner.isVisible(), 10), "banner stayed after replug"
-    wait(lambda: False, 0.5)
+    mic.plug()
+    assert wait_for(lambda: not win.input_banner.isVisible(), 10), "banner stayed after replug"
+    pump(0.5)
     win.grab().save(str(out / "05-back.png"))
 
-    pactl("unload-module", module)  # away again (following, as chosen in 04): wait instead
-    assert wait(win.input_banner.isVisible, 10), "no banner after the second unplug"
+    mic.unplug()  # away again (following, as chosen in 04): wait instead
+    assert wait_for(win.input_banner.isVisible, 10), "no banner after the second unplug"
     win.input_banner.choice.click()
-    assert wait(lambda: win.input_banner.title.text() == "Microphone disconnected", 10), (
+    assert wait_for(lambda: win.input_banner.title.text() == "Microphone disconnected", 10), (
         win.input_banner.title.text()
     )
     c.stop()  # Stop, then Start while it is away: the new run waits for it
-    assert wait(lambda: c.state == IDLE, 30), "did not stop"
+    assert wait_for(lambda: c.state == IDLE, 30), "did not stop"
     assert c.start()
-    assert wait(lambda: c.state == RUNNING and win.input_banner.isVisible(), 180), "no wait"
-    wait(lambda: False, 0.5)
+    assert wait_for(lambda: c.state == RUNNING and win.input_banner.isVisible(), 180), "no wait"
+    pump(0.5)
     win.grab().save(str(out / "06-restarted-while-away.png"))
-    module = plug()
-    assert wait(lambda: not win.input_banner.isVisible(), 10), "banner stayed after replug"
+    mic.plug()
+    assert wait_for(lambda: not win.input_banner.isVisible(), 10), "banner stayed after replug"
     c.shutdown()
     app.quit()
     return 0
@@ -123,48 +94,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.inner:
         return inner(args.out)
-    sys.path.insert(0, str(REPO / "tools"))
     sys.path.insert(0, str(REPO))
-    from screenshots import xvfb_session
-
-    from tests.audio_env import pulse_server
+    from tests.audio_env import noise_floor, room_and_speakers
 
     with (
         tempfile.TemporaryDirectory() as tmp,
-        pulse_server(Path(tmp) / "pulse", sink="room") as pulse,
+        room_and_speakers(Path(tmp) / "pulse") as pulse,
         xvfb_session(wm=True) as env,
     ):
-        pulse.pactl(
-            "load-module",
-            "module-null-sink",
-            "sink_name=speakers",
-            "rate=48000",
-            "sink_properties=device.description=Speakers",
-        )
-        pulse.pactl("set-default-source", "speakers.monitor")
-        # a microphone's noise floor (exact zeros would rightly be reported as "no signal")
-        noise = Path(tmp) / "noise.wav"
-        samples = np.random.default_rng(0).normal(0, 0.001, 300 * pulse.rate)
-        with wave.open(str(noise), "wb") as fh:
-            fh.setnchannels(1)
-            fh.setsampwidth(2)
-            fh.setframerate(pulse.rate)
-            fh.writeframes((samples * 32767).astype("<i2").tobytes())
-        floor = subprocess.Popen(["paplay", "-d", "room", str(noise)], env=pulse.env)
-        env = {
-            **env,
-            **{k: v for k, v in pulse.env.items() if k.startswith("PULSE_")},
-            "PYTHONPATH": str(REPO),
-            "DRAGOMAN_HOME": str(Path(tmp) / "home"),
-        }
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--inner", "--out"]
-        try:
-            done = subprocess.run([*cmd, str(args.out.resolve())], env=env, cwd=REPO, timeout=600)
-        finally:
-            floor.terminate()
-            floor.wait(5)
+        pulse.play_in_background("room", noise_floor(300, pulse.rate))
+        env = {**env, **{k: v for k, v in pulse.env.items() if k.startswith("PULSE_")}}
+        rc = run_inner(__file__, env, Path(tmp) / "home", "--out", str(args.out.resolve()))
     print(f"pictures in {args.out.resolve()}")
-    return done.returncode
+    return rc
 
 
 if __name__ == "__main__":

@@ -22,10 +22,10 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from screenshots import REPO, pump, run_inner, themed_app, wait_for, xvfb_session
+
 CLIP = REPO / ".." / "shared" / "data" / "speech" / "goforward.wav"
 FIXTURE = REPO / "tests" / "fixtures" / "m2m100" / "m2m100"
 LINES = (
@@ -47,33 +47,18 @@ LINES = (
 
 def inner(out: Path) -> int:
     """Runs on the Xvfb display."""
-    from PySide6.QtWidgets import QApplication, QTabWidget
+    from PySide6.QtWidgets import QTabWidget
 
     from app.controller import AppController
     from app.model_manager import ModelManagerDialog
     from app.settings import Settings
     from app.settings_dialog import SettingsDialog
-    from app.theme import apply_theme
     from app.worker import IDLE
     from engine.events import Final, FinalRevised, StageTimes, Translation
     from engine.session import Session, SessionLine
 
-    app = QApplication(["dragoman"])
-    app.setApplicationName("Dragoman")
-    apply_theme(app)
+    app = themed_app()
     out.mkdir(parents=True, exist_ok=True)
-
-    def pump(seconds: float = 0.3) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            app.processEvents()
-            time.sleep(0.01)
-
-    def wait(predicate, timeout: float) -> None:  # noqa: ANN001
-        end = time.monotonic() + timeout
-        while not predicate() and time.monotonic() < end:
-            app.processEvents()
-            time.sleep(0.01)
 
     settings = Settings()
     settings.ui.preload_models = False
@@ -130,7 +115,7 @@ def inner(out: Path) -> int:
     pump(0.3)
     win.grab().save(str(out / "01b-main-listening.png"))  # the empty transcript while starting
     grab_tray("10-tray-listening.png")
-    wait(lambda: c.state == IDLE and len(c.session) > 0, 180)
+    wait_for(lambda: c.state == IDLE and len(c.session) > 0, 180)
     pump(0.5)
     for i, (speaker, text, translation) in enumerate(LINES):
         start = 10.0 + 5 * i
@@ -296,8 +281,8 @@ def inner(out: Path) -> int:
         c.apply_settings(auto)
         pump(0.3)
         c.start()
-        wait(lambda: c.state != IDLE, 30)
-        wait(lambda: c.state == IDLE, 240)
+        wait_for(lambda: c.state != IDLE, 30)
+        wait_for(lambda: c.state == IDLE, 240)
         pump(0.5)
         win.grab().save(str(out / "11-detected-language.png"))
         german.unlink()
@@ -338,15 +323,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.inner:
         return inner(args.out)
-    sys.path.insert(0, str(REPO / "tools"))
-    from screenshots import xvfb_session
-
     with tempfile.TemporaryDirectory() as tmp, xvfb_session(wm=True) as env:
-        env = {**env, "PYTHONPATH": str(REPO), "DRAGOMAN_HOME": str(Path(tmp) / "home")}
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--inner", "--out"]
-        done = subprocess.run([*cmd, str(args.out.resolve())], env=env, cwd=REPO, timeout=600)
+        rc = run_inner(__file__, env, Path(tmp) / "home", "--out", str(args.out.resolve()))
     print(f"review pictures in {args.out.resolve()}")
-    return done.returncode
+    return rc
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ translucency blends), then runs the app in a child process on that display: it i
 clips (joined with pauses, played at real-time pace), and saves `main-window.png`,
 `main-window-live.png` (mid-sentence), `overlay.png` (the overlay as composited over the
 desktop), `tray-menu.png` and `desktop.png` into DIR
-(default: ./screenshots). Also used by tests/gui/test_tray.py for a real tray.
+(default: ./screenshots). Also used by tests/gui/test_tray.py for a real tray, and by the other
+picture tools (review_shots, desktop_shots, input_lost_shots) for the display and the app.
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 REPO = Path(__file__).resolve().parents[1]
 SPEECH = REPO / ".." / "shared" / "data" / "speech"
@@ -164,19 +169,58 @@ def join_clips(names: list[str], out: Path, pause_s: float = 1.2) -> Path:
     return out
 
 
+def run_inner(
+    script: str, env: dict[str, str], home: Path, *args: str, timeout: float = 600
+) -> int:
+    """Runs `script --inner ARGS` on the display of `env` (an xvfb_session's), with the repository
+    on its path and `home` as DRAGOMAN_HOME; returns its exit status."""
+    env = {**env, "PYTHONPATH": str(REPO), "DRAGOMAN_HOME": str(home)}
+    cmd = [sys.executable, str(Path(script).resolve()), "--inner", *args]
+    return subprocess.run(cmd, env=env, cwd=REPO, timeout=timeout).returncode
+
+
 # --------------------------------------------------------------------------- inside Xvfb
-def inner(out: Path, audio: Path, target: str | None) -> int:
-    """Runs on the Xvfb display: the real app, one run, then the pictures."""
-    from PySide6.QtCore import QPoint, QTimer
+def themed_app() -> QApplication:
+    """The app's QApplication, named and themed as `dragoman` makes it."""
     from PySide6.QtWidgets import QApplication
 
-    from app.controller import AppController
-    from app.settings import Settings
     from app.theme import apply_theme
 
     app = QApplication(["dragoman"])
     app.setApplicationName("Dragoman")
     apply_theme(app)
+    return app
+
+
+def pump(seconds: float) -> None:
+    """Runs the Qt event loop for `seconds` (windows map, repaint, settle)."""
+    from PySide6.QtWidgets import QApplication
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        QApplication.processEvents()
+        time.sleep(0.01)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float) -> bool:
+    """Runs the Qt event loop until `predicate()` holds or `timeout` s passed; whether it holds."""
+    from PySide6.QtWidgets import QApplication
+
+    end = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < end:
+        QApplication.processEvents()
+        time.sleep(0.01)
+    return bool(predicate())
+
+
+def inner(out: Path, audio: Path, target: str | None) -> int:
+    """Runs on the Xvfb display: the real app, one run, then the pictures."""
+    from PySide6.QtCore import QPoint, QTimer
+
+    from app.controller import AppController
+    from app.settings import Settings
+
+    app = themed_app()
     settings = Settings()
     settings.ui.source = str(audio)
     settings.ui.overlay_enabled = True
@@ -282,21 +326,11 @@ def main(argv: list[str] | None = None) -> int:
         return inner(args.out, args.inner, args.target)
     with tempfile.TemporaryDirectory() as tmp, xvfb_session() as env:
         audio = join_clips(list(args.clip or DEFAULT_CLIPS), Path(tmp) / "demo.wav")
-        env = {**env, "PYTHONPATH": str(REPO)}
-        env.setdefault("DRAGOMAN_HOME", str(Path(tmp) / "home"))
-        cmd = [
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--inner",
-            str(audio),
-            "--out",
-            str(args.out.resolve()),
-        ]
-        if args.target:
-            cmd += ["--target", args.target]
-        done = subprocess.run(cmd, env=env, cwd=REPO, timeout=600)
+        home = Path(env.get("DRAGOMAN_HOME", Path(tmp) / "home"))
+        target = ["--target", args.target] if args.target else []
+        rc = run_inner(__file__, env, home, str(audio), "--out", str(args.out.resolve()), *target)
     print(f"screenshots in {args.out.resolve()}")
-    return done.returncode
+    return rc
 
 
 if __name__ == "__main__":
