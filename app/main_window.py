@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from app import theme
+from app.banner import Banner, InputBanner, OfferBanner
 from app.devices import FILE_CHOICE, Choice
-from app.input_banner import InputBanner
 from app.subtitle_view import SubtitleView
 from engine.events import Stage, Stats
 from engine.latency import UtteranceLatency
@@ -40,92 +40,6 @@ from engine.session import SessionLine
 from engine.translate import languages
 
 MODE_LABELS = (("original", "Original"), ("translation", "Translation"), ("both", "Both"))
-
-
-class ErrorBanner(QFrame):
-    """Non-modal banner with a plain-language message; dismissed by its button."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("errorBanner")
-        self.setAccessibleName("Error message")
-        icon = QLabel("⚠", self)
-        icon.setStyleSheet("font-size: 18px; color: #ff938a;")
-        self.title = QLabel(self)
-        self.title.setStyleSheet("font-weight: 600;")
-        self.message = QLabel(self)
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.action_button = QPushButton("Open model manager", self)
-        self.action_button.setAccessibleName("Open the model manager")
-        self.action_button.hide()
-        self.dismiss = QPushButton("Dismiss", self)
-        self.dismiss.setAccessibleName("Dismiss error message")
-        self.dismiss.clicked.connect(self.hide)
-        text = QVBoxLayout()
-        text.setSpacing(2)
-        text.addWidget(self.title)
-        text.addWidget(self.message)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(12, 8, 8, 8)
-        lay.setSpacing(10)
-        lay.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
-        lay.addLayout(text, 1)
-        lay.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignVCenter)
-        lay.addWidget(self.dismiss, 0, Qt.AlignmentFlag.AlignVCenter)
-        self.hide()
-
-    def show_message(self, title: str, message: str) -> None:
-        self.title.setText(title)
-        self.message.setText(message)
-        self.setAccessibleDescription(f"{title}. {message}")
-        self.show()
-
-    def text(self) -> str:
-        return f"{self.title.text()} {self.message.text()}".strip()
-
-
-class OfferBanner(QFrame):
-    """Non-modal offer with an action and Dismiss (e.g. to continue the last session)."""
-
-    accepted = Signal()
-    dismissed = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("offerBanner")
-        self.setAccessibleName("Suggestion")
-        self.message = QLabel(self)
-        self.message.setWordWrap(True)
-        self.message.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.action_button = QPushButton("Open", self)
-        self.dismiss = QPushButton("Dismiss", self)
-        self.action_button.clicked.connect(self._accept)
-        self.dismiss.clicked.connect(self._dismiss)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(12, 8, 8, 8)
-        lay.setSpacing(10)
-        lay.addWidget(self.message, 1)
-        lay.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignVCenter)
-        lay.addWidget(self.dismiss, 0, Qt.AlignmentFlag.AlignVCenter)
-        self.hide()
-
-    def offer(self, message: str, action: str) -> None:
-        self.message.setText(message)
-        self.action_button.setText(action)
-        self.action_button.setAccessibleName(action)
-        self.dismiss.setAccessibleName(f"Dismiss: {message}")
-        self.setAccessibleDescription(message)
-        self.show()
-
-    def _accept(self) -> None:
-        self.hide()
-        self.accepted.emit()
-
-    def _dismiss(self) -> None:
-        self.hide()
-        self.dismissed.emit()
 
 
 class LevelMeter(QProgressBar):
@@ -246,7 +160,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_toolbars()
-        self.banner = ErrorBanner()
+        self.banner = Banner("Error message", dismiss_name="Dismiss error message")
         self.offer_banner = OfferBanner()
         self.input_banner = InputBanner()  # the chosen input vanished (app.device_controller)
         self.subtitles = SubtitleView(colors)
@@ -738,10 +652,7 @@ class MainWindow(QMainWindow):
 
     def show_error(self, title: str, message: str, *, action: str | None = None) -> None:
         """The banner; `action` labels a button that emits `error_action_requested`."""
-        self.banner.action_button.setText(action or "")
-        self.banner.action_button.setAccessibleName(action or "")
-        self.banner.action_button.setVisible(action is not None)
-        self.banner.show_message(title, message)
+        self.banner.show_message(title, message, action)
 
     def show_offer(self, message: str, action: str) -> None:
         """The offer banner: `offer_banner.accepted` / `.dismissed` say what the user chose."""

@@ -171,13 +171,13 @@ def inner(out: Path) -> int:
     pump(0.5)
     win.grab().save(str(out / "03-main-minimum.png"))
     win.setGeometry(30, 30, 1100, 650)
-    win.banner.show_message(
+    win.show_error(
         "The models could not be loaded",
         "The speech recognition model 'whisper-nonexistent' is not installed. Open the model "
         "manager to install it, or choose another model in Settings.  The transcript so far "
         "(4 lines) is kept and saved.",
+        action="Open model manager",
     )
-    win.banner.action_button.show()
     pump(0.3)
     win.grab().save(str(out / "04-banner.png"))
     win.banner.hide()
