@@ -13,7 +13,8 @@ words and gives each final the words whose midpoint falls in its time range
 not-worse checks) gets a `FinalRevised`, handed to `on_revised` (translated again, never
 spoken again). Earlier finals leading the window as context are not revised again, and a pass
 whose lines are all long and were decoded confidently is skipped (`SURE_LINE_S`). Revise jobs
-are optional work: they run only when no final and no partial waits, and are dropped when the
+are optional work: they run only when no final and no partial waits, stop after their encoder
+pass when a final arrives meanwhile (to run again after it), and are dropped when the
 recogniser is behind live speech or hurried by a Stop.
 
 Language revisions (auto language): a line whose language was an unsure guess made with nothing
@@ -39,7 +40,7 @@ from engine.asr import revision
 from engine.asr.agreement import LocalAgreement
 from engine.asr.language import LanguagePrior
 from engine.asr.text import join_units, split_units
-from engine.asr.whisper import Hypothesis, Transcriber
+from engine.asr.whisper import INTERRUPTED, Hypothesis, Transcriber
 from engine.audio import SAMPLE_RATE
 from engine.audio.echo import EchoGuard
 from engine.errors import DragomanError
@@ -68,6 +69,7 @@ EventCallback = Callable[[Event], None]
 FinalCallback = Callable[[Final, np.ndarray], None]
 RevisedCallback = Callable[[FinalRevised], None]
 KEPT_FINALS = 64  # emitted finals remembered for revisions
+REVISION_TRIES = 3  # a revision interrupted by live finals this often is given up
 UNSURE_LANGUAGE_PROB = LANGUAGE_LOCK_MIN_PROB  # auto language: a guess below this is unsure ...
 UNSURE_MAX_S = 6.0  # ... and a line this short is kept to be decoded again once the session ...
 SETTLED_WEIGHT = 0.8  # ... gives this share of its evidence to one language ...
@@ -149,6 +151,7 @@ class Recogniser(threading.Thread):
         )  # the latest text of each emitted final, for revisions
         self._unsure: collections.OrderedDict[int, _UnsureLine] = collections.OrderedDict()
         self._latest: DecodeJob | None = None  # the pending partial / speculative decode
+        self._interrupted: dict[tuple[int, int], int] = {}  # revise job -> times it gave way
         self._closing = False
         self._hurry = False
         self._busy = False
@@ -426,8 +429,16 @@ class Recogniser(threading.Thread):
         # (15 s of speech: 1.1-1.7 s against 1.3-3.1 s on 2 loaded cores) and, on the
         # bench corpus, no worse (WER after revisions 0.043 against 0.051 with the beam)
         hyp = self.transcriber.transcribe(
-            job.audio, language=language, final=False, session_languages=self.languages
+            job.audio,
+            language=language,
+            final=False,
+            session_languages=self.languages,
+            stop=self._final_waits,
         )
+        if hyp.rejected == INTERRUPTED:
+            self._give_way(job)
+            return
+        self._interrupted.pop((job.segment_id, job.start_sample), None)
         if hyp.rejected or not hyp.text or hyp.avg_logprob < self._log_prob_threshold():
             log.debug("revision up to segment %d refused: %s", job.segment_id, hyp.rejected)
             return
@@ -502,6 +513,26 @@ class Recogniser(threading.Thread):
                 words=tuple(seg_words) if self.word_timestamps else (),
             )
             self._publish(revised)
+
+    def _final_waits(self) -> bool:
+        """A final, or the speculative decode that becomes one, is queued: a revision decode
+        stops after its encoder pass, so that a final waits for no revision decoding."""
+        with self._cond:
+            latest = self._latest
+            return bool(self._queue) or (latest is not None and latest.kind == "speculative")
+
+    def _give_way(self, job: DecodeJob) -> None:
+        """Put an interrupted revision back at the head of the revisions, to run once the live
+        work is done; after `REVISION_TRIES` interruptions its lines keep their first text."""
+        key = (job.segment_id, job.start_sample)
+        tries = self._interrupted.pop(key, 0) + 1
+        if tries >= REVISION_TRIES:
+            log.debug("revision up to segment %d given up: interrupted %d times", key[0], tries)
+            return
+        self._interrupted[key] = tries
+        with self._cond:
+            self._revisions.appendleft(job)
+        log.debug("revision up to segment %d gives way to a final", job.segment_id)
 
     def _sure(self, span: SegmentSpan) -> bool:
         """A line long and confidently decoded enough not to be worth a revision pass."""

@@ -36,7 +36,7 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -107,6 +107,23 @@ class Hypothesis:
     detected: tuple[tuple[str, float], ...] = ()
 
 
+INTERRUPTED = "interrupted"  # Hypothesis.rejected of a decode its `stop` ended early
+
+
+def _interrupted(language: str | None, n_samples: int, t0: float) -> Hypothesis:
+    return Hypothesis(
+        text="",
+        lang=language,
+        lang_probability=None,
+        avg_logprob=0.0,
+        no_speech_prob=0.0,
+        compression_ratio=0.0,
+        audio_s=n_samples / SAMPLE_RATE,
+        decode_s=time.perf_counter() - t0,
+        rejected=INTERRUPTED,
+    )
+
+
 def _as_prior(session_languages: LanguagePrior | Sequence[str]) -> LanguagePrior:
     if isinstance(session_languages, LanguagePrior):
         return session_languages
@@ -135,6 +152,7 @@ class Transcriber(Protocol):
         partial: bool = False,
         session_languages: LanguagePrior | Sequence[str] = (),
         prompt: str = "",
+        stop: Callable[[], bool] | None = None,
     ) -> Hypothesis:
         raise NotImplementedError
 
@@ -274,11 +292,15 @@ class WhisperTranscriber:
         partial: bool = False,
         session_languages: LanguagePrior | Sequence[str] = (),
         prompt: str = "",
+        stop: Callable[[], bool] | None = None,
     ) -> Hypothesis:
         """Decode `audio` (16 kHz mono float32). `final=False` is greedy and skips the
         temperature fallback to stay cheap. `partial=True`: a hypothesis only shown while the
         speaker goes on, decoded over a shorter window (`context_for`, module doc); it is never
         kept in a final, so it needs no guard against the loops of short windows.
+        stop: asked after the encoder pass and before each decoding attempt; when it says True
+        the decode ends there with no text, `rejected=INTERRUPTED` (optional work, such as a
+        revision, gives way to a live final this way).
         session_languages: what the session has sounded
         like (`LanguagePrior`, or the languages heard clearly), weighing a detected language.
         prompt: text said just before this audio (context for names, casing and the first words
@@ -289,10 +311,14 @@ class WhisperTranscriber:
         n = len(audio)
         prompt = prompt or self.options.initial_prompt or ""
         if n > LONGEST_WINDOW:
-            return self._transcribe_long(audio, language, final, session_languages, prompt, t0)
+            return self._transcribe_long(
+                audio, language, final, session_languages, prompt, t0, stop
+            )
         padded = np.zeros(context_for(n, partial=partial), dtype=np.float32)
         padded[: min(n, len(padded))] = audio[: len(padded)]
         encoder_output = self._encode(padded)
+        if stop is not None and stop():
+            return _interrupted(language or self.language, n, t0)
 
         language = language or self.language
         lang_prob = None
@@ -320,6 +346,8 @@ class WhisperTranscriber:
         temperatures = [0.0] + ([0.3, 0.6] if final else [])
         best: Hypothesis | None = None
         for temperature in temperatures:
+            if temperature and stop is not None and stop():
+                return _interrupted(language, n, t0)
             if temperature:
                 ctranslate2.set_random_seed(FALLBACK_SEED)  # same audio, same text
             prompt_ids = prompts[bool(previous) and temperature == 0]
@@ -442,6 +470,7 @@ class WhisperTranscriber:
         session_languages: LanguagePrior | Sequence[str],
         prompt: str,
         t0: float,
+        stop: Callable[[], bool] | None = None,
     ) -> Hypothesis:
         """Audio longer than one encoder window: decode consecutive windows, each cut at the
         quietest 100 ms of its last 5 s, and join them (nothing past 30 s is lost)."""
@@ -457,7 +486,10 @@ class WhisperTranscriber:
                 final=final,
                 session_languages=session_languages,
                 prompt=parts[-1].text if parts and parts[-1].text else prompt,
+                stop=stop,
             )
+            if part.rejected == INTERRUPTED:
+                return part
             parts.append(part)
             start = end
         kept = [p for p in parts if p.text]

@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from engine.asr.whisper import Hypothesis
+from engine.asr.whisper import INTERRUPTED, Hypothesis
 from engine.audio.sources import ArraySource
 from engine.config import AsrOptions, EngineConfig, SpeakerOptions, TranslationOptions, VadOptions
 from engine.errors import DeviceError, ModelError
@@ -32,6 +32,8 @@ from engine.events import (
     Word,
 )
 from engine.pipeline import Pipeline
+from engine.recogniser import REVISION_TRIES, Recogniser
+from engine.segments import DecodeJob
 from engine.speakers.base import SpeakerMatch
 from engine.translate import TranslationResult
 from engine.vad import WINDOW
@@ -72,7 +74,9 @@ class LengthTranscriber:
         self.speculative_done = threading.Event()
         self.partial_done = threading.Event()
 
-    def transcribe(self, audio, *, language=None, final=True, partial=False, session_languages=()):
+    def transcribe(
+        self, audio, *, language=None, final=True, partial=False, session_languages=(), stop=None
+    ):
         n = len(audio)
         self.calls.append((n, final))
         if final and self.fail_final:
@@ -425,7 +429,9 @@ class SentenceTranscriber:
         self.calls: list[int] = []
         self.aligned: list[str] = []
 
-    def transcribe(self, audio, *, language=None, final=True, partial=False, session_languages=()):
+    def transcribe(
+        self, audio, *, language=None, final=True, partial=False, session_languages=(), stop=None
+    ):
         n = len(audio)
         self.calls.append(n)
         text = {self.window: self.window_text, 21120: "Fail again."}.get(n, "Pry again.")
@@ -526,6 +532,53 @@ def test_lines_in_two_languages_are_not_revised_as_one_window():
     assert transcriber.window not in transcriber.calls
 
 
+class BusyTranscriber(SentenceTranscriber):
+    """SentenceTranscriber whose revision decode finds a final waiting after its encoder pass
+    the first `busy` times (as when someone speaks again meanwhile)."""
+
+    def __init__(self, window: int, busy: int) -> None:
+        super().__init__(window)
+        self.busy = busy
+
+    def transcribe(
+        self, audio, *, language=None, final=True, partial=False, session_languages=(), stop=None
+    ):
+        if len(audio) == self.window and self.busy:
+            assert stop is not None  # a revision decode can always be interrupted
+            self.busy -= 1
+            self.calls.append(len(audio))
+            return Hypothesis("", "en", None, 0.0, 0.0, 0.0, len(audio) / SR, 0.0, 0.0, INTERRUPTED)
+        return super().transcribe(audio, language=language, final=final)
+
+
+# A revision decode gives way to a final that arrives meanwhile and runs again after it;
+# interrupted too often, it is given up and the lines keep their first text.
+@pytest.mark.parametrize(("busy", "revised"), [(1, True), (REVISION_TRIES, False)])
+def test_an_interrupted_revision_runs_again_after_the_final(busy, revised):
+    probs = [0.0] * 5 + [0.9] * 30 + [0.0] * 20 + [0.9] * 40 + [0.0] * 60
+    transcriber = BusyTranscriber(window=95 * WINDOW + 3200, busy=busy)
+    p, events = make_pipeline(transcriber, ScriptedVad(probs), revisions=True)
+    p.run(ArraySource(silence(len(probs))), realtime=False)
+    assert [e.text for e in events if isinstance(e, Final)] == ["Fail again.", "Pry again."]
+    tries = transcriber.calls.count(transcriber.window)
+    assert tries == (busy + 1 if revised else REVISION_TRIES)
+    assert [e.text for e in events if isinstance(e, FinalRevised)] == (
+        ["Try again."] if revised else []
+    )
+
+
+def test_only_a_waiting_final_or_speculative_decode_interrupts_a_revision():
+    recogniser = Recogniser(SentenceTranscriber(1), emit=lambda e: None, on_final=lambda f, a: None)
+    audio = np.zeros(16_000, np.float32)
+    assert not recogniser._final_waits()
+    recogniser.submit(DecodeJob("partial", 1, audio, 0, len(audio)))
+    assert not recogniser._final_waits()  # a partial can wait for the revision
+    recogniser.submit(DecodeJob("speculative", 1, audio, 0, len(audio)))
+    assert recogniser._final_waits()
+    recogniser.submit(DecodeJob("final", 1, audio, 0, len(audio)))
+    assert recogniser._final_waits()
+
+
 class ScoredTranscriber(SentenceTranscriber):
     """SentenceTranscriber whose live decodes score `logprob` (the window's stays confident)."""
 
@@ -533,7 +586,9 @@ class ScoredTranscriber(SentenceTranscriber):
         super().__init__(window)
         self.logprob = logprob
 
-    def transcribe(self, audio, *, language=None, final=True, partial=False, session_languages=()):
+    def transcribe(
+        self, audio, *, language=None, final=True, partial=False, session_languages=(), stop=None
+    ):
         hyp = super().transcribe(audio, language=language, final=final)
         return hyp if len(audio) == self.window else replace(hyp, avg_logprob=self.logprob)
 

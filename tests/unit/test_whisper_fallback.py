@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from engine.asr.whisper import WhisperTranscriber
+from engine.asr.whisper import INTERRUPTED, WhisperTranscriber
 from engine.config import AsrOptions
 
 WORDS = {1: "go", 2: "forward", 3: "ten", 4: "meters", 5: "gopher", 6: "word"}
@@ -98,3 +98,22 @@ def test_only_partials_decode_over_the_short_encoder_window():
         )
         t.transcribe(np.zeros(32_000, np.float32), **kind)
         assert frames == [seconds * 100], (kind, frames)
+
+
+def test_a_stopped_decode_ends_after_the_encoder_pass_with_no_text():
+    decoder = Decoder([([1, 2], -0.2)])
+    hyp = scripted_transcriber(decoder).transcribe(
+        np.zeros(32_000, np.float32), final=False, stop=lambda: True
+    )
+    assert decoder.temperatures == []  # the decoder never ran
+    assert hyp.text == "" and hyp.rejected == INTERRUPTED
+
+
+def test_a_final_decode_can_be_stopped_between_fallback_attempts():
+    answers = iter([False, True])  # after the encoder: go on; before the T=0.3 retry: stop
+    decoder = Decoder([([1, 2], -1.8), ([3, 4], -0.3)])
+    hyp = scripted_transcriber(decoder).transcribe(
+        np.zeros(32_000, np.float32), final=True, stop=lambda: next(answers)
+    )
+    assert decoder.temperatures == [0.0]
+    assert hyp.rejected == INTERRUPTED
