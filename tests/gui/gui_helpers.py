@@ -6,10 +6,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from engine.metrics import normalize_text
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 SPEECH = REPO / ".." / "shared" / "data" / "speech"
@@ -27,6 +31,24 @@ def clip(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"speech clip {name} not found in ../shared/data/speech")
     return path
+
+
+def app_settings(source: str = "mic") -> Settings:
+    """Settings for a controller under test: input `source`, no model loading at launch."""
+    from app.settings import Settings
+
+    settings = Settings()
+    settings.ui.preload_models = False
+    settings.ui.source = source
+    return settings
+
+
+def choose(combo: object, data: object) -> None:
+    """Pick the item holding `data` in a combo box as a user's pick does (`activated` too)."""
+    index = combo.findData(data)  # type: ignore[attr-defined]
+    assert index >= 0, data
+    combo.setCurrentIndex(index)  # type: ignore[attr-defined]
+    combo.activated.emit(index)  # type: ignore[attr-defined]
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:

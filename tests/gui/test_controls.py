@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from gui_helpers import clip, wait_until
+from gui_helpers import app_settings, clip, wait_until
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
@@ -15,19 +15,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.settings import Settings
 from app.worker import IDLE, RUNNING
 
 
-def _settings(source: str = "mic") -> Settings:
-    s = Settings()
-    s.ui.preload_models = False
-    s.ui.source = source
-    return s
-
-
 def test_keyboard_shortcuts(make_controller) -> None:  # noqa: ANN001
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     win = c.window
     keys = {
@@ -70,7 +62,7 @@ def test_keyboard_shortcuts(make_controller) -> None:  # noqa: ANN001
 
 
 def test_every_control_has_an_accessible_name(make_controller) -> None:  # noqa: ANN001
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     missing = []
     for widget in c.window.findChildren(QWidget):
@@ -90,7 +82,7 @@ def test_every_control_has_an_accessible_name(make_controller) -> None:  # noqa:
 
 @pytest.mark.slow
 def test_changing_the_language_while_running_restarts_cleanly(make_controller) -> None:  # noqa: ANN001
-    c = make_controller(_settings(str(clip("chan3.wav"))))
+    c = make_controller(app_settings(str(clip("chan3.wav"))))
     c.show()
     states: list[str] = []
 
@@ -136,7 +128,7 @@ def test_changing_the_language_while_running_restarts_cleanly(make_controller) -
 def test_closing_the_window_mid_sentence_flushes_and_saves(make_controller) -> None:  # noqa: ANN001
     import json
 
-    c = make_controller(_settings(str(clip("chan3.wav"))))
+    c = make_controller(app_settings(str(clip("chan3.wav"))))
     c.show()
     assert c.start()
     wait_until(lambda: any(not ln.final for ln in c.session.lines()), 120, "a sentence in progress")

@@ -8,24 +8,16 @@ import json
 from pathlib import Path
 
 import pytest
-from gui_helpers import clip, wait_until
+from gui_helpers import app_settings, clip, wait_until
 from PySide6.QtWidgets import QMessageBox
 
-from app.settings import Settings
 from app.worker import IDLE
 from engine.events import Final, StageTimes
 from engine.session import Session
 
 
-def _settings(source: str = "mic") -> Settings:
-    s = Settings()
-    s.ui.preload_models = False
-    s.ui.source = source
-    return s
-
-
 def test_title_speak_shortcut_and_help(make_controller) -> None:  # noqa: ANN001
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     win = c.window
     assert win.windowTitle() == "Live interpreter"  # Qt adds " — Dragoman" once
@@ -42,7 +34,7 @@ def test_title_speak_shortcut_and_help(make_controller) -> None:  # noqa: ANN001
 
 
 def test_a_launch_that_records_nothing_leaves_no_session_file(make_controller) -> None:  # noqa: ANN001
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     path = c.session.path
     assert path is not None
@@ -59,7 +51,7 @@ def test_a_reopened_session_is_extended_only_when_asked(
     saved.apply(Final(1, 0.0, 2.0, "Go forward ten meters.", "en", StageTimes(), "S1"))
     saved.close()
     before = saved.path.read_text()
-    c = make_controller(_settings(str(clip("goforward.wav"))))
+    c = make_controller(app_settings(str(clip("goforward.wav"))))
     c.show()
     assert c.open_session(saved.path)
     answers: list[str] = []
@@ -94,7 +86,7 @@ def test_a_reopened_session_is_extended_only_when_asked(
 
 
 def test_overlay_says_when_it_is_not_listening_and_shows_click_through(make_controller) -> None:  # noqa: ANN001
-    c = make_controller(_settings(str(clip("chan3.wav"))))  # long enough to Stop mid-run
+    c = make_controller(app_settings(str(clip("chan3.wav"))))  # long enough to Stop mid-run
     c.show()
     c.set_overlay_visible(True)
     overlay = c.overlay
@@ -115,7 +107,7 @@ def test_overlay_says_when_it_is_not_listening_and_shows_click_through(make_cont
 
 def test_each_line_shows_its_detected_language(make_controller) -> None:  # noqa: ANN001
     """Issue 12, defect 10: the language a line was recognised in is shown as a small tag."""
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     c.session.apply(Final(1, 0.0, 2.0, "Guten Morgen zusammen.", "de", StageTimes(), "S1"))
     c.session.apply(Final(2, 2.0, 4.0, "Good morning.", "en", StageTimes(), "S2"))
@@ -127,7 +119,7 @@ def test_each_line_shows_its_detected_language(make_controller) -> None:  # noqa
 def test_find_in_transcript(make_controller) -> None:  # noqa: ANN001
     """Meeting users' request (issue 12): search in the transcript (Ctrl+F, Enter for the next
     match, in the original or the translation)."""
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     for i, text in enumerate(("Good morning.", "Go forward ten meters.", "Go on, please.")):
         c.session.apply(Final(i + 1, 2.0 * i, 2.0 * i + 1.5, text, "en", StageTimes(), "S1"))

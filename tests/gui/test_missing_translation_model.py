@@ -9,20 +9,13 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from gui_helpers import clip, wait_until
+from gui_helpers import choose, clip, wait_until
 
 from app.settings import Settings
 from app.translation_models import missing_translation_model
 from app.worker import RUNNING
 from engine.config import EngineConfig
 from engine.models.choose import translation_models_for
-
-
-def _choose(combo, value: object) -> None:  # noqa: ANN001
-    index = combo.findData(value)
-    assert index >= 0, value
-    combo.setCurrentIndex(index)
-    combo.activated.emit(index)
 
 
 def test_the_check_names_the_smallest_good_model() -> None:
@@ -60,7 +53,7 @@ def test_captioning_goes_on_and_the_model_is_offered(make_controller, monkeypatc
     assert c.start()
     wait_until(lambda: c.state == RUNNING, 120, "the run to start")
     del states[:]
-    _choose(c.window.target_lang, "de")
+    choose(c.window.target_lang, "de")
     assert c.state == RUNNING and c.settings.engine.translation.target_lang is None
     assert c.window.target_lang.currentData() is None  # the picker shows what is in use
     banner = c.window.banner

@@ -8,13 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gui_helpers import clip, wait_until
+from gui_helpers import app_settings, clip, wait_until
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel
 
 from app import theme
 from app.overlay import CaptionOverlay
-from app.settings import Settings
 from app.worker import IDLE, RUNNING
 from engine.session import SessionLine
 
@@ -26,13 +25,6 @@ LONG = (
 
 def _line(sid: int, text: str, speaker: str) -> SessionLine:
     return SessionLine(sid, float(sid), sid + 1.0, text, speaker, "en", True, None, None)
-
-
-def _settings(source: str = "mic") -> Settings:
-    s = Settings()
-    s.ui.preload_models = False
-    s.ui.source = source
-    return s
 
 
 def test_overlay_long_caption_keeps_its_newest_words(themed_app: object) -> None:
@@ -65,7 +57,7 @@ def test_overlay_long_caption_keeps_its_newest_words(themed_app: object) -> None
 
 
 def test_status_bar_shrinks_instead_of_widening_the_window(make_controller) -> None:  # noqa: ANN001
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     win = c.window
     win.resize(win.minimumWidth(), win.minimumHeight())
@@ -86,7 +78,7 @@ def test_status_bar_shrinks_instead_of_widening_the_window(make_controller) -> N
 
 
 def test_tray_undoes_click_through_and_says_when_stopping(make_controller) -> None:  # noqa: ANN001
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     tray = c.tray
     assert tray.click_through in tray.menu.actions()
@@ -110,7 +102,7 @@ def test_tray_undoes_click_through_and_says_when_stopping(make_controller) -> No
 
 @pytest.mark.slow
 def test_start_stop_five_times_on_a_file(make_controller) -> None:  # noqa: ANN001
-    c = make_controller(_settings(str(clip("chan3.wav"))))
+    c = make_controller(app_settings(str(clip("chan3.wav"))))
     c.show()
     for round_ in range(5):
         before = len(c.session)
@@ -134,7 +126,7 @@ def test_export_dialog_proposes_the_session_name_and_adds_the_extension(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     from engine.events import Final, StageTimes
 
     c.session.apply(Final(1, 0.0, 2.0, "Go forward ten meters.", "en", StageTimes(), "S1"))
@@ -158,7 +150,7 @@ def test_export_dialog_proposes_the_session_name_and_adds_the_extension(
 def test_settings_service_fields_follow_their_engine(themed_app: object) -> None:
     from app.settings_dialog import SPIN_WIDTH, SettingsDialog
 
-    dialog = SettingsDialog(_settings())
+    dialog = SettingsDialog(app_settings())
     try:
         assert dialog.tr_backend.currentData() != "remote"
         assert not dialog.tr_url.isEnabled() and not dialog.tr_timeout.isEnabled()
@@ -184,7 +176,7 @@ def test_choosing_a_target_language_while_running_translates_what_follows(make_c
     fixture = REPO / "tests" / "fixtures" / "m2m100" / "m2m100"
     if not (fixture / "encoder_model.onnx").is_file():
         pytest.skip("the M2M100 test fixture is not in this checkout")
-    s = _settings(str(clip("chan3.wav")))
+    s = app_settings(str(clip("chan3.wav")))
     s.ui.realtime_files = True  # a live meeting: the change lands mid-run
     cfg = s.engine
     s.engine = dataclasses.replace(
@@ -211,7 +203,7 @@ def test_choosing_a_target_language_while_running_translates_what_follows(make_c
 
 
 def test_show_window_from_the_tray_restores_a_minimized_window(make_controller) -> None:  # noqa: ANN001
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     c.window.showMinimized()
     QApplication.processEvents()
@@ -222,7 +214,7 @@ def test_show_window_from_the_tray_restores_a_minimized_window(make_controller) 
 
 
 def test_a_long_device_name_is_in_the_tooltip(make_controller) -> None:  # noqa: ANN001
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     combo = c.window.input_combo
     name = "System audio: Built-in Audio Analog Stereo (HDMI 2 / DisplayPort 1)"
     combo.addItem(name, "pulse:hdmi")
@@ -234,7 +226,7 @@ def test_a_long_device_name_is_in_the_tooltip(make_controller) -> None:  # noqa:
 def test_click_through_has_a_working_shortcut(make_controller) -> None:  # noqa: ANN001
     from PySide6.QtTest import QTest
 
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     win = c.window
     win.activateWindow()

@@ -18,23 +18,15 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-from gui_helpers import wait_until
+from gui_helpers import app_settings, wait_until
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication
 
-from app.settings import Settings
 from app.worker import IDLE
 from bench import corpus
 from engine.events import Final, FinalRevised, StageTimes, Translation
 
 T = StageTimes()
-
-
-def _settings() -> Settings:
-    s = Settings()
-    s.ui.preload_models = False
-    s.ui.source = "mic"
-    return s
 
 
 def _final(sid: int, text: str) -> Final:
@@ -65,7 +57,7 @@ def _from_engine_thread(worker, events) -> None:  # noqa: ANN001
 
 
 def test_a_revision_replaces_the_line_in_place(make_controller) -> None:  # noqa: ANN001
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     c.overlay.set_mode("original")
     view = c.window.subtitles
@@ -116,7 +108,7 @@ def test_a_revision_replaces_the_line_in_place(make_controller) -> None:  # noqa
 
 
 def test_a_longer_revision_above_the_view_does_not_move_what_is_read(make_controller) -> None:  # noqa: ANN001
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     view = c.window.subtitles
     n = 40
@@ -139,7 +131,7 @@ def test_a_longer_revision_above_the_view_does_not_move_what_is_read(make_contro
 
 
 def test_the_overlay_shows_a_revision_of_a_line_it_shows(make_controller) -> None:  # noqa: ANN001
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     c.set_overlay_visible(True)
     c.overlay.set_mode("original")
@@ -163,7 +155,7 @@ def test_a_real_revision_replaces_its_row(make_controller, tmp_path: Path) -> No
     timeline = corpus.build_timeline("commands", corpus.piper(corpus.COMMANDS, "cmd"), 1.5)
     wav = tmp_path / "commands.wav"
     sf.write(wav, timeline.audio, 16000)
-    settings = _settings()
+    settings = app_settings()
     settings.ui.source = str(wav)
     settings.ui.realtime_files = False
     settings.engine = dataclasses.replace(

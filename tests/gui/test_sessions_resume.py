@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from gui_helpers import clip, wait_until
+from gui_helpers import app_settings, clip, wait_until
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app.settings import Settings
 from app.worker import IDLE
 from engine.events import Final, StageTimes
 from engine.session import Session, last_session
@@ -20,13 +19,6 @@ from engine.session import Session, last_session
 def own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A sessions folder of this test's own (what earlier tests saved is not "the last")."""
     monkeypatch.setenv("DRAGOMAN_HOME", str(tmp_path / "home"))
-
-
-def _settings() -> Settings:
-    s = Settings()
-    s.ui.preload_models = False
-    s.ui.source = "mic"
-    return s
 
 
 def _final(sid: int, start: float, text: str, speaker: str) -> Final:
@@ -46,7 +38,7 @@ def test_the_last_session_is_offered_in_a_banner_and_opens(make_controller, monk
     saved = _saved_session(4)
     modal: list[object] = []
     monkeypatch.setattr(QMessageBox, "exec", lambda box: modal.append(box) or 0)
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     banner = c.window.offer_banner
     assert banner.isVisible() and not modal  # offered, without a modal dialog
@@ -66,14 +58,14 @@ def test_the_last_session_is_offered_in_a_banner_and_opens(make_controller, monk
 
 def test_a_dismissed_or_left_session_is_not_offered_again(make_controller) -> None:  # noqa: ANN001
     saved = _saved_session()
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     assert c.window.offer_banner.isVisible()
     c.window.offer_banner.dismiss.click()
     assert not c.window.offer_banner.isVisible()
     assert json.loads(saved.path.read_text())["closed"] is True
     assert last_session() is None
-    again = make_controller(_settings())
+    again = make_controller(app_settings())
     again.show()
     assert not again.window.offer_banner.isVisible()
     # a session the user left for a new one is not offered either
@@ -85,7 +77,7 @@ def test_a_dismissed_or_left_session_is_not_offered_again(make_controller) -> No
 
 
 def test_a_session_left_running_at_quit_is_offered(make_controller) -> None:  # noqa: ANN001
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     for i in range(2):
         c.sessions.on_line_event(_final(i, 2.0 * i, f"Said {i}.", "S1"))
@@ -96,7 +88,7 @@ def test_a_session_left_running_at_quit_is_offered(make_controller) -> None:  # 
 
 
 def test_a_reopened_session_keeps_every_speaker_colour(make_controller) -> None:  # noqa: ANN001
-    c = make_controller(_settings())
+    c = make_controller(app_settings())
     c.show()
     view = c.window.subtitles
     lines = [("S1", "Good morning."), ("S2", "Hello."), ("S1", "Shall we?"), ("S3", "Yes.")]

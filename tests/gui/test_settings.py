@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from gui_helpers import wait_until
+from gui_helpers import choose, wait_until
 
 from app import settings as settings_mod
 from app.settings import Settings
@@ -17,13 +17,6 @@ from app.settings import Settings
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DRAGOMAN_HOME", str(tmp_path))
     return tmp_path
-
-
-def _choose(combo: object, data: object) -> None:
-    index = combo.findData(data)  # type: ignore[attr-defined]
-    assert index >= 0, data
-    combo.setCurrentIndex(index)  # type: ignore[attr-defined]
-    combo.activated.emit(index)  # type: ignore[attr-defined]  # as a user's pick does
 
 
 def test_settings_round_trip_through_restart(home: Path, make_controller) -> None:  # noqa: ANN001
@@ -39,8 +32,8 @@ def test_settings_round_trip_through_restart(home: Path, make_controller) -> Non
     c1 = make_controller(settings_mod.load())
     c1.show()
     win = c1.window
-    _choose(win.source_lang, "en")
-    _choose(win.target_lang, "pt")
+    choose(win.source_lang, "en")
+    choose(win.target_lang, "pt")
     win.mode_buttons["translation"].click()
     win.speak_check.setChecked(True)
     win.volume.setValue(40)

@@ -8,18 +8,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from gui_helpers import REPO, clip, wait_until
+from gui_helpers import REPO, choose, clip, wait_until
 
 from app.settings import Settings, consistent_translation
 from app.worker import IDLE
 from engine.config import EngineConfig, SpeakerOptions
-
-
-def _choose(combo, value: object) -> None:  # noqa: ANN001
-    index = combo.findData(value)
-    assert index >= 0, value
-    combo.setCurrentIndex(index)
-    combo.activated.emit(index)
 
 
 def test_consistent_translation_sets_up_and_undoes_the_task() -> None:
@@ -55,7 +48,7 @@ def test_the_whisper_choice_in_settings_and_toolbar(make_controller) -> None:  #
     c.show()
     dialog = SettingsDialog(c.settings, c.window)
     try:
-        _choose(dialog.tr_backend, "whisper")
+        choose(dialog.tr_backend, "whisper")
         assert dialog.target_lang.currentData() == "en"
         c.apply_settings(dialog.result_settings())
     finally:
@@ -67,11 +60,11 @@ def test_the_whisper_choice_in_settings_and_toolbar(make_controller) -> None:  #
         "translate",
     )
     assert c.window.target_lang.currentData() == "en"
-    _choose(c.window.target_lang, None)  # the toolbar: "No translation"
+    choose(c.window.target_lang, None)  # the toolbar: "No translation"
     assert c.settings.engine.asr.task == "transcribe"
-    _choose(c.window.target_lang, "en")
+    choose(c.window.target_lang, "en")
     assert c.settings.engine.asr.task == "translate"
-    _choose(c.window.target_lang, "de")  # Whisper cannot: the offline translator takes over
+    choose(c.window.target_lang, "de")  # Whisper cannot: the offline translator takes over
     cfg = c.settings.engine
     assert (cfg.translation.backend, cfg.asr.task) == ("m2m100", "transcribe")
 
