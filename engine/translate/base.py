@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -53,6 +54,21 @@ class TranslationResult:
     quality_metrics: dict[str, float] = field(default_factory=dict)
     timings: TranslationTimings = field(default_factory=TranslationTimings)
     token_ids: tuple[int, ...] = ()
+
+
+def quality_metrics(
+    source_tokens: int, target_tokens: int, mean_logprob: float, reached_eos: bool, score: float
+) -> dict[str, float]:
+    """A local model's TranslationResult.quality_metrics: token counts are of text tokens (the
+    forced language token and EOS not counted); a non-finite mean logprob becomes -1e9."""
+    return {
+        "mean_token_logprob": mean_logprob if math.isfinite(mean_logprob) else -1e9,
+        "length_ratio": target_tokens / max(1, source_tokens),
+        "source_tokens": float(source_tokens),
+        "target_tokens": float(target_tokens),
+        "reached_eos": 1.0 if reached_eos else 0.0,
+        "sequence_score": float(score),
+    }
 
 
 @runtime_checkable

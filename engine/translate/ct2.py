@@ -29,7 +29,7 @@ from typing import Any
 
 from engine.errors import ConfigError, ModelError
 from engine.translate import languages as lang_table
-from engine.translate.base import TranslationResult, TranslationTimings
+from engine.translate.base import TranslationResult, TranslationTimings, quality_metrics
 from engine.translate.m2m100_tokenizer import (
     M2M100_LANGUAGE_CODES,
     NLLB_LANGUAGE_CODES,
@@ -364,23 +364,9 @@ def _metrics(
     """Same keys and meaning as the ONNX translator's: mean_token_logprob over the generated
     text tokens and EOS (the forced language token excluded), length_ratio of text tokens."""
     if not tokens:
-        return {
-            "mean_token_logprob": 0.0,
-            "length_ratio": 0.0,
-            "source_tokens": float(source_tokens),
-            "target_tokens": 0.0,
-            "reached_eos": 1.0,
-            "sequence_score": 0.0,
-        }
+        return quality_metrics(source_tokens, 0, 0.0, True, 0.0)
     reached = tokens[-1] == EOS
     lps = list(logprobs[1:])
     text_tokens = len(tokens) - 1 - (1 if reached else 0)
     mean = sum(lps) / len(lps) if lps else 0.0
-    return {
-        "mean_token_logprob": mean if math.isfinite(mean) else -1e9,
-        "length_ratio": text_tokens / max(1, source_tokens),
-        "source_tokens": float(source_tokens),
-        "target_tokens": float(text_tokens),
-        "reached_eos": 1.0 if reached else 0.0,
-        "sequence_score": float(sum(lps)),
-    }
+    return quality_metrics(source_tokens, text_tokens, mean, reached, sum(lps))

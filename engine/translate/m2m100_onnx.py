@@ -19,7 +19,6 @@ ends there and onnxruntime would fail with a Gather out-of-bounds error.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -30,7 +29,7 @@ import numpy as np
 
 from engine.errors import ConfigError, ModelError
 from engine.translate import languages as lang_table
-from engine.translate.base import TranslationResult, TranslationTimings
+from engine.translate.base import TranslationResult, TranslationTimings, quality_metrics
 from engine.translate.m2m100_tokenizer import EOS_ID, M2M100Tokenizer, read_json
 
 log = logging.getLogger(__name__)
@@ -873,22 +872,8 @@ def _metrics(source_tokens: int, hyp: Hypothesis | None) -> dict[str, float]:
     """mean_token_logprob: mean log-probability of the generated text tokens (EOS included,
     the forced language token excluded); length_ratio: target/source text-token counts."""
     if hyp is None:
-        return {
-            "mean_token_logprob": 0.0,
-            "length_ratio": 0.0,
-            "source_tokens": float(source_tokens),
-            "target_tokens": 0.0,
-            "reached_eos": 1.0,
-            "sequence_score": 0.0,
-        }
+        return quality_metrics(source_tokens, 0, 0.0, True, 0.0)
     lps = hyp.token_logprobs[1:]
     text_tokens = len(hyp.token_ids) - 1 - (1 if hyp.reached_eos else 0)
     mean = float(np.mean(lps)) if lps else 0.0
-    return {
-        "mean_token_logprob": mean if math.isfinite(mean) else -1e9,
-        "length_ratio": text_tokens / max(1, source_tokens),
-        "source_tokens": float(source_tokens),
-        "target_tokens": float(text_tokens),
-        "reached_eos": 1.0 if hyp.reached_eos else 0.0,
-        "sequence_score": hyp.score,
-    }
+    return quality_metrics(source_tokens, text_tokens, mean, hyp.reached_eos, hyp.score)
