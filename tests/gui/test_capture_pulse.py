@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gui_helpers import clip, wait_until, words
+from gui_helpers import app_settings, clip, wait_until, words
 
 from app.settings import Settings
 from app.worker import IDLE, RUNNING
@@ -82,9 +82,7 @@ def test_speech_output_plays_into_the_chosen_device(
 def test_pause_keeps_the_session_and_resume_carries_on(pulse, make_controller) -> None:  # noqa: ANN001
     """Pause stops listening to a live input without ending the meeting: the lines stay, the
     status says so, and Resume listens again in the same session without asking."""
-    settings = Settings()
-    settings.ui.preload_models = False
-    settings.ui.source = f"pulse:{pulse.monitor}"
+    settings = app_settings(f"pulse:{pulse.monitor}")
     c = make_controller(settings)
     c.show()
     pause = c.window.act_pause
@@ -124,9 +122,7 @@ def test_pause_keeps_the_session_and_resume_carries_on(pulse, make_controller) -
 
 
 def test_capture_from_monitor_then_device_disappears(pulse, make_controller) -> None:  # noqa: ANN001
-    settings = Settings()
-    settings.ui.preload_models = False
-    settings.ui.source = f"pulse:{pulse.monitor}"
+    settings = app_settings(f"pulse:{pulse.monitor}")
     c = make_controller(settings)
     c.show()
     # the input picker lists the sink's monitor as system audio

@@ -14,7 +14,7 @@ import dataclasses
 import subprocess
 
 import pytest
-from gui_helpers import clip, wait_until, words
+from gui_helpers import app_settings, clip, wait_until, words
 
 from app import settings as settings_mod
 from app.settings import Settings
@@ -48,9 +48,7 @@ def mic(pulse):  # noqa: ANN001, ANN201
 
 
 def test_unplugged_microphone_banner_choice_and_reconnect(pulse, mic, make_controller) -> None:  # noqa: ANN001
-    settings = Settings()
-    settings.ui.preload_models = False
-    settings.ui.source = f"pulse:{MIC}"
+    settings = app_settings(f"pulse:{MIC}")
     c = make_controller(settings)
     c.show()
     label = c.window.input_label(f"pulse:{MIC}")
@@ -103,9 +101,7 @@ def test_unplugged_microphone_banner_choice_and_reconnect(pulse, mic, make_contr
 def test_stop_and_start_while_the_microphone_is_away_waits_for_it(mic, make_controller) -> None:  # noqa: ANN001
     """Before: the new run failed with "The input 'test_mic' is not connected" (the error
     banner, the engine idle); now it waits for the microphone and says so."""
-    settings = Settings()
-    settings.ui.preload_models = False
-    settings.ui.source = f"pulse:{MIC}"
+    settings = app_settings(f"pulse:{MIC}")
     settings.engine = dataclasses.replace(
         settings.engine,
         audio=dataclasses.replace(settings.engine.audio, when_input_lost="wait"),

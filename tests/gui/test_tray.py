@@ -14,16 +14,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from gui_helpers import REPO, clip, wait_until
+from gui_helpers import REPO, app_settings, clip, wait_until
 
 from app.settings import Settings
 from app.worker import IDLE, RUNNING
 
 
 def test_tray_menu_toggles_overlay_and_start_stop(make_controller, qtbot) -> None:  # noqa: ANN001
-    settings = Settings()
-    settings.ui.preload_models = False
-    settings.ui.source = str(clip("chan3.wav"))  # 21 s of speech: long enough to stop mid-way
+    settings = app_settings(str(clip("chan3.wav")))  # 21 s of speech: long enough to stop mid-way
     c = make_controller(settings)
     c.show()
     tray = c.tray
