@@ -52,6 +52,9 @@ class Banner(QFrame):
             self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.action_button = QPushButton(self)
+        # named even while hidden and unused: screen readers list hidden controls too
+        self._action_name = f"{name}: action"
+        self.action_button.setAccessibleName(self._action_name)
         self.action_button.hide()
         self.dismiss = QPushButton("Dismiss", self)
         self.dismiss.setAccessibleName(dismiss_name)
@@ -77,7 +80,7 @@ class Banner(QFrame):
         self.title.setVisible(bool(title))
         self.message.setText(message)
         self.action_button.setText(action or "")
-        self.action_button.setAccessibleName(action or "")
+        self.action_button.setAccessibleName(action or self._action_name)
         self.action_button.setVisible(action is not None)
         self.setAccessibleDescription(f"{title}. {message}" if title else message)
         self.show()
