@@ -311,7 +311,12 @@ class AppController(QObject):
         self.sessions.begin_run(is_file=not is_device(spec))
         realtime = self.settings.ui.realtime_files or is_device(spec)
         self._stopped_by_user = False
-        ok = self.worker.start(self.settings.engine, spec, realtime=realtime)
+        ok = self.worker.start(
+            self.settings.engine,
+            spec,
+            realtime=realtime,
+            speakers=self.sessions.speaker_session(),
+        )
         if ok:
             self.state = LOADING
             self._show_state(LOADING)

@@ -16,6 +16,7 @@ from app import theme
 from app.main_window import MainWindow
 from app.overlay import CaptionOverlay
 from app.settings_controller import SettingsController
+from app.worker import SpeakerSession
 from engine import paths
 from engine.errors import DragomanError
 from engine.events import (
@@ -53,6 +54,7 @@ class SessionController(QObject):
         self._overlay = overlay
         self._running = running
         self.colors = colors
+        self._serial = 0  # counts the sessions shown, so that each has its own speaker key
         self.session = session or Session.new_autosaved()
         self.session.use_background_writer()  # a slow disk never stalls the UI thread
         self.colors.use(self.session.speaker_colors)  # saved with it, so a reopen keeps them
@@ -64,11 +66,26 @@ class SessionController(QObject):
         window.offer_banner.accepted.connect(self._continue_offered)
         window.offer_banner.dismissed.connect(self._decline_offered)
         window.rename_requested.connect(self.rename_speaker)
+        window.subtitles.speaker_given.connect(self.give_speaker)
         window.export_requested.connect(self.export_dialog)
         window.new_session_requested.connect(self.new_session)
         window.open_session_requested.connect(self.open_session_dialog)
         window.sessions_folder_requested.connect(self.open_sessions_folder)
         self._show_session_info()
+
+    @property
+    def session(self) -> Session:
+        return self._session
+
+    @session.setter
+    def session(self, session: Session) -> None:
+        self._session = session
+        self._serial += 1
+
+    def speaker_session(self) -> SpeakerSession:
+        """Which transcript the next run adds to, and the speaker labels it already shows (the
+        engine numbers the voices of another transcript afresh: see `EngineWorker.start`)."""
+        return SpeakerSession(self._serial, self.session.speaker_labels())
 
     def lines(self) -> list[SessionLine]:
         return self.session.lines()
@@ -202,6 +219,12 @@ class SessionController(QObject):
         if shown is not None:
             self.speaker_renamed.emit(shown, new)
         self._show_all()
+
+    def give_speaker(self, segment_id: int, name: str) -> None:
+        """The user says who spoke a line the engine could not attribute (that line only)."""
+        line = self.session.set_line_speaker(segment_id, name) if name.strip() else None
+        if line is not None:
+            self._show_all()
 
     def new_session(self) -> None:
         if self._running():

@@ -41,6 +41,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCompleter,
     QLabel,
     QLineEdit,
     QListView,
@@ -54,7 +55,10 @@ from PySide6.QtWidgets import (
 from app import theme
 from engine.session import SessionLine
 
-DEFAULT_SPEAKER = "Speaker"
+# A final line whose voice the engine could not tell (too short, unlike everyone heard so far):
+# said plainly, in a neutral colour, never as if it were one more person.
+UNKNOWN_SPEAKER = "Unknown speaker"
+UNKNOWN_TIP = "Speaker not recognised: the line was too short or unlike the voices heard so far"
 REVISED_MARK = "✎"  # beside the time of a line a revision corrected
 LINE_ROLE = Qt.ItemDataRole.UserRole + 1
 HEADER_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -78,12 +82,12 @@ def _clock(seconds: float) -> str:
 def speaker_name(line: SessionLine) -> str:
     if line.speaker is None and not line.final:
         return "…"  # the speaker is known only once the sentence is final
-    return line.speaker or DEFAULT_SPEAKER
+    return line.speaker or UNKNOWN_SPEAKER
 
 
 def speaker_color(colors: theme.SpeakerColors, line: SessionLine) -> str:
-    if line.speaker is None and not line.final:
-        return theme.TEXT_DIM  # don't give a palette colour to "not known yet"
+    if line.speaker is None:
+        return theme.TEXT_DIM  # no palette colour for "not known (yet)": it is nobody's
     return colors.color(line.speaker)
 
 
@@ -131,14 +135,17 @@ class TranscriptModel(QAbstractListModel):
             return text if line.final else text + " (still listening)"
         if role == Qt.ItemDataRole.ToolTipRole and not line.final:
             return "Still being recognised: this line may change"
+        if role == Qt.ItemDataRole.ToolTipRole and line.speaker is None:
+            return UNKNOWN_TIP
         if role == Qt.ItemDataRole.ToolTipRole and line.revision:
             return "Revised: heard again with the whole sentence, and corrected"
         return None
 
     def header_visible(self, row: int) -> bool:
-        """Show the speaker name when the speaker changes, after a long pause, or while live."""
+        """Show the speaker name when the speaker changes, after a long pause, while live, or
+        when it is not known (two unknown lines in a row need not be one person)."""
         line = self._lines[row]
-        if row == 0 or not line.final:
+        if row == 0 or not line.final or line.speaker is None:
             return True
         prev = self._lines[row - 1]
         return prev.speaker != line.speaker or line.start - prev.end > 30.0
@@ -369,6 +376,7 @@ class SubtitleView(QListView):
     set_font_px, set_placeholder, and the `rename_requested(old, new)` signal."""
 
     rename_requested = Signal(object, str)  # old name (None = unlabelled), new name
+    speaker_given = Signal(int, str)  # a line of an unknown speaker: its segment id, who said it
 
     def __init__(self, colors: theme.SpeakerColors, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -522,9 +530,18 @@ class SubtitleView(QListView):
             return False
         line = self.model_.line_at(row)
         if line.speaker is None and not line.final:
-            return False  # no speaker yet to rename
+            return False  # no speaker yet
+        # An unknown speaker is not renamed (that would give one name to different people):
+        # the user says who said this one line.
         self._edit_for = (segment_id, line.speaker)
         self.editor.setText(line.speaker or "")
+        self.editor.setPlaceholderText("Name" if line.speaker else "Who said this?")
+        completer = None
+        if line.speaker is None:  # offer the speakers of the transcript
+            known = {ln.speaker for ln in self.model_._lines if ln.speaker}
+            completer = QCompleter(sorted(known, key=str.casefold), self.editor)
+            completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.editor.setCompleter(completer)  # type: ignore[arg-type]  # None removes it
         self.editor.setGeometry(
             rect.left() - 4, rect.top() - 3, max(rect.width() + 60, 160), rect.height() + 6
         )
@@ -537,10 +554,12 @@ class SubtitleView(QListView):
     def _commit_rename(self) -> None:
         if self._edit_for is None or not self.editor.isVisible():
             return
-        _sid, old = self._edit_for
+        sid, old = self._edit_for
         new = self.editor.text().strip()
         self._end_rename()
-        if new and new != (old or ""):
+        if new and old is None:
+            self.speaker_given.emit(sid, new)
+        elif new and new != old:
             self.rename_requested.emit(old, new)
 
     def _end_rename(self) -> None:
@@ -564,6 +583,8 @@ class SubtitleView(QListView):
         if not index.isValid():
             return None
         line: SessionLine = index.data(LINE_ROLE)
+        if line.speaker is None and not line.final:
+            return None
         rect = self.speaker_rect(line.segment_id)
         return line.segment_id if rect is not None and rect.contains(pos) else None
 
@@ -582,7 +603,14 @@ class SubtitleView(QListView):
             self.viewport().setCursor(
                 Qt.CursorShape.PointingHandCursor if sid is not None else Qt.CursorShape.ArrowCursor
             )
-            self.setToolTip("Click to rename this speaker" if sid is not None else "")
+            line = self.model_.line_at(self.model_.row_of(sid) or 0) if sid is not None else None
+            self.setToolTip(
+                ""
+                if line is None
+                else "Click to rename this speaker"
+                if line.speaker
+                else f"{UNKNOWN_TIP}. Click to say who said it"
+            )
             self.viewport().update()
         super().mouseMoveEvent(event)
 
@@ -624,9 +652,11 @@ class SubtitleView(QListView):
         select_all = menu.addAction("Select all")
         select_all.triggered.connect(self.selectAll)
         index = self.indexAt(event.pos())
-        if index.isValid():
-            sid = index.data(LINE_ROLE).segment_id
-            rename = menu.addAction("Rename this speaker…")
+        line = index.data(LINE_ROLE) if index.isValid() else None
+        if line is not None and (line.final or line.speaker):
+            sid = line.segment_id
+            label = "Rename this speaker…" if line.speaker else "Who said this line?…"
+            rename = menu.addAction(label)
             rename.triggered.connect(lambda: self._rename_from_menu(sid))
         menu.exec(event.globalPos())
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -40,7 +43,20 @@ from engine.events import (
     Translation,
 )
 
+if TYPE_CHECKING:
+    from engine.speakers.base import SpeakerIdentifier
+
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakerSession:
+    """The transcript a run adds to: `key` differs per transcript (session) of the window;
+    `taken` are the speaker labels it already shows."""
+
+    key: int
+    taken: tuple[str, ...] = ()
+
 
 IDLE, LOADING, RUNNING, STOPPING = "idle", "loading", "running", "stopping"
 
@@ -65,7 +81,7 @@ class EngineWorker(QObject):
 
     preloaded = Signal(bool)  # models of the current settings are loaded (or failed)
 
-    _run_requested = Signal(object, str, bool)
+    _run_requested = Signal(object, str, bool, object)
     _preload_requested = Signal(object)
 
     def __init__(
@@ -84,6 +100,8 @@ class EngineWorker(QObject):
         self._stop_requested = False
         self._reported_error = False
         self._source: FrameSource | None = None  # the running capture
+        # the loaded speaker identifier and the transcript whose speakers it holds
+        self._speakers_of: tuple[weakref.ref[SpeakerIdentifier], int] | None = None
         self._run_requested.connect(self._run)
         self._preload_requested.connect(self._preload)
 
@@ -92,14 +110,26 @@ class EngineWorker(QObject):
     def state(self) -> str:
         return self._state
 
-    def start(self, config: EngineConfig, source: str, *, realtime: bool = True) -> bool:
-        """Queue a run on the worker thread; False when a run is already in progress."""
+    def start(
+        self,
+        config: EngineConfig,
+        source: str,
+        *,
+        realtime: bool = True,
+        speakers: SpeakerSession | None = None,
+    ) -> bool:
+        """Queue a run on the worker thread; False when a run is already in progress.
+
+        speakers: the transcript the run adds to. The loaded speaker identifier outlives runs
+        (it holds the model), but its speakers belong to one transcript: a run for another
+        transcript than its last one starts its numbering afresh (S1 first), skipping the
+        labels that transcript already shows. None: the same transcript as the last run."""
         with self._lock:
             if self._state != IDLE:
                 return False
             self._stop_requested = False
             self._set_state(LOADING)
-        self._run_requested.emit(config, source, realtime)
+        self._run_requested.emit(config, source, realtime, speakers)
         return True
 
     def preload(self, config: EngineConfig) -> None:
@@ -174,10 +204,16 @@ class EngineWorker(QObject):
     def _fail(self, message: str, stage: Stage, *, fatal: bool = True) -> None:
         self.error.emit(StageFailure(message, stage, fatal, time.monotonic()))
 
-    @Slot(object, str, bool)
-    def _run(self, config: EngineConfig, source_spec: str, realtime: bool) -> None:
+    @Slot(object, str, bool, object)
+    def _run(
+        self,
+        config: EngineConfig,
+        source_spec: str,
+        realtime: bool,
+        speakers: SpeakerSession | None,
+    ) -> None:
         try:
-            self._run_inner(config, source_spec, realtime)
+            self._run_inner(config, source_spec, realtime, speakers)
         finally:
             with self._lock:
                 self._set_state(IDLE)
@@ -207,7 +243,13 @@ class EngineWorker(QObject):
         self._loaded(pipeline, config)
         self.preloaded.emit(True)
 
-    def _run_inner(self, config: EngineConfig, source_spec: str, realtime: bool) -> None:
+    def _run_inner(
+        self,
+        config: EngineConfig,
+        source_spec: str,
+        realtime: bool,
+        speakers: SpeakerSession | None = None,
+    ) -> None:
         self._reported_error = False
         try:
             pipeline = self._new_pipeline(config)
@@ -221,6 +263,7 @@ class EngineWorker(QObject):
             self._fail(f"The engine could not start: {exc}", Stage.LOAD)
             return
         self._loaded(pipeline, config)
+        self._begin_speakers(pipeline, speakers)
         if self._stop_requested:
             return
         try:
@@ -257,6 +300,21 @@ class EngineWorker(QObject):
         finally:
             self._source = None
             _close(source)
+
+    def _begin_speakers(self, pipeline: EnginePipeline, speakers: SpeakerSession | None) -> None:
+        """Reset the identifier's speakers when this run's transcript is not the one they were
+        heard in (see `start`); a run continuing the same transcript keeps them."""
+        identifier = pipeline.speaker_identifier
+        if identifier is None or speakers is None:
+            return
+        last = self._speakers_of
+        if last is not None and last[0]() is identifier and last[1] == speakers.key:
+            return
+        try:
+            identifier.reset(speakers.taken)
+        except Exception:  # the transcript matters more than its labels
+            log.exception("resetting the speakers failed")
+        self._speakers_of = (weakref.ref(identifier), speakers.key)
 
     def _no_signal(self, message: str) -> None:
         """The capture device has delivered exact zeros for a while (engine thread)."""

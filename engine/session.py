@@ -196,6 +196,12 @@ class Session:
             seen.setdefault(line.speaker, None)
         return list(seen)
 
+    def speaker_labels(self) -> tuple[str, ...]:
+        """Every speaker label this transcript uses: the names shown and the engine labels
+        renamed away (a continued session must not give them to new voices)."""
+        named = {s for s in self.speakers() if s is not None}
+        return tuple(sorted(named | {label for label in self._aliases if label}))
+
     def display_name(self, label: str | None) -> str | None:
         """The name to show for an engine label (after renames)."""
         key = label or ""
@@ -334,6 +340,20 @@ class Session:
                 count += 1
         self._changed(final=True)
         return count
+
+    def set_line_speaker(self, segment_id: int, name: str) -> SessionLine | None:
+        """Say who spoke one line (a line whose speaker the engine did not recognise); None
+        when there is no such line."""
+        name = name.strip()
+        if not name:
+            raise ConfigError("A speaker name cannot be empty.")
+        old = self._lines.get(segment_id)
+        if old is None:
+            return None
+        line = dataclasses.replace(old, speaker=name)
+        self._lines[segment_id] = line
+        self._changed(final=True)
+        return line
 
     def clear(self) -> None:
         self._lines.clear()

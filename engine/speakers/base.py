@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -39,6 +40,11 @@ class SpeakerIdentifier(Protocol):
 
     def rename(self, old_label: str, new_name: str) -> None:
         """Rename a session speaker; later segments of that speaker carry `new_name`."""
+        raise NotImplementedError
+
+    def reset(self, taken: Iterable[str] = ()) -> None:
+        """Start a new session with the loaded model: forget the session's speakers (enrolled
+        profiles stay); new ones count from S1, skipping the labels in `taken`."""
         raise NotImplementedError
 
     @property

@@ -6,13 +6,18 @@ Per segment embedding:
    `new_speaker_threshold` similar (its centroid becomes the running mean of its segments),
    else a new anonymous speaker S1, S2, ...;
 3. a shorter segment never creates or moves a speaker: it joins the nearest speaker (enrolled
-   or anonymous) when at least `short_segment_threshold` similar, else its label is None.
-Labels never change except through `rename`, so they stay stable through the session.
+   or anonymous) when at least `short_segment_threshold` similar;
+4. else it continues the turn of the previous segment's speaker ("Okay." after one's own
+   sentence) when its voice does not contradict that: at least `continuation_threshold` similar
+   to that speaker, and no other speaker more similar by more than `continuation_margin`;
+5. else its label is None (the front end shows it as an unknown speaker, never as a person).
+Labels never change except through `rename`, so they stay stable through the session; `reset`
+starts a new session (new anonymous speakers count from S1 again).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,11 +59,23 @@ class SpeakerClusterer:
         enrolled: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         self.options = options or SpeakerOptions()
-        self._speakers: list[_Speaker] = [
-            _Speaker(name, True, normalize(emb)) for name, emb in (enrolled or {}).items()
-        ]
+        self._enrolled = {name: normalize(emb) for name, emb in (enrolled or {}).items()}
+        self._speakers: list[_Speaker] = []
         self._order: list[_Speaker] = []  # heard speakers in order of first appearance
         self._next_index = 1
+        self._taken: frozenset[str] = frozenset()  # casefolded labels a new speaker must avoid
+        self._previous: _Speaker | None = None  # the speaker of the last segment, if known
+        self.reset()
+
+    def reset(self, taken: Iterable[str] = ()) -> None:
+        """Start a new session: forget the anonymous speakers, renames and the running turn
+        (enrolled profiles stay). New speakers count from S1 again, skipping the labels in
+        `taken` (those a continued transcript already shows for other people)."""
+        self._speakers = [_Speaker(name, True, emb) for name, emb in self._enrolled.items()]
+        self._order = []
+        self._next_index = 1
+        self._taken = frozenset(label.casefold() for label in taken)
+        self._previous = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -86,7 +103,7 @@ class SpeakerClusterer:
         return SpeakerMatch(speaker.label, similarity, is_new, speaker.enrolled)
 
     def _new_label(self) -> str:
-        taken = {s.label.casefold() for s in self._speakers}
+        taken = {s.label.casefold() for s in self._speakers} | self._taken
         while f"s{self._next_index}" in taken:
             self._next_index += 1
         label = f"S{self._next_index}"
@@ -95,15 +112,17 @@ class SpeakerClusterer:
 
     def assign(self, embedding: np.ndarray | None, duration_s: float) -> SpeakerMatch:
         """The speaker of one segment (None embedding: no voice in it -> label None)."""
+        match = self._assign(embedding, duration_s)
+        self._previous = next((s for s in self._speakers if s.label == match.label), None)
+        return match
+
+    def _assign(self, embedding: np.ndarray | None, duration_s: float) -> SpeakerMatch:
         if embedding is None:
             return NO_MATCH
         emb = normalize(embedding)
         opts = self.options
         if duration_s < opts.min_segment_s:
-            speaker, sim = self._nearest(emb, enrolled=None)
-            if speaker is None or sim < opts.short_segment_threshold:
-                return SpeakerMatch(None, max(sim, 0.0), False, False)
-            return self._matched(speaker, sim)
+            return self._assign_short(emb)
 
         person, person_sim = self._nearest(emb, enrolled=True)
         if person is not None and person_sim >= opts.match_threshold:
@@ -118,6 +137,25 @@ class SpeakerClusterer:
         nearest = max(person_sim, anon_sim, 0.0)
         match = self._matched(speaker, nearest)
         return match
+
+    def _assign_short(self, emb: np.ndarray) -> SpeakerMatch:
+        """A segment too short to found a speaker: the nearest speaker when clearly similar,
+        else the previous segment's speaker when nothing in the voice contradicts it."""
+        opts = self.options
+        speaker, sim = self._nearest(emb, enrolled=None)
+        if speaker is None:
+            return NO_MATCH
+        if sim >= opts.short_segment_threshold:
+            return self._matched(speaker, sim)
+        previous = self._previous
+        if previous is not None:
+            previous_sim = float(previous.centroid @ emb)
+            if (
+                previous_sim >= opts.continuation_threshold
+                and sim - previous_sim <= opts.continuation_margin
+            ):
+                return self._matched(previous, previous_sim)
+        return SpeakerMatch(None, max(sim, 0.0), False, False)
 
     def rename(self, old_label: str, new_name: str) -> None:
         """Give a speaker a new label for the rest of the session (profiles are untouched)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -66,6 +67,10 @@ class EmbeddingSpeakerIdentifier:
     def rename(self, old_label: str, new_name: str) -> None:
         with self._lock:
             self._clusterer.rename(old_label, new_name)
+
+    def reset(self, taken: Iterable[str] = ()) -> None:
+        with self._lock:
+            self._clusterer.reset(taken)
 
 
 def create_identifier(

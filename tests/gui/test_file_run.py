@@ -17,6 +17,7 @@ import pytest
 from gui_helpers import DelayProbe, clip, close_controller, wait_until, words
 
 from app.settings import Settings
+from app.subtitle_view import UNKNOWN_SPEAKER
 from app.worker import IDLE
 
 pytestmark = pytest.mark.slow
@@ -272,7 +273,7 @@ def test_a_saved_session_opens_again(run: Run, make_controller, tmp_path: Path) 
     assert other.window.subtitles.row_count() == len(c.session)
     first = c.session.lines()[0]
     assert other.window.subtitles.row_state(first.segment_id).speaker == (
-        first.speaker or "Speaker"
+        first.speaker or UNKNOWN_SPEAKER
     )
     a = c.export(tmp_path / "a.srt").read_text()
     b = other.export(tmp_path / "b.srt").read_text()

@@ -228,3 +228,30 @@ def test_overlay_moves_by_dragging_and_resizes_by_its_grip(themed_app: object) -
     finally:
         overlay.close()
         overlay.deleteLater()
+
+
+def test_an_unknown_speaker_is_said_plainly_and_is_nobody(view: SubtitleView) -> None:
+    """A final line whose voice was not recognised reads "Unknown speaker" in the neutral
+    colour and shows its label even after another unknown line. Clicking it asks who said that
+    one line (renaming "unknown" would give one name to different people)."""
+    view.upsert(line(1, "We start with the report.", "S1"))
+    view.upsert(line(2, "Yes.", None))
+    view.upsert(line(3, "Okay.", None))
+    QApplication.processEvents()
+    known, first, second = (view.row_state(i) for i in (1, 2, 3))
+    assert first.speaker == second.speaker == "Unknown speaker"
+    assert first.color == second.color == theme.TEXT_DIM != known.color
+    assert first.color not in theme.SPEAKER_COLORS
+    assert first.header_visible and second.header_visible
+    given: list[tuple[int, str]] = []
+    renamed: list[tuple[object, str]] = []
+    view.speaker_given.connect(lambda sid, name: given.append((sid, name)))
+    view.rename_requested.connect(lambda old, new: renamed.append((old, new)))
+    assert view.begin_rename(2)
+    assert view.editor.text() == "" and view.editor.placeholderText() == "Who said this?"
+    completer = view.editor.completer()
+    assert completer is not None and completer.model().data(completer.model().index(0, 0)) == "S1"
+    QTest.keyClicks(view.editor, "S1")
+    QTest.keyClick(view.editor, Qt.Key.Key_Return)
+    assert given == [(2, "S1")] and renamed == []
+    assert view.begin_rename(1) and view.editor.completer() is None

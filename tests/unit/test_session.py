@@ -207,3 +207,25 @@ def test_a_revision_replaces_the_text_keeps_the_speaker_and_reaches_exports(tmp_
     out = s.export(tmp_path / "o.srt", content="original")
     assert [e.text for e in pysubs2.load(str(out))] == ["S2: Try again."]
     assert s.apply(FinalRevised(7, 0.0, 1.0, "x", "y", "en", T)) is None  # no such line
+
+
+def test_one_unknown_line_gets_its_speaker_and_no_other() -> None:
+    s = Session()
+    s.apply(final(1, "We start.", "S1"))
+    s.apply(final(2, "Yes.", None, start=1, end=2))
+    s.apply(final(3, "Fine.", None, start=2, end=3))
+    line = s.set_line_speaker(2, " Anna ")
+    assert line is not None and line.speaker == "Anna"
+    assert [ln.speaker for ln in s.lines()] == ["S1", "Anna", None]
+    assert s.set_line_speaker(99, "Anna") is None
+    with pytest.raises(ConfigError):
+        s.set_line_speaker(3, " ")
+
+
+def test_speaker_labels_include_the_renamed_engine_labels() -> None:
+    s = Session()
+    s.apply(final(1, "a", "S1"))
+    s.apply(final(2, "b", "S2", start=1, end=2))
+    s.apply(final(3, "c", None, start=2, end=3))
+    s.rename_speaker("S1", "Alice")
+    assert s.speaker_labels() == ("Alice", "S1", "S2")

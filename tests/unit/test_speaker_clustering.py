@@ -195,3 +195,98 @@ def test_rename_errors(voices: list[np.ndarray]) -> None:
 def test_zero_embedding_is_rejected() -> None:
     with pytest.raises(ValueError):
         SpeakerClusterer().assign(np.zeros(DIM), 2.0)
+
+
+def _between(a: np.ndarray, b: np.ndarray, sim_a: float, sim_b: float, seed: int) -> np.ndarray:
+    """A unit vector with exactly `sim_a` cosine to `a` and `sim_b` to `b` (unit vectors)."""
+    e2 = _unit(b - (b @ a) * a)
+    x2 = (sim_b - (b @ a) * sim_a) / (b @ e2)
+    noise = np.random.default_rng(seed).standard_normal(DIM)
+    noise -= (noise @ a) * a + (noise @ e2) * e2
+    rest = 1 - sim_a**2 - x2**2
+    assert rest >= 0
+    return sim_a * a + x2 * e2 + np.sqrt(rest) * _unit(noise)
+
+
+CONTINUE = SpeakerOptions(
+    short_segment_threshold=0.70, continuation_threshold=0.60, continuation_margin=0.05
+)
+
+
+def test_the_defaults_continue_only_the_nearest_speaker(voices: list[np.ndarray]) -> None:
+    """By default a short line continues the previous speaker only when that speaker is also
+    the nearest one (on the shared clips, another person's short line came within 0.03)."""
+    c = SpeakerClusterer()
+    c.assign(voices[0], 2.0)
+    c.assign(voices[1], 2.0)
+    c.assign(voices[0], 2.0)
+    assert c.assign(_between(voices[0], voices[1], 0.66, 0.67, 14), 0.5).label is None
+    c.assign(voices[0], 2.0)  # S1's turn again (an unknown line breaks the turn)
+    assert c.assign(_between(voices[0], voices[1], 0.67, 0.66, 15), 0.5).label == "S1"
+    assert c.assign(_near(voices[0], 0.64, 16), 0.5).label is None
+
+
+def test_short_line_continues_the_previous_speakers_turn(voices: list[np.ndarray]) -> None:
+    """ "Okay." right after one's own sentence: too short and not similar enough to be sure
+    on its own, but nothing in the voice says it is someone else."""
+    c = SpeakerClusterer(CONTINUE)
+    c.assign(voices[0], 2.0)
+    c.assign(voices[1], 2.0)
+    okay = _near(voices[1], 0.64, 7)
+    match = c.assign(okay, 0.5)
+    assert match.label == "S2" and not match.is_new
+    assert match.similarity == pytest.approx(0.64)
+    # the same voice after S1's line does not join S1 (it is not like S1), nor S2 (not S2's turn)
+    c.assign(_near(voices[0], 0.9, 8), 2.0)
+    assert c.assign(okay, 0.5).label is None
+
+
+def test_short_line_contradicted_by_its_voice_stays_unknown(voices: list[np.ndarray]) -> None:
+    c = SpeakerClusterer(CONTINUE)
+    c.assign(voices[0], 2.0)
+    c.assign(voices[1], 2.0)
+    c.assign(voices[0], 2.0)
+    # like S1 at 0.62 but like S2 at 0.69: S2 is the more likely voice, though not sure enough
+    mixed = _between(voices[0], voices[1], 0.62, 0.69, 9)
+    assert c.assign(mixed, 0.5).label is None
+    # too unlike the previous speaker, however nobody else is nearer
+    c.assign(voices[0], 2.0)
+    assert c.assign(_near(voices[0], 0.55, 10), 0.5).label is None
+
+
+def test_no_continuation_across_an_unknown_line(voices: list[np.ndarray]) -> None:
+    c = SpeakerClusterer(CONTINUE)
+    c.assign(voices[0], 2.0)
+    assert c.assign(voices[2], 0.5).label is None  # somebody not known
+    assert c.assign(_near(voices[0], 0.64, 11), 0.5).label is None  # whose turn? not known
+    assert c.assign(None, 2.0).label is None
+    c.assign(voices[0], 2.0)
+    assert c.assign(None, 2.0).label is None  # no voice: the turn is not known either
+    assert c.assign(_near(voices[0], 0.64, 12), 0.5).label is None
+
+
+def test_continued_short_lines_do_not_move_the_speaker(voices: list[np.ndarray]) -> None:
+    c = SpeakerClusterer(CONTINUE)
+    c.assign(voices[0], 2.0)
+    for seed in range(5):
+        assert c.assign(_near(voices[0], 0.62, 20 + seed), 0.4).label == "S1"
+    assert c.assign(_near(voices[0], 0.8, 30), 2.0).similarity == pytest.approx(0.8)
+
+
+def test_reset_starts_a_new_session(voices: list[np.ndarray]) -> None:
+    """A new session numbers its voices from S1 again (the first speaker of a second session
+    was S2 while the identifier, cached with its model, kept the first session's speakers)."""
+    c = SpeakerClusterer(enrolled={"Bob": voices[2]})
+    c.assign(voices[0], 2.0)
+    c.assign(voices[1], 2.0)
+    c.rename("S1", "Carol")
+    c.rename("Bob", "Robert")
+    c.reset()
+    assert c.labels == ()
+    first = c.assign(voices[1], 2.0)
+    assert first.label == "S1" and first.is_new
+    assert c.assign(voices[2], 2.0).label == "Bob"  # the enrolled profile, by its own name
+    assert c.assign(_near(voices[0], 0.64, 13), 0.5).label is None  # no turn carried over
+    # a continued transcript: new voices skip the labels it already shows
+    c.reset(taken=("S1", "s2", "Carol"))
+    assert c.assign(voices[0], 2.0).label == "S3"
