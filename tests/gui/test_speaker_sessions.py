@@ -13,16 +13,28 @@ import time
 from collections.abc import Iterator
 
 import numpy as np
+import pytest
 from gui_helpers import wait_until
 
 from app.settings import Settings
 from app.worker import IDLE, EngineWorker
+from engine import stage_cache
 from engine.api import EventCallback, LoadedStages
 from engine.audio.sources import AudioBlock
 from engine.config import EngineConfig
 from engine.events import Final, Finished, SpeakerChanged, StageTimes
 from engine.speakers.identifier import EmbeddingSpeakerIdentifier
 from engine.speakers.profiles import SpeakerProfiles
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_stages() -> Iterator[None]:
+    """The scripted identifier must neither meet a real one left in the process-wide stage
+    cache nor stay there for later tests."""
+    stage_cache.shared.clear()
+    yield
+    stage_cache.shared.clear()
+
 
 VOICES = {name: np.eye(8, dtype=np.float32)[i] for i, name in enumerate("ABCD")}
 

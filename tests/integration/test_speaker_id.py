@@ -290,3 +290,50 @@ def test_remote_embedder_matches_local_and_falls_back(embedding_server: str) -> 
 
 def test_mode_off_gives_no_identifier() -> None:
     assert create_identifier(SpeakerOptions(mode="off")) is None
+
+
+# Two voices in a meeting, with short replies ("Ja.") after the other voice and short lines
+# continuing one's own turn ("Genau." after one's own sentence).
+CONVERSATION = [
+    ("linda", "Good morning, let us start with the figures of the last quarter."),
+    ("linda", "Okay."),
+    ("klatt", "Guten Morgen, koennen Sie bitte die Folien mit allen teilen?"),
+    ("linda", "Yes."),
+    ("linda", "They are in the folder I sent yesterday evening."),
+    ("klatt", "Danke."),
+    ("klatt", "Ich habe sie gefunden, die zweite Seite sieht falsch aus."),
+    ("klatt", "Ja."),
+    ("linda", "Right."),
+    ("linda", "I will fix the table after the meeting and send it again."),
+    ("linda", "Sure."),
+    ("klatt", "Gut."),
+    ("klatt", "Dann sprechen wir ueber das Budget fuer das naechste Quartal."),
+    ("klatt", "Okay?"),
+    ("linda", "Fine."),
+    ("linda", "The budget is higher than last year because of the new office."),
+    ("linda", "Yes."),
+    ("klatt", "Wirklich?"),
+    ("klatt", "Das besprechen wir naechste Woche mit der Finanzabteilung."),
+    ("klatt", "Genau."),
+]  # fmt: skip
+
+
+def test_short_lines_of_a_conversation_never_get_the_other_voice(tmp_path: Path) -> None:
+    """Each line as one segment, in order. A short line (under 1 s) is labelled only when its
+    voice or its speaker's running turn says who it is: never with the other person's label;
+    "Genau." right after the same voice's sentence continues that turn."""
+    voices = {"linda": ("en+linda", 80), "klatt": ("de+klatt2", 20)}
+    audio = [_espeak(*voices[who], text, tmp_path) for who, text in CONVERSATION]
+    identifier = EmbeddingSpeakerIdentifier(SpeakerOptions(), profiles=SpeakerProfiles(tmp_path))
+    matches = [identifier.identify(a) for a in audio]
+    short = [len(a) < SpeakerOptions().min_segment_s * SR for a in audio]
+    assert sum(short) == 12
+    long_labels = {
+        who: m.label for m, (who, _), s in zip(matches, CONVERSATION, short, strict=True) if not s
+    }
+    assert long_labels == {"linda": "S1", "klatt": "S2"}
+    for m, (who, text), s in zip(matches, CONVERSATION, short, strict=True):
+        if s and m.label is not None:
+            assert m.label == long_labels[who], (who, text, m)
+    # "Genau." after klatt's sentence: 0.67 alike, under short_segment_threshold (0.70)
+    assert matches[-1].label == "S2" and matches[-1].similarity < 0.70
