@@ -408,6 +408,8 @@ class Recogniser(threading.Thread):
 
     def _revise(self, job: DecodeJob) -> None:
         """Re-decode the finals of a revise job as one window (see the module doc)."""
+        # taken out whatever happens next, so a job that ends early leaves no count behind
+        interruptions = self._interrupted.pop((job.segment_id, job.start_sample), 0)
         if self._hurry or (self.live and self.backlog_seconds() > HURRY_BACKLOG_S):
             log.debug("revision of segments up to %d skipped: behind", job.segment_id)
             return
@@ -436,9 +438,8 @@ class Recogniser(threading.Thread):
             stop=self._final_waits,
         )
         if hyp.rejected == INTERRUPTED:
-            self._give_way(job)
+            self._give_way(job, interruptions + 1)
             return
-        self._interrupted.pop((job.segment_id, job.start_sample), None)
         if hyp.rejected or not hyp.text or hyp.avg_logprob < self._log_prob_threshold():
             log.debug("revision up to segment %d refused: %s", job.segment_id, hyp.rejected)
             return
@@ -521,15 +522,17 @@ class Recogniser(threading.Thread):
             latest = self._latest
             return bool(self._queue) or (latest is not None and latest.kind == "speculative")
 
-    def _give_way(self, job: DecodeJob) -> None:
+    def _give_way(self, job: DecodeJob, interruptions: int) -> None:
         """Put an interrupted revision back at the head of the revisions, to run once the live
         work is done; after `REVISION_TRIES` interruptions its lines keep their first text."""
-        key = (job.segment_id, job.start_sample)
-        tries = self._interrupted.pop(key, 0) + 1
-        if tries >= REVISION_TRIES:
-            log.debug("revision up to segment %d given up: interrupted %d times", key[0], tries)
+        if interruptions >= REVISION_TRIES:
+            log.debug(
+                "revision up to segment %d given up: interrupted %d times",
+                job.segment_id,
+                interruptions,
+            )
             return
-        self._interrupted[key] = tries
+        self._interrupted[(job.segment_id, job.start_sample)] = interruptions
         with self._cond:
             self._revisions.appendleft(job)
         log.debug("revision up to segment %d gives way to a final", job.segment_id)
