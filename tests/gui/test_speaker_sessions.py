@@ -115,13 +115,19 @@ def _run(c, voices: str) -> list[str | None]:  # noqa: ANN001
     return [line.speaker for line in c.session.lines()[before:]]
 
 
-def test_a_new_session_numbers_its_speakers_from_s1(make_controller, tmp_path) -> None:  # noqa: ANN001
+def _voices_controller(make_controller, tmp_path):  # noqa: ANN001, ANN202
+    """The real controller and worker over the scripted voices pipeline."""
+
     def pipeline(config: EngineConfig, on_event: EventCallback, stages: LoadedStages):  # noqa: ANN202
         return _VoicesPipeline(on_event, stages, tmp_path)
 
     settings = Settings()
     settings.ui.preload_models = False
-    c = make_controller(settings, worker=EngineWorker(pipeline, lambda s, cfg, rt: _Source(s)))
+    return make_controller(settings, worker=EngineWorker(pipeline, lambda s, cfg, rt: _Source(s)))
+
+
+def test_a_new_session_numbers_its_speakers_from_s1(make_controller, tmp_path) -> None:  # noqa: ANN001
+    c = _voices_controller(make_controller, tmp_path)
     assert _run(c, "AB") == ["S1", "S2"]
     c.sessions.new_session()
     assert _run(c, "CA") == ["S1", "S2"]  # was S3, S1: the first session's speakers
@@ -133,12 +139,7 @@ def test_a_new_session_numbers_its_speakers_from_s1(make_controller, tmp_path) -
 
 
 def test_a_reopened_session_gives_new_voices_unused_labels(make_controller, tmp_path) -> None:  # noqa: ANN001
-    def pipeline(config: EngineConfig, on_event: EventCallback, stages: LoadedStages):  # noqa: ANN202
-        return _VoicesPipeline(on_event, stages, tmp_path)
-
-    settings = Settings()
-    settings.ui.preload_models = False
-    c = make_controller(settings, worker=EngineWorker(pipeline, lambda s, cfg, rt: _Source(s)))
+    c = _voices_controller(make_controller, tmp_path)
     assert _run(c, "AB") == ["S1", "S2"]
     c.rename_speaker("S1", "Anna")
     path = c.session.path
