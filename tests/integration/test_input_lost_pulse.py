@@ -135,6 +135,16 @@ def _assert_records_the_mic(source: MicrophoneSource) -> None:
     assert ours is not None and ours.source == mic, (ours, mic)
 
 
+def _replug_and_hear(listener: Listener, mic: Microphone) -> InputRestored:
+    """Plug the microphone back: capture is restored onto it and hears the room."""
+    mic.plug()
+    restored = listener.wait_event(InputRestored)
+    assert restored.device == MIC and not listener.source.waiting
+    _assert_hears(listener, "room")
+    _assert_records_the_mic(listener.source)
+    return restored
+
+
 @pytest.fixture
 def mic(server):  # noqa: ANN001, ANN201
     plugged = Microphone(server.env)
@@ -164,12 +174,8 @@ def test_wait_captures_nothing_from_the_other_source_and_reconnects(server, mic)
         assert leaked < HEARD
 
         replugged = time.monotonic()
-        mic.plug()
-        restored = listener.wait_event(InputRestored)
+        restored = _replug_and_hear(listener, mic)
         print(f"InputRestored {restored.at - replugged:.3f} s after the reload")
-        assert restored.device == MIC and not listener.source.waiting
-        _assert_hears(listener, "room")
-        _assert_records_the_mic(listener.source)
     finally:
         listener.close()
 
@@ -267,11 +273,7 @@ def test_a_chosen_input_absent_at_start_is_waited_for(server, mic) -> None:  # n
         time.sleep(1.0)
         assert not listener.blocks  # nothing from the speakers' monitor, the default source
 
-        mic.plug()
-        restored = listener.wait_event(InputRestored)
-        assert restored.device == MIC and not listener.source.waiting
-        _assert_hears(listener, "room")
-        _assert_records_the_mic(listener.source)
+        _replug_and_hear(listener, mic)
     finally:
         listener.close()
 
